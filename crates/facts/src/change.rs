@@ -1,0 +1,238 @@
+//! What a maintainer script does to a file's privileges: the output of the script analyzer and
+//! the input of the effective-state computation.
+
+use crate::caps::CapSet;
+use crate::ScriptName;
+use serde::Serialize;
+use thiserror::Error;
+
+/// The file a command acts on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
+pub enum Target {
+    /// A path static reading resolved to a literal absolute path.
+    Path(String),
+    /// A word static reading could not resolve, as written in the script (e.g. `"$1"`).
+    Unresolved(String),
+}
+
+impl Target {
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Target::Path(p) => Some(p),
+            Target::Unresolved(_) => None,
+        }
+    }
+}
+
+/// A mode argument as `chmod` or `install -m` takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
+pub enum ModeSpec {
+    Octal(u32),
+    Symbolic(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("`{0}` is not a chmod mode")]
+pub struct ModeError(pub String);
+
+/// The umask maintainer scripts run with (dpkg's default); symbolic modes with no `who` honour it.
+const UMASK: u32 = 0o022;
+
+impl ModeSpec {
+    /// Parse what a script passes as a mode: 1 to 5 octal digits, or a symbolic mode list.
+    pub fn parse(s: &str) -> Result<ModeSpec, ModeError> {
+        if !s.is_empty() && s.len() <= 5 && s.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+            let v = u32::from_str_radix(s, 8).map_err(|_| ModeError(s.to_string()))?;
+            return Ok(ModeSpec::Octal(v & 0o7777));
+        }
+        // Validate by applying once.
+        let spec = ModeSpec::Symbolic(s.to_string());
+        spec.apply(0, false)?;
+        Ok(spec)
+    }
+
+    /// The mode a file with `old` mode has after this change.
+    pub fn apply(&self, old: u32, is_dir: bool) -> Result<u32, ModeError> {
+        match self {
+            ModeSpec::Octal(v) => Ok(*v),
+            ModeSpec::Symbolic(s) => apply_symbolic(s, old, is_dir),
+        }
+    }
+
+    /// Canonical text: four octal digits, or the symbolic text as written.
+    pub fn text(&self) -> String {
+        match self {
+            ModeSpec::Octal(v) => format!("{v:04o}"),
+            ModeSpec::Symbolic(s) => s.clone(),
+        }
+    }
+}
+
+fn apply_symbolic(spec: &str, old: u32, is_dir: bool) -> Result<u32, ModeError> {
+    let err = || ModeError(spec.to_string());
+    let mut mode = old & 0o7777;
+    for clause in spec.split(',') {
+        let bytes = clause.as_bytes();
+        let mut i = 0;
+        let mut who = 0u32;
+        while i < bytes.len() && b"ugoa".contains(&bytes[i]) {
+            who |= match bytes[i] {
+                b'u' => 0o4700,
+                b'g' => 0o2070,
+                b'o' => 0o1007,
+                _ => 0o7777,
+            };
+            i += 1;
+        }
+        let explicit_who = who != 0;
+        if !explicit_who {
+            who = 0o7777;
+        }
+        if i >= bytes.len() {
+            return Err(err());
+        }
+        while i < bytes.len() {
+            let op = bytes[i];
+            if !b"+-=".contains(&op) {
+                return Err(err());
+            }
+            i += 1;
+            let mut perm = 0u32;
+            while i < bytes.len() && !b"+-=".contains(&bytes[i]) {
+                perm |= match bytes[i] {
+                    b'r' => 0o444,
+                    b'w' => 0o222,
+                    b'x' => 0o111,
+                    b'X' if is_dir || mode & 0o111 != 0 => 0o111,
+                    b'X' => 0,
+                    b's' => 0o6000,
+                    b't' => 0o1000,
+                    b'u' => copy_class((mode >> 6) & 7),
+                    b'g' => copy_class((mode >> 3) & 7),
+                    b'o' => copy_class(mode & 7),
+                    _ => return Err(err()),
+                };
+                i += 1;
+            }
+            let mut bits = perm & who;
+            if !explicit_who {
+                bits &= !UMASK;
+            }
+            match op {
+                b'+' => mode |= bits,
+                b'-' => mode &= !bits,
+                _ => {
+                    // `=` clears the who-bits first; setuid/setgid on directories is kept by
+                    // GNU chmod unless named, which only matters for directories.
+                    let clear = if is_dir { who & 0o1777 } else { who };
+                    mode = (mode & !clear) | bits;
+                }
+            }
+        }
+    }
+    Ok(mode)
+}
+
+fn copy_class(bits: u32) -> u32 {
+    bits | bits << 3 | bits << 6
+}
+
+/// What one command does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Action {
+    /// `setcap CAPS FILE`: replaces the file's capabilities.
+    SetCaps { caps: CapSet },
+    /// `setcap -r FILE`.
+    RemoveCaps,
+    /// `chmod MODE FILE`.
+    Chmod { mode: ModeSpec },
+    /// `chown`/`chgrp`: the kernel clears setuid, setgid and capabilities on a regular file.
+    Chown {
+        owner: Option<String>,
+        group: Option<String>,
+    },
+    /// `dpkg-statoverride --add OWNER GROUP MODE PATH`; applied to the file at once only with
+    /// `--update`, but always recorded in the statoverride database that dpkg applies on unpack.
+    StatOverrideAdd {
+        owner: String,
+        group: String,
+        mode: u32,
+        update: bool,
+    },
+    /// `dpkg-statoverride --remove PATH`.
+    StatOverrideRemove,
+    /// `install [-o OWNER] [-g GROUP] [-m MODE] ... DEST`.
+    Install {
+        owner: Option<String>,
+        group: Option<String>,
+        mode: Option<ModeSpec>,
+        directory: bool,
+    },
+}
+
+impl Action {
+    /// Stable kebab-case name of the action, used in JSON and text output.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::SetCaps { .. } => "setcap",
+            Action::RemoveCaps => "setcap-remove",
+            Action::Chmod { .. } => "chmod",
+            Action::Chown { .. } => "chown",
+            Action::StatOverrideAdd { .. } => "statoverride-add",
+            Action::StatOverrideRemove => "statoverride-remove",
+            Action::Install { .. } => "install",
+        }
+    }
+}
+
+/// One privilege-relevant command found in a maintainer script.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub script: ScriptName,
+    /// 1-based line of the command in the script.
+    pub line: u32,
+    pub action: Action,
+    pub target: Target,
+    /// True when the command runs only on some branch (`if`, `case`, `||`, `&&`, a loop body
+    /// that may not run, a function that may not be called).
+    pub conditional: bool,
+    /// `-R` was given (chmod/chown/chgrp).
+    pub recursive: bool,
+}
+
+impl Change {
+    /// `postinst:14`, the provenance used in every report.
+    pub fn source(&self) -> String {
+        format!("{}:{}", self.script, self.line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn octal_modes() {
+        assert_eq!(ModeSpec::parse("4755").unwrap(), ModeSpec::Octal(0o4755));
+        assert_eq!(ModeSpec::parse("755").unwrap(), ModeSpec::Octal(0o755));
+        assert_eq!(ModeSpec::parse("02750").unwrap(), ModeSpec::Octal(0o2750));
+        assert!(ModeSpec::parse("9755").is_err());
+    }
+
+    #[test]
+    fn symbolic_modes() {
+        let m = |s: &str, old: u32| ModeSpec::parse(s).unwrap().apply(old, false).unwrap();
+        assert_eq!(m("u+s", 0o755), 0o4755);
+        assert_eq!(m("g+s", 0o755), 0o2755);
+        assert_eq!(m("u=rwxs,g=rx,o=", 0o644), 0o4750);
+        assert_eq!(m("a-w", 0o755), 0o555);
+        assert_eq!(m("+x", 0o644), 0o755);
+        assert_eq!(m("go-rwx", 0o755), 0o700);
+        assert_eq!(m("u-s", 0o4755), 0o755);
+        assert!(ModeSpec::parse("u+q").is_err());
+        assert!(ModeSpec::parse("u").is_err());
+    }
+}

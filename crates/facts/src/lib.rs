@@ -1,0 +1,262 @@
+//! The package facts model: what debgate knows about one `.deb`, independent of how it was read.
+//!
+//! Every other crate speaks in these types. The reader fills them, the script analyzer adds
+//! [`change::Change`]s, and the policy engine only ever looks at facts, never at bytes.
+
+pub mod caps;
+pub mod change;
+pub mod path;
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The type of one data.tar member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    HardLink,
+    CharDevice,
+    BlockDevice,
+    Fifo,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::File => "file",
+            EntryKind::Dir => "dir",
+            EntryKind::Symlink => "symlink",
+            EntryKind::HardLink => "hard-link",
+            EntryKind::CharDevice => "char-device",
+            EntryKind::BlockDevice => "block-device",
+            EntryKind::Fifo => "fifo",
+        }
+    }
+}
+
+/// One member of data.tar, as the tar header (plus PAX records) describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// Normalised absolute path: `./usr/bin/x` becomes `/usr/bin/x`; directories carry no
+    /// trailing slash; the root is `/`.
+    pub path: String,
+    pub kind: EntryKind,
+    /// Permission bits including setuid/setgid/sticky (`0o7777` mask).
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    /// Owner and group names from the header, when present and non-empty.
+    pub owner: Option<String>,
+    pub group: Option<String>,
+    pub size: u64,
+    /// Symlink target as written (may be relative), or the normalised path of a hard link's
+    /// target member.
+    pub link_target: Option<String>,
+    /// Extended attributes from PAX `SCHILY.xattr.*` / `LIBARCHIVE.xattr.*` records, keyed by
+    /// attribute name (e.g. `security.capability`), raw values.
+    pub xattrs: BTreeMap<String, Vec<u8>>,
+}
+
+pub const CAPABILITY_XATTR: &str = "security.capability";
+
+impl Entry {
+    /// The file capability this entry carries in data.tar, decoded; `None` if it has none.
+    pub fn capabilities(&self) -> Option<Result<caps::FileCaps, caps::CapError>> {
+        self.xattrs
+            .get(CAPABILITY_XATTR)
+            .map(|v| caps::FileCaps::decode(v))
+    }
+
+    /// Owner name, falling back to the numeric id the way `ls -n` would show it.
+    pub fn owner_name(&self) -> String {
+        self.owner.clone().unwrap_or_else(|| id_name(self.uid))
+    }
+
+    pub fn group_name(&self) -> String {
+        self.group.clone().unwrap_or_else(|| id_name(self.gid))
+    }
+}
+
+/// Debian packages only ever use id 0 without a name in practice; give it its conventional name
+/// so policies can say `owner = "root"` for headers that carry no names (plain ustar from old
+/// tools).
+fn id_name(id: u64) -> String {
+    if id == 0 {
+        "root".to_string()
+    } else {
+        id.to_string()
+    }
+}
+
+/// Compression of a control.tar or data.tar member, as named by its suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compression {
+    None,
+    Gzip,
+    Xz,
+    Zstd,
+    Bzip2,
+    Lzma,
+}
+
+impl Compression {
+    /// The member-name suffix (`""` for none, otherwise e.g. `".xz"`).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Compression::None => "",
+            Compression::Gzip => ".gz",
+            Compression::Xz => ".xz",
+            Compression::Zstd => ".zst",
+            Compression::Bzip2 => ".bz2",
+            Compression::Lzma => ".lzma",
+        }
+    }
+
+    pub const ALL: [Compression; 6] = [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Xz,
+        Compression::Zstd,
+        Compression::Bzip2,
+        Compression::Lzma,
+    ];
+}
+
+/// The deb822 paragraph from control.tar's `control`, in file order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Control {
+    pub fields: Vec<(String, String)>,
+}
+
+impl Control {
+    /// Field lookup; deb822 field names are case-insensitive.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn package(&self) -> &str {
+        self.get("Package").unwrap_or("")
+    }
+
+    pub fn version(&self) -> &str {
+        self.get("Version").unwrap_or("")
+    }
+
+    pub fn architecture(&self) -> &str {
+        self.get("Architecture").unwrap_or("")
+    }
+}
+
+/// One line of control.tar's `conffiles`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conffile {
+    pub path: String,
+    /// Flags written before the path by newer dpkg, e.g. `remove-on-upgrade`.
+    pub flags: Vec<String>,
+}
+
+/// The maintainer scripts dpkg runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScriptName {
+    Preinst,
+    Postinst,
+    Prerm,
+    Postrm,
+    Config,
+}
+
+impl ScriptName {
+    pub const ALL: [ScriptName; 5] = [
+        ScriptName::Preinst,
+        ScriptName::Postinst,
+        ScriptName::Prerm,
+        ScriptName::Postrm,
+        ScriptName::Config,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScriptName::Preinst => "preinst",
+            ScriptName::Postinst => "postinst",
+            ScriptName::Prerm => "prerm",
+            ScriptName::Postrm => "postrm",
+            ScriptName::Config => "config",
+        }
+    }
+
+    pub fn from_member(name: &str) -> Option<ScriptName> {
+        ScriptName::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for ScriptName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A maintainer script's text (lossily decoded as UTF-8; scripts are shell text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Script {
+    pub name: ScriptName,
+    pub text: String,
+    /// True when the script was longer than the configured cap and only its head was kept.
+    pub truncated: bool,
+}
+
+/// Captured content of a data.tar file that a rule or analyzer asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Content {
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+    /// True when the file was longer than the content cap and only its head was kept.
+    pub truncated: bool,
+}
+
+impl Content {
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.bytes)
+    }
+}
+
+/// Everything debgate knows about one `.deb`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Package {
+    pub file: PathBuf,
+    pub control: Control,
+    pub conffiles: Vec<Conffile>,
+    pub scripts: Vec<Script>,
+    /// data.tar members in archive order.
+    pub entries: Vec<Entry>,
+    /// Content of the data.tar files that were asked for, keyed by normalised path.
+    pub contents: BTreeMap<String, Content>,
+    pub control_compression: Compression,
+    pub data_compression: Compression,
+}
+
+impl Package {
+    pub fn name(&self) -> &str {
+        self.control.package()
+    }
+
+    pub fn entry(&self, path: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.path == path)
+    }
+
+    pub fn script(&self, name: ScriptName) -> Option<&Script> {
+        self.scripts.iter().find(|s| s.name == name)
+    }
+
+    pub fn is_conffile(&self, path: &str) -> bool {
+        self.conffiles.iter().any(|c| c.path == path)
+    }
+}
