@@ -59,6 +59,25 @@ impl FileState {
     pub fn caps_text(&self) -> String {
         self.caps.map(|c| c.to_text()).unwrap_or_default()
     }
+
+    /// Apply one change to this state (used to ask "what if an unresolved change hit this
+    /// file?").
+    pub fn apply(&mut self, change: &Change) {
+        apply_one(self, change);
+    }
+
+    /// `root:root 0755 cap_net_raw=ep`, the summary used in messages.
+    pub fn summary(&self) -> String {
+        let mut s = format!("{}:{} {:04o}", self.owner, self.group, self.mode);
+        match self.caps {
+            Some(c) => {
+                s.push(' ');
+                s.push_str(&c.to_text());
+            }
+            None => s.push_str(" no capabilities"),
+        }
+        s
+    }
 }
 
 /// Does a change made by this script shape the installed state? preinst and postinst run on

@@ -1,0 +1,446 @@
+//! Judging analysed packages against rules: one finding per rule, package and path.
+
+use crate::model::{Assertion, CapsRule, FileStateAssert, Presence, Rule, RuleSet, Severity};
+use debgate_analyze::effective::{EffectiveState, FileState, FROM_DATA};
+use debgate_analyze::kconfig::Kconfig;
+use debgate_analyze::sysctl;
+use debgate_facts::change::{Action, Change};
+use debgate_facts::path::usrmerge_same;
+use debgate_facts::{EntryKind, Package};
+use regex::Regex;
+use serde::Serialize;
+
+/// A package with everything the analyzers found in it.
+pub struct Analyzed<'a> {
+    pub package: &'a Package,
+    pub changes: &'a [Change],
+    pub state: &'a EffectiveState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Pass,
+    Fail,
+    NotApplicable,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::NotApplicable => "not-applicable",
+        }
+    }
+}
+
+/// One verdict. Field names are part of the JSON contract: add, never rename.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+}
+
+/// Evaluate every rule over the set, in rule order.
+pub fn evaluate(rules: &RuleSet, set: &[Analyzed<'_>]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in &rules.rules {
+        match &rule.assertion {
+            Assertion::Sysctl {
+                key,
+                allowed,
+                forbidden,
+                unset_passes,
+            } => out.push(eval_sysctl(rule, set, key, allowed, forbidden, *unset_passes)),
+            _ => eval_paths(rule, set, &mut out),
+        }
+    }
+    out
+}
+
+fn finding(rule: &Rule, status: Status, pkg: Option<&Package>, path: Option<&str>, message: String, evidence: Vec<String>) -> Finding {
+    Finding {
+        rule: rule.id.clone(),
+        severity: rule.severity,
+        status,
+        package: pkg.map(|p| p.name().to_string()),
+        file: pkg.map(|p| p.file.display().to_string()),
+        path: path.map(str::to_string),
+        message,
+        evidence,
+    }
+}
+
+fn describe_paths(rule: &Rule) -> String {
+    rule.paths.as_ref().map_or_else(|| "any path".into(), |p| p.globs.describe())
+}
+
+fn eval_paths(rule: &Rule, set: &[Analyzed<'_>], out: &mut Vec<Finding>) {
+    let selected: Vec<&Analyzed<'_>> = set.iter().filter(|a| rule.selects_package(a.package.name())).collect();
+    if selected.is_empty() {
+        out.push(finding(
+            rule,
+            Status::NotApplicable,
+            None,
+            None,
+            format!("no package in the set matches {}", rule.packages.describe()),
+            vec![],
+        ));
+        return;
+    }
+    let mut any_path = false;
+    for a in &selected {
+        let paths = matching_paths(rule, a);
+        if paths.is_empty() && rule.presence == Presence::Required {
+            out.push(finding(
+                rule,
+                Status::Fail,
+                Some(a.package),
+                None,
+                format!("{} ships no file matching {}", a.package.name(), describe_paths(rule)),
+                vec![],
+            ));
+        }
+        for path in paths {
+            any_path = true;
+            out.push(eval_path(rule, a, &path));
+        }
+    }
+    if !any_path {
+        let names: Vec<&str> = selected.iter().map(|a| a.package.name()).collect();
+        match rule.presence {
+            Presence::Optional => out.push(finding(
+                rule,
+                Status::NotApplicable,
+                None,
+                None,
+                format!("{} ship no file matching {}", names.join(", "), describe_paths(rule)),
+                vec![],
+            )),
+            Presence::RequiredInSet => out.push(finding(
+                rule,
+                Status::Fail,
+                None,
+                None,
+                format!(
+                    "the set has {} but no package in it ships a file matching {}",
+                    names.join(", "),
+                    describe_paths(rule)
+                ),
+                vec![],
+            )),
+            Presence::Required => {}
+        }
+    }
+}
+
+/// Paths of a package a rule looks at. File-state rules see the effective state, which includes
+/// files only a script creates; content rules see regular files in data.tar.
+fn matching_paths(rule: &Rule, a: &Analyzed<'_>) -> Vec<String> {
+    match &rule.assertion {
+        Assertion::FileState(_) | Assertion::Exists => {
+            a.state.files.keys().filter(|p| rule.selects_path(p)).cloned().collect()
+        }
+        _ => a
+            .package
+            .entries
+            .iter()
+            .filter(|e| matches!(e.kind, EntryKind::File | EntryKind::HardLink) && rule.selects_path(&e.path))
+            .map(|e| e.path.clone())
+            .collect(),
+    }
+}
+
+fn eval_path(rule: &Rule, a: &Analyzed<'_>, path: &str) -> Finding {
+    let pkg = a.package;
+    let (violations, evidence, pass_msg) = match &rule.assertion {
+        Assertion::FileState(want) => eval_file_state(want, a, path),
+        Assertion::Kconfig { expect } => eval_kconfig(expect, pkg, path),
+        Assertion::Text {
+            must_match,
+            must_not_match,
+            conffile,
+        } => eval_text(must_match, must_not_match, *conffile, pkg, path),
+        Assertion::Exists => (vec![], vec![], format!("{path} exists")),
+        Assertion::Sysctl { .. } => (vec![], vec![], String::new()),
+    };
+    if violations.is_empty() {
+        finding(rule, Status::Pass, Some(pkg), Some(path), pass_msg, evidence)
+    } else {
+        finding(rule, Status::Fail, Some(pkg), Some(path), violations.join("; "), evidence)
+    }
+}
+
+type Verdict = (Vec<String>, Vec<String>, String);
+
+fn violations(want: &FileStateAssert, st: &FileState) -> Vec<String> {
+    let mut v = Vec::new();
+    if let Some(k) = want.kind {
+        if st.kind != Some(k) {
+            v.push(format!(
+                "is a {}, expected a {}",
+                st.kind.map_or("file created by a script", |k| k.as_str()),
+                k.as_str()
+            ));
+        }
+    }
+    if let Some(m) = want.mode {
+        if st.mode != m {
+            v.push(format!("mode is {:04o}, expected {m:04o}", st.mode));
+        }
+    }
+    if let Some(max) = want.max_mode {
+        if st.mode & !max != 0 {
+            v.push(format!("mode {:04o} has bits outside {max:04o}", st.mode));
+        }
+    }
+    if let Some(o) = &want.owner {
+        if &st.owner != o {
+            v.push(format!("owner is {}, expected {o}", st.owner));
+        }
+    }
+    if let Some(g) = &want.group {
+        if &st.group != g {
+            v.push(format!("group is {}, expected {g}", st.group));
+        }
+    }
+    for (name, want_bit, have) in [("setuid", want.setuid, st.setuid()), ("setgid", want.setgid, st.setgid())] {
+        match want_bit {
+            Some(true) if !have => v.push(format!("is not {name}")),
+            Some(false) if have => v.push(format!("is {name}")),
+            _ => {}
+        }
+    }
+    if let Some(rule) = &want.capabilities {
+        let have = st.caps.map_or(0, |c| c.any());
+        let bad = match rule {
+            CapsRule::None => have,
+            CapsRule::Forbid(mask) => have & mask,
+            CapsRule::Allow(mask) => have & !mask,
+        };
+        if bad != 0 {
+            let text = st.caps_text();
+            v.push(match rule {
+                CapsRule::None => format!("has file capabilities {text}"),
+                _ => {
+                    let names: Vec<String> = (0..64).filter(|n| bad & (1u64 << n) != 0).map(debgate_facts::caps::name).collect();
+                    format!("has capabilities {text} ({} not allowed)", names.join(", "))
+                }
+            });
+        }
+        if let Some(err) = &st.caps_error {
+            v.push(format!("carries a malformed security.capability xattr: {err}"));
+        }
+    }
+    v
+}
+
+fn describe_change(c: &Change) -> String {
+    let what = match &c.action {
+        Action::SetCaps { caps } => format!("setcap {}", caps.to_text()),
+        Action::RemoveCaps => "setcap -r".into(),
+        Action::Chmod { mode } => format!("chmod {}", mode.text()),
+        Action::Chown { owner, group } => format!(
+            "chown {}{}",
+            owner.as_deref().unwrap_or(""),
+            group.as_deref().map(|g| format!(":{g}")).unwrap_or_default()
+        ),
+        Action::StatOverrideAdd { owner, group, mode, update } => format!(
+            "dpkg-statoverride{} --add {owner} {group} {mode:04o}",
+            if *update { " --update" } else { "" }
+        ),
+        Action::StatOverrideRemove => "dpkg-statoverride --remove".into(),
+        Action::Install { owner, group, mode, .. } => {
+            let mut s = "install".to_string();
+            if let Some(o) = owner {
+                s.push_str(&format!(" -o {o}"));
+            }
+            if let Some(g) = group {
+                s.push_str(&format!(" -g {g}"));
+            }
+            if let Some(m) = mode {
+                s.push_str(&format!(" -m {}", m.text()));
+            }
+            s
+        }
+    };
+    let target = match &c.target {
+        debgate_facts::change::Target::Path(p) => p.clone(),
+        debgate_facts::change::Target::Unresolved(w) => format!("{w} (unresolved)"),
+    };
+    let cond = if c.conditional { " (conditional)" } else { "" };
+    format!("{}: {what} {target}{cond}", c.source())
+}
+
+fn eval_file_state(want: &FileStateAssert, a: &Analyzed<'_>, path: &str) -> Verdict {
+    let Some(st) = a.state.files.get(path) else {
+        return (vec![format!("{path} is not in the package")], vec![], String::new());
+    };
+    let mut evidence = Vec::new();
+    if let Some(shipped) = &st.shipped {
+        evidence.push(format!("{FROM_DATA}: {path} {}", shipped.summary()));
+    }
+    for c in a.changes {
+        if c.target.path().is_some_and(|p| usrmerge_same(p, path) || (c.recursive && path.starts_with(&format!("{p}/")))) {
+            evidence.push(describe_change(c));
+        }
+    }
+    let mut v = violations(want, st);
+    if !v.is_empty() && st.conditional {
+        v.push("(the change is conditional: it happens on some branch of a maintainer script)".into());
+    }
+    // A change static reading could not aim might hit this file: report what it would do.
+    let base: Vec<String> = violations(want, st);
+    for c in &a.state.unresolved {
+        let mut sim = st.clone();
+        sim.apply(c);
+        let added: Vec<String> = violations(want, &sim).into_iter().filter(|x| !base.contains(x)).collect();
+        if !added.is_empty() {
+            v.push(format!(
+                "{} may apply here because its target cannot be resolved statically; it would mean: {}",
+                describe_change(c),
+                added.join(", ")
+            ));
+            evidence.push(describe_change(c));
+        }
+    }
+    (v, evidence, format!("{path} is {}", st.summary()))
+}
+
+fn content<'p>(pkg: &'p Package, path: &str) -> Result<&'p debgate_facts::Content, String> {
+    match pkg.contents.get(path) {
+        None => Err(format!("the content of {path} was not captured")),
+        Some(c) if c.truncated => Err(format!(
+            "{path} is longer than the content cap; raise it with --limit max-content-bytes=N"
+        )),
+        Some(c) => Ok(c),
+    }
+}
+
+fn eval_kconfig(expect: &[(String, Vec<String>)], pkg: &Package, path: &str) -> Verdict {
+    let c = match content(pkg, path) {
+        Ok(c) => c,
+        Err(e) => return (vec![e], vec![], String::new()),
+    };
+    let k = Kconfig::parse(&c.text());
+    let mut v = Vec::new();
+    let mut evidence = Vec::new();
+    for (opt, allowed) in expect {
+        let value = k.value(opt);
+        let shown = match k.assignment(opt) {
+            Some(a) if a.value == "n" => format!("{path}:{}: # {opt} is not set", a.line),
+            Some(a) => format!("{path}:{}: {opt}={}", a.line, a.value),
+            None => format!("{path}: {opt} is absent (not set)"),
+        };
+        if !allowed.iter().any(|x| x == value) {
+            v.push(format!("{opt} is {}, expected {}", if value == "n" { "not set" } else { value }, allowed.join(" or ")));
+        }
+        evidence.push(shown);
+    }
+    let names: Vec<String> = expect.iter().map(|(o, _)| format!("{o}={}", k.value(o))).collect();
+    (v, evidence, names.join(", "))
+}
+
+fn eval_text(must: &[Regex], must_not: &[Regex], conffile: Option<bool>, pkg: &Package, path: &str) -> Verdict {
+    let mut v = Vec::new();
+    let mut evidence = Vec::new();
+    if let Some(want) = conffile {
+        let is = pkg.is_conffile(path);
+        if is != want {
+            v.push(if want {
+                format!("{path} is not listed in conffiles")
+            } else {
+                format!("{path} is a conffile")
+            });
+        }
+    }
+    if !must.is_empty() || !must_not.is_empty() {
+        let c = match content(pkg, path) {
+            Ok(c) => c,
+            Err(e) => return (vec![e], vec![], String::new()),
+        };
+        let text = c.text();
+        for re in must {
+            match text.lines().enumerate().find(|(_, l)| re.is_match(l)) {
+                Some((i, l)) => evidence.push(format!("{path}:{}: {l}", i + 1)),
+                None => v.push(format!("no line of {path} matches `{}`", re.as_str())),
+            }
+        }
+        for re in must_not {
+            for (i, l) in text.lines().enumerate().filter(|(_, l)| re.is_match(l)) {
+                v.push(format!("{path}:{} matches forbidden `{}`: {l}", i + 1, re.as_str()));
+            }
+        }
+    }
+    let pass = match conffile {
+        Some(true) => format!("{path} is a conffile with the expected content"),
+        _ => format!("{path} has the expected content"),
+    };
+    (v, evidence, pass)
+}
+
+fn eval_sysctl(rule: &Rule, set: &[Analyzed<'_>], key: &str, allowed: &[String], forbidden: &[String], unset_passes: bool) -> Finding {
+    // Every sysctl file in the selected packages, ordered as the system applies them.
+    let mut files: Vec<(&str, &Package)> = Vec::new();
+    let mut truncated = Vec::new();
+    for a in set.iter().filter(|a| rule.selects_package(a.package.name())) {
+        for (path, c) in &a.package.contents {
+            if sysctl::is_sysctl_path(path) {
+                files.push((path.as_str(), a.package));
+                if c.truncated {
+                    truncated.push(path.clone());
+                }
+            }
+        }
+    }
+    let paths: Vec<&str> = files.iter().map(|(p, _)| *p).collect();
+    let mut settings = Vec::new();
+    let mut owner_of = Vec::new();
+    for idx in sysctl::application_order(&paths) {
+        let (path, pkg) = files[idx];
+        let text = pkg.contents[path].text();
+        for s in sysctl::parse(path, &text) {
+            settings.push(s);
+            owner_of.push(pkg);
+        }
+    }
+    let norm = sysctl::normalise_key(key);
+    let evidence: Vec<String> = settings
+        .iter()
+        .filter(|s| sysctl::key_matches(&s.key, &norm))
+        .map(|s| format!("{}:{}: {} = {}", s.file, s.line, s.key, s.value))
+        .collect();
+    let Some(win) = sysctl::effective(&settings, key) else {
+        let mut msg = format!("no sysctl.d file in the set sets {key}; the kernel's default applies");
+        if !truncated.is_empty() {
+            msg.push_str(&format!(" (not all of {} was read: over the content cap)", truncated.join(", ")));
+        }
+        let status = if unset_passes { Status::Pass } else { Status::Fail };
+        return finding(rule, status, None, None, msg, evidence);
+    };
+    let idx = settings.iter().position(|s| std::ptr::eq(s, win)).unwrap_or(0);
+    let pkg = owner_of.get(idx).copied();
+    let bad = forbidden.iter().any(|f| f == &win.value) || (!allowed.is_empty() && !allowed.iter().any(|x| x == &win.value));
+    let msg = format!("{key} = {} is set by {}:{}", win.value, win.file, win.line);
+    if bad {
+        let expected = if allowed.is_empty() {
+            format!("it must not be {}", forbidden.join(" or "))
+        } else {
+            format!("expected {}", allowed.join(" or "))
+        };
+        finding(rule, Status::Fail, pkg, Some(&win.file), format!("{msg}; {expected}"), evidence)
+    } else {
+        finding(rule, Status::Pass, pkg, Some(&win.file), msg, evidence)
+    }
+}

@@ -1,0 +1,239 @@
+//! The rule model a policy file is loaded into.
+
+use debgate_facts::path::usrmerge_canonical;
+use debgate_facts::EntryKind;
+use globset::GlobSet;
+use regex::Regex;
+use serde::Serialize;
+
+/// How much a failed rule matters; `error` failures make `check` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub const NAMES: [&'static str; 3] = ["error", "warning", "info"];
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "error" => Some(Severity::Error),
+            "warning" => Some(Severity::Warning),
+            "info" => Some(Severity::Info),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+
+    /// lintian's one-letter tag prefix.
+    pub fn letter(self) -> char {
+        match self {
+            Severity::Error => 'E',
+            Severity::Warning => 'W',
+            Severity::Info => 'I',
+        }
+    }
+}
+
+/// What it means when the selected packages ship no matching path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Presence {
+    /// Nothing matched: the rule is not applicable.
+    Optional,
+    /// Every selected package must ship a matching path.
+    Required,
+    /// When the set holds any selected package, at least one of them must ship a matching
+    /// path (e.g. "a set with a kernel has its config", wherever the distribution puts it).
+    RequiredInSet,
+}
+
+impl Presence {
+    pub const NAMES: [&'static str; 3] = ["optional", "required", "required-in-set"];
+
+    pub fn parse(s: &str) -> Option<Presence> {
+        match s {
+            "optional" => Some(Presence::Optional),
+            "required" => Some(Presence::Required),
+            "required-in-set" => Some(Presence::RequiredInSet),
+            _ => None,
+        }
+    }
+}
+
+/// Where something was declared: `policies/x.toml:12:1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// A set of globs with the text they were written as, for messages.
+#[derive(Debug, Clone)]
+pub struct Globs {
+    pub patterns: Vec<String>,
+    pub set: GlobSet,
+}
+
+impl Globs {
+    pub fn is_match(&self, s: &str) -> bool {
+        self.set.is_match(s)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    pub fn describe(&self) -> String {
+        self.patterns.join(", ")
+    }
+}
+
+/// Which files of a package a rule looks at.
+#[derive(Debug, Clone)]
+pub struct PathSelector {
+    pub globs: Globs,
+    /// Match `/bin/x` and `/usr/bin/x` alike (the globs are also compiled in their `/usr` form).
+    pub usrmerge: bool,
+}
+
+impl PathSelector {
+    pub fn is_match(&self, path: &str) -> bool {
+        self.globs.is_match(path) || (self.usrmerge && self.globs.is_match(&usrmerge_canonical(path)))
+    }
+}
+
+/// Which capabilities a file may carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CapsRule {
+    /// No capability at all.
+    None,
+    /// None of these (bit mask).
+    Forbid(u64),
+    /// Only these (bit mask).
+    Allow(u64),
+}
+
+/// The properties a file's effective state must have; unset fields are not checked.
+#[derive(Debug, Clone, Default)]
+pub struct FileStateAssert {
+    pub kind: Option<EntryKind>,
+    pub mode: Option<u32>,
+    /// No permission bit outside this mask (e.g. `0755` forbids group/world write and setuid).
+    pub max_mode: Option<u32>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+    pub setuid: Option<bool>,
+    pub setgid: Option<bool>,
+    pub capabilities: Option<CapsRule>,
+}
+
+/// One assertion kind with its parameters.
+#[derive(Debug, Clone)]
+pub enum Assertion {
+    /// Kernel config options must have one of the allowed values (`n` covers absent).
+    Kconfig { expect: Vec<(String, Vec<String>)> },
+    /// The effective state (data.tar plus maintainer scripts) must have these properties.
+    FileState(FileStateAssert),
+    /// Lines that must and must not match, and conffile status.
+    Text {
+        must_match: Vec<Regex>,
+        must_not_match: Vec<Regex>,
+        conffile: Option<bool>,
+    },
+    /// The effective sysctl value of a key across the whole set.
+    Sysctl {
+        key: String,
+        allowed: Vec<String>,
+        forbidden: Vec<String>,
+        /// Whether a key no file sets passes.
+        unset_passes: bool,
+    },
+    /// The path must exist (combine with `presence = "required"`).
+    Exists,
+}
+
+impl Assertion {
+    /// The `kind` names as written in policies; the README documents each.
+    pub const KINDS: [&'static str; 5] = ["kconfig", "file-state", "text", "sysctl", "exists"];
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Assertion::Kconfig { .. } => "kconfig",
+            Assertion::FileState(_) => "file-state",
+            Assertion::Text { .. } => "text",
+            Assertion::Sysctl { .. } => "sysctl",
+            Assertion::Exists => "exists",
+        }
+    }
+
+    /// Kinds that need the content of the matched files.
+    pub fn needs_content(&self) -> bool {
+        matches!(self, Assertion::Kconfig { .. } | Assertion::Text { .. })
+    }
+}
+
+/// One rule, as declared.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub severity: Severity,
+    pub title: String,
+    pub explanation: String,
+    pub references: Vec<String>,
+    pub packages: Globs,
+    pub exclude_packages: Globs,
+    pub paths: Option<PathSelector>,
+    pub presence: Presence,
+    pub assertion: Assertion,
+    pub location: Location,
+}
+
+impl Rule {
+    pub fn selects_package(&self, name: &str) -> bool {
+        (self.packages.is_empty() || self.packages.is_match(name)) && !self.exclude_packages.is_match(name)
+    }
+
+    pub fn selects_path(&self, path: &str) -> bool {
+        self.paths.as_ref().is_none_or(|p| p.is_match(path))
+    }
+}
+
+/// Every loaded rule, from one or more policy files.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Should the reader keep the content of this data.tar path? Only paths a content-reading
+    /// rule names, plus every sysctl.d file when a sysctl rule is loaded.
+    pub fn wants_content(&self, path: &str) -> bool {
+        self.rules.iter().any(|r| match &r.assertion {
+            Assertion::Sysctl { .. } => debgate_analyze::sysctl::is_sysctl_path(path),
+            a if a.needs_content() => r.selects_path(path),
+            _ => false,
+        })
+    }
+}
