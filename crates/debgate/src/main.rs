@@ -1,2 +1,192 @@
-//! placeholder
-fn main() {}
+//! The `debgate` command line: argument parsing and output only; the work is in the libraries.
+
+mod output;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+use debgate_check::{bundled_rules, check, collect_inputs, inspect, Settings};
+use debgate_policy::{load_paths, RuleSet};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit status for bad usage, unreadable or malformed packages, and bad policies.
+const EXIT_BAD_INPUT: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "debgate", version, about = "Check built Debian packages against hardening policies declared as data")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(clap::Args)]
+struct ReadArgs {
+    /// Raise or lower a reader limit, e.g. `--limit max-entries=2000000` (see `debgate limits`).
+    #[arg(long = "limit", value_name = "NAME=VALUE")]
+    limits: Vec<String>,
+    /// Threads for xz decoding; more threads are faster on multi-block streams and use more memory
+    /// (bounded by the xz-memlimit limit).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    xz_threads: u32,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Judge packages against the policies. Exit 0: clean; 1: a rule of severity error failed;
+    /// 2: bad usage, an unreadable package or a bad policy.
+    Check {
+        /// Policy file or directory of *.toml (repeatable); the bundled policies by default.
+        #[arg(long = "policy", value_name = "FILE|DIR")]
+        policies: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+        /// Also show passing and not-applicable results.
+        #[arg(short, long)]
+        verbose: bool,
+        #[command(flatten)]
+        read: ReadArgs,
+        /// .deb files, or directories walked for *.deb.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Show what a package does to privileges and settings.
+    Inspect {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        read: ReadArgs,
+        #[arg(value_name = "PKG.deb")]
+        package: PathBuf,
+    },
+    /// List the loaded rules.
+    Rules {
+        #[arg(long = "policy", value_name = "FILE|DIR")]
+        policies: Vec<PathBuf>,
+    },
+    /// Show one rule's explanation and references.
+    Explain {
+        #[arg(long = "policy", value_name = "FILE|DIR")]
+        policies: Vec<PathBuf>,
+        #[arg(value_name = "RULE-ID")]
+        rule: String,
+    },
+    /// List the reader limits with their defaults.
+    Limits,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("debgate: {e:#}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+/// Policies from `--policy`, or the bundled ones. Every error is printed before failing.
+fn rules(paths: &[PathBuf]) -> Result<RuleSet> {
+    let loaded = if paths.is_empty() { bundled_rules() } else { load_paths(paths) };
+    loaded.map_err(|errs| {
+        for e in &errs.0 {
+            eprintln!("{e}");
+        }
+        anyhow::anyhow!("{} error(s) in policy files; no package was read", errs.0.len())
+    })
+}
+
+fn settings(read: &ReadArgs) -> Result<Settings> {
+    let mut s = Settings {
+        xz_threads: read.xz_threads.max(1),
+        ..Settings::default()
+    };
+    for l in &read.limits {
+        let (name, value) = l
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--limit takes NAME=VALUE, got `{l}`"))?;
+        s.limits.set(name, value)?;
+    }
+    Ok(s)
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Check {
+            policies,
+            format,
+            color,
+            verbose,
+            read,
+            paths,
+        } => {
+            let rules = rules(&policies)?;
+            let settings = settings(&read)?;
+            let files = collect_inputs(&paths)?;
+            if files.is_empty() {
+                anyhow::bail!("no .deb found in {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+            }
+            let report = check(&rules, &files, &settings);
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Text => {
+                    let colored = match color {
+                        Color::Always => true,
+                        Color::Never => false,
+                        Color::Auto => output::stdout_wants_color(),
+                    };
+                    output::print_check(&report, verbose, colored);
+                }
+            }
+            Ok(u8::try_from(report.exit_code()).unwrap_or(EXIT_BAD_INPUT))
+        }
+        Command::Inspect { format, read, package } => {
+            let settings = settings(&read)?;
+            let report = inspect(&package, &settings).map_err(|e| anyhow::anyhow!("{}: {e}", package.display()))?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Text => output::print_inspect(&report),
+            }
+            Ok(0)
+        }
+        Command::Rules { policies } => {
+            output::print_rules(&rules(&policies)?);
+            Ok(0)
+        }
+        Command::Explain { policies, rule } => {
+            let rules = rules(&policies)?;
+            match rules.get(&rule) {
+                Some(r) => {
+                    output::print_explain(r);
+                    Ok(0)
+                }
+                None => anyhow::bail!("no rule `{rule}` is loaded; `debgate rules` lists them"),
+            }
+        }
+        Command::Limits => {
+            output::print_limits();
+            Ok(0)
+        }
+    }
+}

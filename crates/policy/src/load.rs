@@ -87,23 +87,15 @@ fn io_error(p: &Path, e: &std::io::Error) -> PolicyError {
 pub fn load_sources(sources: &[(&str, &str)]) -> Result<RuleSet, PolicyErrors> {
     let mut errors = Vec::new();
     let mut rules: Vec<Rule> = Vec::new();
+    let mut seen_ids = Vec::new();
     for (name, text) in sources {
         let mut cx = Cx {
             file: name,
             src: text,
             errors: Vec::new(),
+            seen_ids: &mut seen_ids,
         };
-        for rule in cx.file_rules() {
-            if let Some(first) = rules.iter().find(|r| r.id == rule.id) {
-                cx.errors.push(PolicyError {
-                    location: rule.location.clone(),
-                    code: "duplicate-rule-id",
-                    message: format!("rule id `{}` is already declared at {}", rule.id, first.location),
-                });
-            } else {
-                rules.push(rule);
-            }
-        }
+        rules.extend(cx.file_rules());
         errors.extend(cx.errors);
     }
     if errors.is_empty() {
@@ -117,6 +109,8 @@ struct Cx<'a> {
     file: &'a str,
     src: &'a str,
     errors: Vec<PolicyError>,
+    /// Rule ids declared so far in any file, to catch duplicates across files.
+    seen_ids: &'a mut Vec<(String, Location)>,
 }
 
 const RULE_KEYS: [&str; 11] = [
@@ -370,6 +364,13 @@ impl<'a> Cx<'a> {
                 self.err(v.span, "bad-rule-id", format!("rule id `{s}` must be kebab-case (a-z, 0-9, single dashes)"));
                 return None;
             }
+            let here = self.location(v.span);
+            if let Some((_, first)) = self.seen_ids.iter().find(|(id, _)| *id == s) {
+                let message = format!("rule id `{s}` is already declared at {first}");
+                self.err(v.span, "duplicate-rule-id", message);
+                return None;
+            }
+            self.seen_ids.push((s.clone(), here));
             Some(s)
         });
         let severity = required(self, "severity").and_then(|v| {

@@ -1,0 +1,193 @@
+//! `inspect`: what one package does to privileges and settings, as a report whose JSON shape is
+//! part of our contract.
+
+use crate::{analyze_file, AnalyzedPackage, Settings};
+use debgate_analyze::{kconfig, sysctl};
+use debgate_facts::change::{Action, Target};
+use debgate_reader::ReadError;
+use serde::Serialize;
+use std::path::Path;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectFile {
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub mode: String,
+    pub owner: String,
+    pub group: String,
+    /// getcap-style text, empty when none.
+    pub capabilities: String,
+    pub conditional: bool,
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectChange {
+    pub script: String,
+    pub line: u32,
+    pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The word as written, when the path could not be resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    pub resolved: bool,
+    pub conditional: bool,
+    pub recursive: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SysctlLine {
+    pub file: String,
+    pub key: String,
+    pub value: String,
+    pub line: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KconfigLine {
+    pub file: String,
+    pub option: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScriptDiagnostic {
+    pub script: String,
+    pub line: u32,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectReport {
+    pub file: String,
+    pub package: String,
+    pub version: String,
+    pub architecture: String,
+    pub files: Vec<InspectFile>,
+    pub changes: Vec<InspectChange>,
+    pub sysctl: Vec<SysctlLine>,
+    pub kconfig: Vec<KconfigLine>,
+    pub diagnostics: Vec<ScriptDiagnostic>,
+}
+
+/// Paths whose content `inspect` reads: sysctl files and kernel configs.
+pub fn inspect_wants(path: &str) -> bool {
+    sysctl::is_sysctl_path(path) || kconfig::is_kconfig_path(path)
+}
+
+pub fn inspect(path: &Path, settings: &Settings) -> Result<InspectReport, ReadError> {
+    let a = analyze_file(path, settings, &inspect_wants)?;
+    Ok(build(&a))
+}
+
+fn build(a: &AnalyzedPackage) -> InspectReport {
+    let files = a
+        .state
+        .files
+        .values()
+        .filter(|f| f.changed_by_scripts() || f.setuid() || f.setgid() || f.caps.is_some() || f.caps_error.is_some())
+        .map(|f| InspectFile {
+            path: f.path.clone(),
+            kind: f.kind.map_or("unknown", |k| k.as_str()).to_string(),
+            mode: format!("{:04o}", f.mode),
+            owner: f.owner.clone(),
+            group: f.group.clone(),
+            capabilities: f.caps_text(),
+            conditional: f.conditional,
+            sources: f.sources.clone(),
+        })
+        .collect();
+    let changes = a
+        .changes
+        .iter()
+        .map(|c| {
+            let mut ic = InspectChange {
+                script: c.script.to_string(),
+                line: c.line,
+                action: c.action.name().to_string(),
+                path: c.target.path().map(str::to_string),
+                target: match &c.target {
+                    Target::Unresolved(w) => Some(w.clone()),
+                    Target::Path(_) => None,
+                },
+                resolved: matches!(c.target, Target::Path(_)),
+                conditional: c.conditional,
+                recursive: c.recursive,
+                capabilities: None,
+                mode: None,
+                owner: None,
+                group: None,
+            };
+            match &c.action {
+                Action::SetCaps { caps } => ic.capabilities = Some(caps.to_text()),
+                Action::RemoveCaps => ic.capabilities = Some(String::new()),
+                Action::Chmod { mode } => ic.mode = Some(mode.text()),
+                Action::Chown { owner, group } => {
+                    ic.owner = owner.clone();
+                    ic.group = group.clone();
+                }
+                Action::StatOverrideAdd { owner, group, mode, .. } => {
+                    ic.owner = Some(owner.clone());
+                    ic.group = Some(group.clone());
+                    ic.mode = Some(format!("{mode:04o}"));
+                }
+                Action::StatOverrideRemove => {}
+                Action::Install { owner, group, mode, .. } => {
+                    ic.owner = owner.clone();
+                    ic.group = group.clone();
+                    ic.mode = mode.as_ref().map(|m| m.text());
+                }
+            }
+            ic
+        })
+        .collect();
+    let mut sysctl_lines = Vec::new();
+    let mut kconfig_lines = Vec::new();
+    for (path, content) in &a.package.contents {
+        let text = content.text();
+        if sysctl::is_sysctl_path(path) {
+            sysctl_lines.extend(sysctl::parse(path, &text).into_iter().map(|s| SysctlLine {
+                file: s.file,
+                key: s.key,
+                value: s.value,
+                line: s.line,
+            }));
+        }
+        if kconfig::is_kconfig_path(path) {
+            kconfig_lines.extend(kconfig::Kconfig::parse(&text).assignments().map(|k| KconfigLine {
+                file: path.clone(),
+                option: k.option.clone(),
+                value: k.value.clone(),
+            }));
+        }
+    }
+    InspectReport {
+        file: a.package.file.display().to_string(),
+        package: a.package.name().to_string(),
+        version: a.package.control.version().to_string(),
+        architecture: a.package.control.architecture().to_string(),
+        files,
+        changes,
+        sysctl: sysctl_lines,
+        kconfig: kconfig_lines,
+        diagnostics: a
+            .diagnostics
+            .iter()
+            .map(|d| ScriptDiagnostic {
+                script: d.script.to_string(),
+                line: d.line,
+                message: d.message.clone(),
+            })
+            .collect(),
+    }
+}
