@@ -62,14 +62,28 @@ pub fn evaluate(rules: &RuleSet, set: &[Analyzed<'_>]) -> Vec<Finding> {
                 allowed,
                 forbidden,
                 unset_passes,
-            } => out.push(eval_sysctl(rule, set, key, allowed, forbidden, *unset_passes)),
+            } => out.push(eval_sysctl(
+                rule,
+                set,
+                key,
+                allowed,
+                forbidden,
+                *unset_passes,
+            )),
             _ => eval_paths(rule, set, &mut out),
         }
     }
     out
 }
 
-fn finding(rule: &Rule, status: Status, pkg: Option<&Package>, path: Option<&str>, message: String, evidence: Vec<String>) -> Finding {
+fn finding(
+    rule: &Rule,
+    status: Status,
+    pkg: Option<&Package>,
+    path: Option<&str>,
+    message: String,
+    evidence: Vec<String>,
+) -> Finding {
     Finding {
         rule: rule.id.clone(),
         severity: rule.severity,
@@ -83,11 +97,16 @@ fn finding(rule: &Rule, status: Status, pkg: Option<&Package>, path: Option<&str
 }
 
 fn describe_paths(rule: &Rule) -> String {
-    rule.paths.as_ref().map_or_else(|| "any path".into(), |p| p.globs.describe())
+    rule.paths
+        .as_ref()
+        .map_or_else(|| "any path".into(), |p| p.globs.describe())
 }
 
 fn eval_paths(rule: &Rule, set: &[Analyzed<'_>], out: &mut Vec<Finding>) {
-    let selected: Vec<&Analyzed<'_>> = set.iter().filter(|a| rule.selects_package(a.package.name())).collect();
+    let selected: Vec<&Analyzed<'_>> = set
+        .iter()
+        .filter(|a| rule.selects_package(a.package.name()))
+        .collect();
     if selected.is_empty() {
         out.push(finding(
             rule,
@@ -108,7 +127,11 @@ fn eval_paths(rule: &Rule, set: &[Analyzed<'_>], out: &mut Vec<Finding>) {
                 Status::Fail,
                 Some(a.package),
                 None,
-                format!("{} ships no file matching {}", a.package.name(), describe_paths(rule)),
+                format!(
+                    "{} ships no file matching {}",
+                    a.package.name(),
+                    describe_paths(rule)
+                ),
                 vec![],
             ));
         }
@@ -125,7 +148,11 @@ fn eval_paths(rule: &Rule, set: &[Analyzed<'_>], out: &mut Vec<Finding>) {
                 Status::NotApplicable,
                 None,
                 None,
-                format!("{} ship no file matching {}", names.join(", "), describe_paths(rule)),
+                format!(
+                    "{} ship no file matching {}",
+                    names.join(", "),
+                    describe_paths(rule)
+                ),
                 vec![],
             )),
             Presence::RequiredInSet => out.push(finding(
@@ -149,14 +176,21 @@ fn eval_paths(rule: &Rule, set: &[Analyzed<'_>], out: &mut Vec<Finding>) {
 /// files only a script creates; content rules see regular files in data.tar.
 fn matching_paths(rule: &Rule, a: &Analyzed<'_>) -> Vec<String> {
     match &rule.assertion {
-        Assertion::FileState(_) | Assertion::Exists => {
-            a.state.files.keys().filter(|p| rule.selects_path(p)).cloned().collect()
-        }
+        Assertion::FileState(_) | Assertion::Exists => a
+            .state
+            .files
+            .keys()
+            .filter(|p| rule.selects_path(p))
+            .cloned()
+            .collect(),
         _ => a
             .package
             .entries
             .iter()
-            .filter(|e| matches!(e.kind, EntryKind::File | EntryKind::HardLink) && rule.selects_path(&e.path))
+            .filter(|e| {
+                matches!(e.kind, EntryKind::File | EntryKind::HardLink)
+                    && rule.selects_path(&e.path)
+            })
             .map(|e| e.path.clone())
             .collect(),
     }
@@ -176,9 +210,23 @@ fn eval_path(rule: &Rule, a: &Analyzed<'_>, path: &str) -> Finding {
         Assertion::Sysctl { .. } => (vec![], vec![], String::new()),
     };
     if violations.is_empty() {
-        finding(rule, Status::Pass, Some(pkg), Some(path), pass_msg, evidence)
+        finding(
+            rule,
+            Status::Pass,
+            Some(pkg),
+            Some(path),
+            pass_msg,
+            evidence,
+        )
     } else {
-        finding(rule, Status::Fail, Some(pkg), Some(path), violations.join("; "), evidence)
+        finding(
+            rule,
+            Status::Fail,
+            Some(pkg),
+            Some(path),
+            violations.join("; "),
+            evidence,
+        )
     }
 }
 
@@ -215,7 +263,10 @@ fn violations(want: &FileStateAssert, st: &FileState) -> Vec<String> {
             v.push(format!("group is {}, expected {g}", st.group));
         }
     }
-    for (name, want_bit, have) in [("setuid", want.setuid, st.setuid()), ("setgid", want.setgid, st.setgid())] {
+    for (name, want_bit, have) in [
+        ("setuid", want.setuid, st.setuid()),
+        ("setgid", want.setgid, st.setgid()),
+    ] {
         match want_bit {
             Some(true) if !have => v.push(format!("is not {name}")),
             Some(false) if have => v.push(format!("is {name}")),
@@ -234,13 +285,18 @@ fn violations(want: &FileStateAssert, st: &FileState) -> Vec<String> {
             v.push(match rule {
                 CapsRule::None => format!("has file capabilities {text}"),
                 _ => {
-                    let names: Vec<String> = (0..64).filter(|n| bad & (1u64 << n) != 0).map(debgate_facts::caps::name).collect();
+                    let names: Vec<String> = (0..64)
+                        .filter(|n| bad & (1u64 << n) != 0)
+                        .map(debgate_facts::caps::name)
+                        .collect();
                     format!("has capabilities {text} ({} not allowed)", names.join(", "))
                 }
             });
         }
         if let Some(err) = &st.caps_error {
-            v.push(format!("carries a malformed security.capability xattr: {err}"));
+            v.push(format!(
+                "carries a malformed security.capability xattr: {err}"
+            ));
         }
     }
     v
@@ -254,14 +310,24 @@ fn describe_change(c: &Change) -> String {
         Action::Chown { owner, group } => format!(
             "chown {}{}",
             owner.as_deref().unwrap_or(""),
-            group.as_deref().map(|g| format!(":{g}")).unwrap_or_default()
+            group
+                .as_deref()
+                .map(|g| format!(":{g}"))
+                .unwrap_or_default()
         ),
-        Action::StatOverrideAdd { owner, group, mode, update } => format!(
+        Action::StatOverrideAdd {
+            owner,
+            group,
+            mode,
+            update,
+        } => format!(
             "dpkg-statoverride{} --add {owner} {group} {mode:04o}",
             if *update { " --update" } else { "" }
         ),
         Action::StatOverrideRemove => "dpkg-statoverride --remove".into(),
-        Action::Install { owner, group, mode, .. } => {
+        Action::Install {
+            owner, group, mode, ..
+        } => {
             let mut s = "install".to_string();
             if let Some(o) = owner {
                 s.push_str(&format!(" -o {o}"));
@@ -285,27 +351,38 @@ fn describe_change(c: &Change) -> String {
 
 fn eval_file_state(want: &FileStateAssert, a: &Analyzed<'_>, path: &str) -> Verdict {
     let Some(st) = a.state.files.get(path) else {
-        return (vec![format!("{path} is not in the package")], vec![], String::new());
+        return (
+            vec![format!("{path} is not in the package")],
+            vec![],
+            String::new(),
+        );
     };
     let mut evidence = Vec::new();
     if let Some(shipped) = &st.shipped {
         evidence.push(format!("{FROM_DATA}: {path} {}", shipped.summary()));
     }
     for c in a.changes {
-        if c.target.path().is_some_and(|p| usrmerge_same(p, path) || (c.recursive && path.starts_with(&format!("{p}/")))) {
+        if c.target.path().is_some_and(|p| {
+            usrmerge_same(p, path) || (c.recursive && path.starts_with(&format!("{p}/")))
+        }) {
             evidence.push(describe_change(c));
         }
     }
     let mut v = violations(want, st);
     if !v.is_empty() && st.conditional {
-        v.push("(the change is conditional: it happens on some branch of a maintainer script)".into());
+        v.push(
+            "(the change is conditional: it happens on some branch of a maintainer script)".into(),
+        );
     }
     // A change static reading could not aim might hit this file: report what it would do.
     let base: Vec<String> = violations(want, st);
     for c in &a.state.unresolved {
         let mut sim = st.clone();
         sim.apply(c);
-        let added: Vec<String> = violations(want, &sim).into_iter().filter(|x| !base.contains(x)).collect();
+        let added: Vec<String> = violations(want, &sim)
+            .into_iter()
+            .filter(|x| !base.contains(x))
+            .collect();
         if !added.is_empty() {
             v.push(format!(
                 "{} may apply here because its target cannot be resolved statically; it would mean: {}",
@@ -344,15 +421,28 @@ fn eval_kconfig(expect: &[(String, Vec<String>)], pkg: &Package, path: &str) -> 
             None => format!("{path}: {opt} is absent (not set)"),
         };
         if !allowed.iter().any(|x| x == value) {
-            v.push(format!("{opt} is {}, expected {}", if value == "n" { "not set" } else { value }, allowed.join(" or ")));
+            v.push(format!(
+                "{opt} is {}, expected {}",
+                if value == "n" { "not set" } else { value },
+                allowed.join(" or ")
+            ));
         }
         evidence.push(shown);
     }
-    let names: Vec<String> = expect.iter().map(|(o, _)| format!("{o}={}", k.value(o))).collect();
+    let names: Vec<String> = expect
+        .iter()
+        .map(|(o, _)| format!("{o}={}", k.value(o)))
+        .collect();
     (v, evidence, names.join(", "))
 }
 
-fn eval_text(must: &[Regex], must_not: &[Regex], conffile: Option<bool>, pkg: &Package, path: &str) -> Verdict {
+fn eval_text(
+    must: &[Regex],
+    must_not: &[Regex],
+    conffile: Option<bool>,
+    pkg: &Package,
+    path: &str,
+) -> Verdict {
     let mut v = Vec::new();
     let mut evidence = Vec::new();
     if let Some(want) = conffile {
@@ -379,7 +469,11 @@ fn eval_text(must: &[Regex], must_not: &[Regex], conffile: Option<bool>, pkg: &P
         }
         for re in must_not {
             for (i, l) in text.lines().enumerate().filter(|(_, l)| re.is_match(l)) {
-                v.push(format!("{path}:{} matches forbidden `{}`: {l}", i + 1, re.as_str()));
+                v.push(format!(
+                    "{path}:{} matches forbidden `{}`: {l}",
+                    i + 1,
+                    re.as_str()
+                ));
             }
         }
     }
@@ -390,11 +484,21 @@ fn eval_text(must: &[Regex], must_not: &[Regex], conffile: Option<bool>, pkg: &P
     (v, evidence, pass)
 }
 
-fn eval_sysctl(rule: &Rule, set: &[Analyzed<'_>], key: &str, allowed: &[String], forbidden: &[String], unset_passes: bool) -> Finding {
+fn eval_sysctl(
+    rule: &Rule,
+    set: &[Analyzed<'_>],
+    key: &str,
+    allowed: &[String],
+    forbidden: &[String],
+    unset_passes: bool,
+) -> Finding {
     // Every sysctl file in the selected packages, ordered as the system applies them.
     let mut files: Vec<(&str, &Package)> = Vec::new();
     let mut truncated = Vec::new();
-    for a in set.iter().filter(|a| rule.selects_package(a.package.name())) {
+    for a in set
+        .iter()
+        .filter(|a| rule.selects_package(a.package.name()))
+    {
         for (path, c) in &a.package.contents {
             if sysctl::is_sysctl_path(path) {
                 files.push((path.as_str(), a.package));
@@ -422,16 +526,28 @@ fn eval_sysctl(rule: &Rule, set: &[Analyzed<'_>], key: &str, allowed: &[String],
         .map(|s| format!("{}:{}: {} = {}", s.file, s.line, s.key, s.value))
         .collect();
     let Some(win) = sysctl::effective(&settings, key) else {
-        let mut msg = format!("no sysctl.d file in the set sets {key}; the kernel's default applies");
+        let mut msg =
+            format!("no sysctl.d file in the set sets {key}; the kernel's default applies");
         if !truncated.is_empty() {
-            msg.push_str(&format!(" (not all of {} was read: over the content cap)", truncated.join(", ")));
+            msg.push_str(&format!(
+                " (not all of {} was read: over the content cap)",
+                truncated.join(", ")
+            ));
         }
-        let status = if unset_passes { Status::Pass } else { Status::Fail };
+        let status = if unset_passes {
+            Status::Pass
+        } else {
+            Status::Fail
+        };
         return finding(rule, status, None, None, msg, evidence);
     };
-    let idx = settings.iter().position(|s| std::ptr::eq(s, win)).unwrap_or(0);
+    let idx = settings
+        .iter()
+        .position(|s| std::ptr::eq(s, win))
+        .unwrap_or(0);
     let pkg = owner_of.get(idx).copied();
-    let bad = forbidden.iter().any(|f| f == &win.value) || (!allowed.is_empty() && !allowed.iter().any(|x| x == &win.value));
+    let bad = forbidden.iter().any(|f| f == &win.value)
+        || (!allowed.is_empty() && !allowed.iter().any(|x| x == &win.value));
     let msg = format!("{key} = {} is set by {}:{}", win.value, win.file, win.line);
     if bad {
         let expected = if allowed.is_empty() {
@@ -439,7 +555,14 @@ fn eval_sysctl(rule: &Rule, set: &[Analyzed<'_>], key: &str, allowed: &[String],
         } else {
             format!("expected {}", allowed.join(" or "))
         };
-        finding(rule, Status::Fail, pkg, Some(&win.file), format!("{msg}; {expected}"), evidence)
+        finding(
+            rule,
+            Status::Fail,
+            pkg,
+            Some(&win.file),
+            format!("{msg}; {expected}"),
+            evidence,
+        )
     } else {
         finding(rule, Status::Pass, pkg, Some(&win.file), msg, evidence)
     }

@@ -60,7 +60,10 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<RuleSet, PolicyErrors> {
             }
         }
     }
-    let refs: Vec<(&str, &str)> = sources.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let refs: Vec<(&str, &str)> = sources
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
     match load_sources(&refs) {
         Ok(set) if errors.is_empty() => Ok(set),
         Ok(_) => Err(PolicyErrors(errors)),
@@ -193,7 +196,10 @@ impl<'a> Cx<'a> {
                         other => self.err(
                             value.span,
                             "wrong-type",
-                            format!("`rule` must be an array of tables (`[[rule]]`), found {}", other.type_str()),
+                            format!(
+                                "`rule` must be an array of tables (`[[rule]]`), found {}",
+                                other.type_str()
+                            ),
                         ),
                     }
                 }
@@ -205,13 +211,19 @@ impl<'a> Cx<'a> {
             }
         }
         if !saw_rules {
-            self.err(Span::new(0, 0), "no-rules", "the file declares no `[[rule]]`");
+            self.err(
+                Span::new(0, 0),
+                "no-rules",
+                "the file declares no `[[rule]]`",
+            );
         }
         rules
     }
 
     fn policy_header(&mut self, value: &Value<'_>) {
-        let Some(t) = self.table(value, "policy") else { return };
+        let Some(t) = self.table(value, "policy") else {
+            return;
+        };
         for (key, v) in t {
             match key.name.as_ref() {
                 "name" | "title" | "description" => {
@@ -220,7 +232,9 @@ impl<'a> Cx<'a> {
                 other => self.err(
                     key.span,
                     "unknown-key",
-                    format!("unknown key `{other}` in [policy]; expected name, title or description"),
+                    format!(
+                        "unknown key `{other}` in [policy]; expected name, title or description"
+                    ),
                 ),
             }
         }
@@ -230,7 +244,11 @@ impl<'a> Cx<'a> {
         match value.as_ref() {
             ValueInner::Table(t) => Some(t),
             other => {
-                self.err(value.span, "wrong-type", format!("`{what}` must be a table, found {}", other.type_str()));
+                self.err(
+                    value.span,
+                    "wrong-type",
+                    format!("`{what}` must be a table, found {}", other.type_str()),
+                );
                 None
             }
         }
@@ -240,7 +258,11 @@ impl<'a> Cx<'a> {
         match value.as_ref() {
             ValueInner::String(s) => Some(s.to_string()),
             other => {
-                self.err(value.span, "wrong-type", format!("`{what}` must be a string, found {}", other.type_str()));
+                self.err(
+                    value.span,
+                    "wrong-type",
+                    format!("`{what}` must be a string, found {}", other.type_str()),
+                );
                 None
             }
         }
@@ -250,7 +272,11 @@ impl<'a> Cx<'a> {
         match value.as_ref() {
             ValueInner::Boolean(b) => Some(*b),
             other => {
-                self.err(value.span, "wrong-type", format!("`{what}` must be true or false, found {}", other.type_str()));
+                self.err(
+                    value.span,
+                    "wrong-type",
+                    format!("`{what}` must be true or false, found {}", other.type_str()),
+                );
                 None
             }
         }
@@ -275,7 +301,10 @@ impl<'a> Cx<'a> {
                 self.err(
                     value.span,
                     "wrong-type",
-                    format!("`{what}` must be a string or an array of strings, found {}", other.type_str()),
+                    format!(
+                        "`{what}` must be a string or an array of strings, found {}",
+                        other.type_str()
+                    ),
                 );
                 None
             }
@@ -294,13 +323,20 @@ impl<'a> Cx<'a> {
             }
             for form in forms {
                 // `literal_separator` so that `*` stays within one path component, as in a shell.
-                match GlobBuilder::new(&form).literal_separator(what != "packages" && what != "exclude-packages").build() {
+                match GlobBuilder::new(&form)
+                    .literal_separator(what != "packages" && what != "exclude-packages")
+                    .build()
+                {
                     Ok(g) => {
                         builder.add(g);
                     }
                     Err(e) => {
                         ok = false;
-                        self.err(span, "bad-glob", format!("`{what}` pattern `{pat}`: {}", e.kind()));
+                        self.err(
+                            span,
+                            "bad-glob",
+                            format!("`{what}` pattern `{pat}`: {}", e.kind()),
+                        );
                         break;
                     }
                 }
@@ -346,7 +382,11 @@ impl<'a> Cx<'a> {
                 self.err(
                     key.span,
                     "unknown-key",
-                    format!("unknown key `{}` in rule; expected one of: {}", key.name, RULE_KEYS.join(", ")),
+                    format!(
+                        "unknown key `{}` in rule; expected one of: {}",
+                        key.name,
+                        RULE_KEYS.join(", ")
+                    ),
                 );
             }
         }
@@ -361,7 +401,11 @@ impl<'a> Cx<'a> {
         let id = required(self, "id").and_then(|v| {
             let s = self.string(v, "id")?;
             if !is_kebab(&s) {
-                self.err(v.span, "bad-rule-id", format!("rule id `{s}` must be kebab-case (a-z, 0-9, single dashes)"));
+                self.err(
+                    v.span,
+                    "bad-rule-id",
+                    format!("rule id `{s}` must be kebab-case (a-z, 0-9, single dashes)"),
+                );
                 return None;
             }
             let here = self.location(v.span);
@@ -377,7 +421,14 @@ impl<'a> Cx<'a> {
             let s = self.string(v, "severity")?;
             let sev = Severity::parse(&s);
             if sev.is_none() {
-                self.err(v.span, "bad-value", format!("severity `{s}` is not one of: {}", Severity::NAMES.join(", ")));
+                self.err(
+                    v.span,
+                    "bad-value",
+                    format!(
+                        "severity `{s}` is not one of: {}",
+                        Severity::NAMES.join(", ")
+                    ),
+                );
             }
             sev
         });
@@ -391,7 +442,9 @@ impl<'a> Cx<'a> {
                 self.err(v.span, "bad-value", "`references` needs at least one entry");
             }
         }
-        let usrmerge = get("usrmerge").and_then(|v| self.boolean(v, "usrmerge")).unwrap_or(false);
+        let usrmerge = get("usrmerge")
+            .and_then(|v| self.boolean(v, "usrmerge"))
+            .unwrap_or(false);
         let empty = || Globs {
             patterns: Vec::new(),
             set: globset::GlobSet::empty(),
@@ -405,14 +458,23 @@ impl<'a> Cx<'a> {
             None => Some(empty()),
         };
         let paths = match get("paths") {
-            Some(v) => self.globs(v, "paths", usrmerge).map(|globs| Some(PathSelector { globs, usrmerge })),
+            Some(v) => self
+                .globs(v, "paths", usrmerge)
+                .map(|globs| Some(PathSelector { globs, usrmerge })),
             None => Some(None),
         };
         let presence = match get("presence") {
             Some(v) => self.string(v, "presence").and_then(|s| {
                 let p = Presence::parse(&s);
                 if p.is_none() {
-                    self.err(v.span, "bad-value", format!("presence `{s}` is not one of: {}", Presence::NAMES.join(", ")));
+                    self.err(
+                        v.span,
+                        "bad-value",
+                        format!(
+                            "presence `{s}` is not one of: {}",
+                            Presence::NAMES.join(", ")
+                        ),
+                    );
                 }
                 p
             }),
@@ -428,7 +490,11 @@ impl<'a> Cx<'a> {
                     "a `sysctl` rule reads every sysctl.d file in the set; it takes no `paths`",
                 ),
                 Assertion::Sysctl { .. } => {}
-                _ if p.is_none() => self.err(span, "missing-key", format!("a `{}` rule needs `paths`", a.kind())),
+                _ if p.is_none() => self.err(
+                    span,
+                    "missing-key",
+                    format!("a `{}` rule needs `paths`", a.kind()),
+                ),
                 _ => {}
             }
         }
@@ -454,7 +520,14 @@ impl<'a> Cx<'a> {
         let t = self.table(value, "assert")?;
         let get = |name: &str| t.iter().find(|(k, _)| k.name == name).map(|(_, v)| v);
         let Some(kind_v) = get("kind") else {
-            self.err(value.span, "missing-key", format!("`assert` has no `kind`; expected one of: {}", Assertion::KINDS.join(", ")));
+            self.err(
+                value.span,
+                "missing-key",
+                format!(
+                    "`assert` has no `kind`; expected one of: {}",
+                    Assertion::KINDS.join(", ")
+                ),
+            );
             return None;
         };
         let kind = self.string(kind_v, "kind")?;
@@ -480,7 +553,10 @@ impl<'a> Cx<'a> {
                 self.err(
                     kind_v.span,
                     "unknown-assertion-kind",
-                    format!("unknown assertion kind `{other}`; expected one of: {}", Assertion::KINDS.join(", ")),
+                    format!(
+                        "unknown assertion kind `{other}`; expected one of: {}",
+                        Assertion::KINDS.join(", ")
+                    ),
                 );
                 return None;
             }
@@ -491,7 +567,11 @@ impl<'a> Cx<'a> {
                 self.err(
                     key.span,
                     "unknown-key",
-                    format!("unknown key `{}` for a `{kind}` assertion; expected one of: {}", key.name, allowed[1..].join(", ")),
+                    format!(
+                        "unknown key `{}` for a `{kind}` assertion; expected one of: {}",
+                        key.name,
+                        allowed[1..].join(", ")
+                    ),
                 );
             }
         }
@@ -499,8 +579,10 @@ impl<'a> Cx<'a> {
             "kconfig" => self.kconfig(value, get("expect")),
             "file-state" => self.file_state(&get),
             "text" => {
-                let must_match = get("must-match").map_or(Some(Vec::new()), |v| self.regexes(v, "must-match"));
-                let must_not_match = get("must-not-match").map_or(Some(Vec::new()), |v| self.regexes(v, "must-not-match"));
+                let must_match =
+                    get("must-match").map_or(Some(Vec::new()), |v| self.regexes(v, "must-match"));
+                let must_not_match = get("must-not-match")
+                    .map_or(Some(Vec::new()), |v| self.regexes(v, "must-not-match"));
                 let conffile = get("conffile").map(|v| self.boolean(v, "conffile"));
                 Some(Assertion::Text {
                     must_match: must_match?,
@@ -512,12 +594,19 @@ impl<'a> Cx<'a> {
                 let key = match get("key") {
                     Some(v) => self.string(v, "key"),
                     None => {
-                        self.err(value.span, "missing-key", "a `sysctl` assertion needs `key`");
+                        self.err(
+                            value.span,
+                            "missing-key",
+                            "a `sysctl` assertion needs `key`",
+                        );
                         None
                     }
                 };
                 let list = |cx: &mut Self, name: &str| {
-                    get(name).map_or(Some(Vec::new()), |v| cx.strings(v, name).map(|v| v.into_iter().map(|(s, _)| s).collect()))
+                    get(name).map_or(Some(Vec::new()), |v| {
+                        cx.strings(v, name)
+                            .map(|v| v.into_iter().map(|(s, _)| s).collect())
+                    })
                 };
                 let allowed = list(self, "allowed");
                 let forbidden = list(self, "forbidden");
@@ -527,14 +616,24 @@ impl<'a> Cx<'a> {
                         Some("pass") => Some(true),
                         Some("fail") => Some(false),
                         Some(s) => {
-                            self.err(v.span, "bad-value", format!("unset `{s}` is not one of: pass, fail"));
+                            self.err(
+                                v.span,
+                                "bad-value",
+                                format!("unset `{s}` is not one of: pass, fail"),
+                            );
                             None
                         }
                         None => None,
                     },
                 };
-                if allowed.as_ref().is_some_and(|a| a.is_empty()) && forbidden.as_ref().is_some_and(|f| f.is_empty()) {
-                    self.err(value.span, "missing-key", "a `sysctl` assertion needs `allowed` or `forbidden`");
+                if allowed.as_ref().is_some_and(|a| a.is_empty())
+                    && forbidden.as_ref().is_some_and(|f| f.is_empty())
+                {
+                    self.err(
+                        value.span,
+                        "missing-key",
+                        "a `sysctl` assertion needs `allowed` or `forbidden`",
+                    );
                 }
                 Some(Assertion::Sysctl {
                     key: key?,
@@ -553,7 +652,11 @@ impl<'a> Cx<'a> {
 
     fn kconfig(&mut self, value: &Value<'_>, expect: Option<&Value<'_>>) -> Option<Assertion> {
         let Some(v) = expect else {
-            self.err(value.span, "missing-key", "a `kconfig` assertion needs `expect = { OPTION = \"y\" }`");
+            self.err(
+                value.span,
+                "missing-key",
+                "a `kconfig` assertion needs `expect = { OPTION = \"y\" }`",
+            );
             return None;
         };
         let t = self.table(v, "expect")?;
@@ -564,7 +667,11 @@ impl<'a> Cx<'a> {
         for (key, val) in t {
             let opt = key.name.to_string();
             if !opt.starts_with("CONFIG_") || opt.len() <= "CONFIG_".len() {
-                self.err(key.span, "bad-value", format!("`{opt}` is not a kernel config option name (CONFIG_...)"));
+                self.err(
+                    key.span,
+                    "bad-value",
+                    format!("`{opt}` is not a kernel config option name (CONFIG_...)"),
+                );
                 continue;
             }
             if let Some(values) = self.strings(val, &opt) {
@@ -577,7 +684,10 @@ impl<'a> Cx<'a> {
         Some(Assertion::Kconfig { expect: out })
     }
 
-    fn file_state<'v, 'de: 'v>(&mut self, get: &dyn Fn(&str) -> Option<&'v Value<'de>>) -> Option<Assertion> {
+    fn file_state<'v, 'de: 'v>(
+        &mut self,
+        get: &dyn Fn(&str) -> Option<&'v Value<'de>>,
+    ) -> Option<Assertion> {
         let mut a = FileStateAssert::default();
         let mut ok = true;
         if let Some(v) = get("type") {
@@ -601,12 +711,19 @@ impl<'a> Cx<'a> {
         for (name, slot) in [("mode", &mut a.mode), ("max-mode", &mut a.max_mode)] {
             if let Some(v) = get(name) {
                 match self.string(v, name) {
-                    Some(s) if (3..=4).contains(&s.len()) && s.bytes().all(|b| (b'0'..=b'7').contains(&b)) => {
+                    Some(s)
+                        if (3..=4).contains(&s.len())
+                            && s.bytes().all(|b| (b'0'..=b'7').contains(&b)) =>
+                    {
                         *slot = u32::from_str_radix(&s, 8).ok();
                     }
                     Some(s) => {
                         ok = false;
-                        self.err(v.span, "bad-value", format!("{name} `{s}` must be 3 or 4 octal digits, e.g. \"0755\""));
+                        self.err(
+                            v.span,
+                            "bad-value",
+                            format!("{name} `{s}` must be 3 or 4 octal digits, e.g. \"0755\""),
+                        );
                     }
                     None => ok = false,
                 }
@@ -648,17 +765,27 @@ impl<'a> Cx<'a> {
                         Some(n) if cap.to_ascii_lowercase().starts_with("cap_") => mask |= 1 << n,
                         _ => {
                             ok = false;
-                            self.err(span, "unknown-capability", format!("`{cap}` is not a capability name (e.g. cap_net_raw)"));
+                            self.err(
+                                span,
+                                "unknown-capability",
+                                format!("`{cap}` is not a capability name (e.g. cap_net_raw)"),
+                            );
                         }
                     }
                 }
-                cap_rules.push(if name == "forbid-capabilities" { CapsRule::Forbid(mask) } else { CapsRule::Allow(mask) });
+                cap_rules.push(if name == "forbid-capabilities" {
+                    CapsRule::Forbid(mask)
+                } else {
+                    CapsRule::Allow(mask)
+                });
             }
         }
         if cap_rules.len() > 1 {
             ok = false;
             self.err(
-                get("capabilities").or(get("allow-capabilities")).map_or(Span::new(0, 0), |v| v.span),
+                get("capabilities")
+                    .or(get("allow-capabilities"))
+                    .map_or(Span::new(0, 0), |v| v.span),
                 "conflicting-keys",
                 "use only one of capabilities, forbid-capabilities and allow-capabilities",
             );
@@ -670,5 +797,10 @@ impl<'a> Cx<'a> {
 
 fn is_kebab(s: &str) -> bool {
     !s.is_empty()
-        && s.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && s.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }

@@ -116,7 +116,8 @@ pub struct PathSelector {
 
 impl PathSelector {
     pub fn is_match(&self, path: &str) -> bool {
-        self.globs.is_match(path) || (self.usrmerge && self.globs.is_match(&usrmerge_canonical(path)))
+        self.globs.is_match(path)
+            || (self.usrmerge && self.globs.is_match(&usrmerge_canonical(path)))
     }
 }
 
@@ -208,7 +209,8 @@ pub struct Rule {
 
 impl Rule {
     pub fn selects_package(&self, name: &str) -> bool {
-        (self.packages.is_empty() || self.packages.is_match(name)) && !self.exclude_packages.is_match(name)
+        (self.packages.is_empty() || self.packages.is_match(name))
+            && !self.exclude_packages.is_match(name)
     }
 
     pub fn selects_path(&self, path: &str) -> bool {

@@ -1,0 +1,425 @@
+//! Evaluation of each assertion kind, passing and failing, over packages built as facts, using
+//! the rules in testdata/policies/good/every-kind.toml.
+
+use debgate_analyze::effective::EffectiveState;
+use debgate_facts::caps::{CapSet, FileCaps};
+use debgate_facts::change::{Action, Change, ModeSpec, Target};
+use debgate_facts::{
+    Compression, Conffile, Content, Control, Entry, EntryKind, Package, ScriptName,
+    CAPABILITY_XATTR,
+};
+use debgate_policy::{evaluate, load_paths, Analyzed, Finding, RuleSet, Status};
+use std::path::Path;
+
+fn rules() -> RuleSet {
+    let p =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/policies/good/every-kind.toml");
+    load_paths(&[p]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+struct Pkg {
+    package: Package,
+    changes: Vec<Change>,
+}
+
+fn pkg(name: &str) -> Pkg {
+    Pkg {
+        package: Package {
+            file: format!("{name}.deb").into(),
+            control: Control {
+                fields: vec![
+                    ("Package".into(), name.into()),
+                    ("Version".into(), "1.0".into()),
+                ],
+            },
+            conffiles: vec![],
+            scripts: vec![],
+            entries: vec![],
+            contents: Default::default(),
+            control_compression: Compression::Xz,
+            data_compression: Compression::Xz,
+        },
+        changes: vec![],
+    }
+}
+
+impl Pkg {
+    fn file(mut self, path: &str, mode: u32, group: &str, content: Option<&str>) -> Self {
+        self.package.entries.push(Entry {
+            path: path.into(),
+            kind: EntryKind::File,
+            mode,
+            uid: 0,
+            gid: 0,
+            owner: Some("root".into()),
+            group: Some(group.into()),
+            size: content.map_or(0, |c| c.len() as u64),
+            link_target: None,
+            xattrs: Default::default(),
+        });
+        if let Some(c) = content {
+            self.package.contents.insert(
+                path.into(),
+                Content {
+                    bytes: c.as_bytes().to_vec(),
+                    truncated: false,
+                },
+            );
+        }
+        self
+    }
+
+    fn xattr_caps(mut self, caps: &str) -> Self {
+        let set = CapSet::from_text(caps).unwrap();
+        let v = FileCaps {
+            revision: 2,
+            effective: set.effective != 0,
+            permitted: set.permitted,
+            inheritable: set.inheritable,
+            rootid: None,
+        }
+        .encode();
+        self.package
+            .entries
+            .last_mut()
+            .unwrap()
+            .xattrs
+            .insert(CAPABILITY_XATTR.into(), v);
+        self
+    }
+
+    fn conffile(mut self, path: &str) -> Self {
+        self.package.conffiles.push(Conffile {
+            path: path.into(),
+            flags: vec![],
+        });
+        self
+    }
+
+    fn change(mut self, line: u32, action: Action, target: Target, conditional: bool) -> Self {
+        self.changes.push(Change {
+            script: ScriptName::Postinst,
+            line,
+            action,
+            target,
+            conditional,
+            recursive: false,
+        });
+        self
+    }
+}
+
+fn run(set: &[Pkg], rule: &str) -> Vec<Finding> {
+    let states: Vec<EffectiveState> = set
+        .iter()
+        .map(|p| EffectiveState::compute(&p.package, &p.changes))
+        .collect();
+    let views: Vec<Analyzed<'_>> = set
+        .iter()
+        .zip(&states)
+        .map(|(p, s)| Analyzed {
+            package: &p.package,
+            changes: &p.changes,
+            state: s,
+        })
+        .collect();
+    evaluate(&rules(), &views)
+        .into_iter()
+        .filter(|f| f.rule == rule)
+        .collect()
+}
+
+fn statuses(f: &[Finding]) -> Vec<Status> {
+    f.iter().map(|f| f.status).collect()
+}
+
+#[test]
+fn kconfig_values_with_kconfig_semantics() {
+    let cfg = |body: &str| {
+        pkg("kernel-1.0-amd64").file("/boot/config-1.0-amd64", 0o644, "root", Some(body))
+    };
+    let ok = run(&[cfg("CONFIG_TEST_OPTION=m\n")], "test-kconfig");
+    assert_eq!(statuses(&ok), [Status::Pass]);
+    assert!(
+        ok[0].evidence[0].contains(":1: CONFIG_TEST_OPTION=m"),
+        "{:?}",
+        ok[0].evidence
+    );
+
+    let last_wins = run(
+        &[cfg(
+            "CONFIG_TEST_OPTION=y\n# CONFIG_TEST_OPTION is not set\n",
+        )],
+        "test-kconfig",
+    );
+    assert_eq!(statuses(&last_wins), [Status::Fail]);
+    assert!(
+        last_wins[0].message.contains("is not set"),
+        "{}",
+        last_wins[0].message
+    );
+
+    let prefix_only = run(&[cfg("CONFIG_TEST_OPTION_X=y\n")], "test-kconfig");
+    assert_eq!(
+        statuses(&prefix_only),
+        [Status::Fail],
+        "a longer name is another option"
+    );
+}
+
+#[test]
+fn kconfig_presence_in_set() {
+    // An image without the config, next to a modules package with it (Ubuntu's layout): pass.
+    let image = pkg("kernel-1.0-image").file("/boot/vmlinuz-1.0", 0o644, "root", None);
+    let modules = pkg("kernel-1.0-modules").file(
+        "/boot/config-1.0",
+        0o644,
+        "root",
+        Some("CONFIG_TEST_OPTION=y\n"),
+    );
+    assert_eq!(
+        statuses(&run(&[image, modules], "test-kconfig")),
+        [Status::Pass]
+    );
+    // The image alone: the set has a kernel but no config anywhere.
+    let image = pkg("kernel-1.0-image").file("/boot/vmlinuz-1.0", 0o644, "root", None);
+    let alone = run(&[image], "test-kconfig");
+    assert_eq!(statuses(&alone), [Status::Fail]);
+    assert!(
+        alone[0]
+            .message
+            .contains("no package in it ships a file matching /boot/config-*"),
+        "{}",
+        alone[0].message
+    );
+    // No kernel at all: not applicable.
+    assert_eq!(
+        statuses(&run(&[pkg("tool")], "test-kconfig")),
+        [Status::NotApplicable]
+    );
+}
+
+#[test]
+fn file_state_from_data_tar_and_scripts() {
+    let plain = pkg("tool").file("/usr/bin/ping", 0o755, "root", None);
+    let r = run(&[plain], "test-file-state");
+    assert_eq!(statuses(&r), [Status::Pass], "{r:?}");
+    assert_eq!(
+        r[0].path.as_deref(),
+        Some("/usr/bin/ping"),
+        "usrmerge aliasing matched /bin/ping"
+    );
+
+    let allowed_cap = pkg("tool")
+        .file("/bin/ping", 0o755, "root", None)
+        .xattr_caps("cap_net_raw+ep");
+    assert_eq!(
+        statuses(&run(&[allowed_cap], "test-file-state")),
+        [Status::Pass]
+    );
+
+    let bad_cap = pkg("tool")
+        .file("/bin/ping", 0o755, "root", None)
+        .xattr_caps("cap_net_raw,cap_sys_admin+ep");
+    let r = run(&[bad_cap], "test-file-state");
+    assert_eq!(statuses(&r), [Status::Fail]);
+    assert!(
+        r[0].message.contains("cap_sys_admin not allowed"),
+        "{}",
+        r[0].message
+    );
+
+    let setuid_by_script = pkg("tool").file("/bin/ping", 0o755, "root", None).change(
+        7,
+        Action::Chmod {
+            mode: ModeSpec::parse("u+s").unwrap(),
+        },
+        Target::Path("/usr/bin/ping".into()),
+        true,
+    );
+    let r = run(&[setuid_by_script], "test-file-state");
+    assert_eq!(statuses(&r), [Status::Fail]);
+    assert!(
+        r[0].message.contains("mode 4755 has bits outside 0755"),
+        "{}",
+        r[0].message
+    );
+    assert!(r[0].message.contains("conditional"), "{}", r[0].message);
+    assert!(
+        r[0].evidence
+            .iter()
+            .any(|e| e.starts_with("postinst:7: chmod u+s")),
+        "{:?}",
+        r[0].evidence
+    );
+}
+
+#[test]
+fn file_state_reports_unresolved_changes_that_could_violate() {
+    let p = pkg("tool").file("/bin/ping", 0o755, "root", None).change(
+        3,
+        Action::SetCaps {
+            caps: CapSet::from_text("cap_sys_admin+ep").unwrap(),
+        },
+        Target::Unresolved("\"$1\"".into()),
+        false,
+    );
+    let r = run(&[p], "test-file-state");
+    assert_eq!(statuses(&r), [Status::Fail]);
+    assert!(
+        r[0].message.contains("cannot be resolved statically"),
+        "{}",
+        r[0].message
+    );
+    // An unresolved change that cannot violate this rule (allowed capability) is no failure.
+    let p = pkg("tool").file("/bin/ping", 0o755, "root", None).change(
+        3,
+        Action::SetCaps {
+            caps: CapSet::from_text("cap_net_raw+ep").unwrap(),
+        },
+        Target::Unresolved("\"$1\"".into()),
+        false,
+    );
+    assert_eq!(statuses(&run(&[p], "test-file-state")), [Status::Pass]);
+}
+
+#[test]
+fn text_lines_and_conffile_status() {
+    let good = pkg("any")
+        .file("/etc/x.conf", 0o644, "root", Some("# c\na = 1\n"))
+        .conffile("/etc/x.conf");
+    let r = run(&[good], "test-text");
+    assert_eq!(statuses(&r), [Status::Pass]);
+    assert_eq!(r[0].evidence, ["/etc/x.conf:2: a = 1"]);
+
+    let not_conffile = pkg("any").file("/etc/x.conf", 0o644, "root", Some("a\n"));
+    let r = run(&[not_conffile], "test-text");
+    assert!(
+        r[0].message.contains("not listed in conffiles"),
+        "{}",
+        r[0].message
+    );
+
+    let forbidden = pkg("any")
+        .file("/etc/x.conf", 0o644, "root", Some("a\nb = 2\n"))
+        .conffile("/etc/x.conf");
+    let r = run(&[forbidden], "test-text");
+    assert_eq!(statuses(&r), [Status::Fail]);
+    assert!(
+        r[0].message.contains("/etc/x.conf:2 matches forbidden"),
+        "{}",
+        r[0].message
+    );
+
+    let missing = pkg("any")
+        .file("/etc/x.conf", 0o644, "root", Some("c\n"))
+        .conffile("/etc/x.conf");
+    assert!(run(&[missing], "test-text")[0]
+        .message
+        .contains("no line of /etc/x.conf matches `^a`"));
+
+    let mut truncated = pkg("any")
+        .file("/etc/x.conf", 0o644, "root", Some("a\n"))
+        .conffile("/etc/x.conf");
+    truncated
+        .package
+        .contents
+        .get_mut("/etc/x.conf")
+        .unwrap()
+        .truncated = true;
+    assert!(run(&[truncated], "test-text")[0]
+        .message
+        .contains("content cap"));
+
+    assert_eq!(
+        statuses(&run(&[pkg("any")], "test-text")),
+        [Status::NotApplicable]
+    );
+}
+
+#[test]
+fn sysctl_effective_value_across_the_set() {
+    let a = pkg("a").file(
+        "/usr/lib/sysctl.d/50-a.conf",
+        0o644,
+        "root",
+        Some("net.ipv4.ip_forward = 1\n"),
+    );
+    let b = pkg("b").file(
+        "/etc/sysctl.d/60-b.conf",
+        0o644,
+        "root",
+        Some("net/ipv4/ip_forward=0\n"),
+    );
+    let r = run(&[a, b], "test-sysctl");
+    assert_eq!(statuses(&r), [Status::Pass], "{r:?}");
+    assert_eq!(r[0].package.as_deref(), Some("b"));
+    assert_eq!(r[0].evidence.len(), 2);
+
+    // Same name in /etc hides /usr/lib, whatever the order of packages.
+    let a = pkg("a").file(
+        "/usr/lib/sysctl.d/60-b.conf",
+        0o644,
+        "root",
+        Some("net.ipv4.ip_forward = 0\n"),
+    );
+    let b = pkg("b").file(
+        "/etc/sysctl.d/60-b.conf",
+        0o644,
+        "root",
+        Some("net.ipv4.ip_forward = 1\n"),
+    );
+    let r = run(&[a, b], "test-sysctl");
+    assert_eq!(statuses(&r), [Status::Fail]);
+    assert!(
+        r[0].message.contains("set by /etc/sysctl.d/60-b.conf:1"),
+        "{}",
+        r[0].message
+    );
+
+    // /etc/sysctl.conf comes last.
+    let a = pkg("a")
+        .file(
+            "/etc/sysctl.conf",
+            0o644,
+            "root",
+            Some("net.ipv4.ip_forward = 1\n"),
+        )
+        .file(
+            "/etc/sysctl.d/99-z.conf",
+            0o644,
+            "root",
+            Some("net.ipv4.ip_forward = 0\n"),
+        );
+    assert_eq!(statuses(&run(&[a], "test-sysctl")), [Status::Fail]);
+
+    // Nothing sets it and the rule says unset fails.
+    assert_eq!(statuses(&run(&[pkg("a")], "test-sysctl")), [Status::Fail]);
+}
+
+#[test]
+fn exists_with_required_presence() {
+    let with = pkg("tool").file("/usr/share/doc/tool/copyright", 0o644, "root", None);
+    assert_eq!(statuses(&run(&[with], "test-exists")), [Status::Pass]);
+    let r = run(&[pkg("tool")], "test-exists");
+    assert_eq!(statuses(&r), [Status::Fail]);
+    assert!(r[0]
+        .message
+        .contains("tool ships no file matching /usr/share/doc/tool/copyright"));
+}
+
+#[test]
+fn wanted_content_follows_the_rules() {
+    let r = rules();
+    assert!(r.wants_content("/boot/config-6.1"));
+    assert!(r.wants_content("/etc/x.conf"));
+    assert!(
+        r.wants_content("/usr/lib/sysctl.d/10-x.conf"),
+        "sysctl rules read every sysctl.d file"
+    );
+    assert!(
+        !r.wants_content("/usr/bin/ping"),
+        "file-state rules read no content"
+    );
+    assert!(!r.wants_content("/usr/share/doc/tool/copyright"));
+}
