@@ -15,9 +15,15 @@ fn main() {
     let mut out = String::from("/// Bundled policy files: (name as shown in messages, text).\npub const BUNDLED: &[(&str, &str)] = &[\n");
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
-        let name = f.file_name().and_then(|n| n.to_str()).expect("utf-8 policy file name");
+        let name = f
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 policy file name");
         let abs = f.canonicalize().expect("policy path");
-        out.push_str(&format!("    (\"policies/{name}\", include_str!({:?})),\n", abs.display().to_string()));
+        out.push_str(&format!(
+            "    (\"policies/{name}\", include_str!({:?})),\n",
+            abs.display().to_string()
+        ));
     }
     out.push_str("];\n");
     let dest = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("bundled.rs");

@@ -27,7 +27,10 @@ pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
         if meta.is_dir() {
             let mut found = Vec::new();
             for entry in walkdir::WalkDir::new(p).follow_links(false) {
-                let entry = entry.map_err(|source| InputError::Walk { path: p.clone(), source })?;
+                let entry = entry.map_err(|source| InputError::Walk {
+                    path: p.clone(),
+                    source,
+                })?;
                 if entry.file_type().is_file() && is_deb(entry.path()) {
                     found.push(entry.into_path());
                 }

@@ -95,7 +95,13 @@ fn build(a: &AnalyzedPackage) -> InspectReport {
         .state
         .files
         .values()
-        .filter(|f| f.changed_by_scripts() || f.setuid() || f.setgid() || f.caps.is_some() || f.caps_error.is_some())
+        .filter(|f| {
+            f.changed_by_scripts()
+                || f.setuid()
+                || f.setgid()
+                || f.caps.is_some()
+                || f.caps_error.is_some()
+        })
         .map(|f| InspectFile {
             path: f.path.clone(),
             kind: f.kind.map_or("unknown", |k| k.as_str()).to_string(),
@@ -136,13 +142,17 @@ fn build(a: &AnalyzedPackage) -> InspectReport {
                     ic.owner = owner.clone();
                     ic.group = group.clone();
                 }
-                Action::StatOverrideAdd { owner, group, mode, .. } => {
+                Action::StatOverrideAdd {
+                    owner, group, mode, ..
+                } => {
                     ic.owner = Some(owner.clone());
                     ic.group = Some(group.clone());
                     ic.mode = Some(format!("{mode:04o}"));
                 }
                 Action::StatOverrideRemove => {}
-                Action::Install { owner, group, mode, .. } => {
+                Action::Install {
+                    owner, group, mode, ..
+                } => {
                     ic.owner = owner.clone();
                     ic.group = group.clone();
                     ic.mode = mode.as_ref().map(|m| m.text());
@@ -164,10 +174,12 @@ fn build(a: &AnalyzedPackage) -> InspectReport {
             }));
         }
         if kconfig::is_kconfig_path(path) {
-            kconfig_lines.extend(kconfig::Kconfig::parse(&text).assignments().map(|k| KconfigLine {
-                file: path.clone(),
-                option: k.option.clone(),
-                value: k.value.clone(),
+            kconfig_lines.extend(kconfig::Kconfig::parse(&text).assignments().map(|k| {
+                KconfigLine {
+                    file: path.clone(),
+                    option: k.option.clone(),
+                    value: k.value.clone(),
+                }
             }));
         }
     }

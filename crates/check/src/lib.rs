@@ -57,7 +57,11 @@ pub struct AnalyzedPackage {
 }
 
 /// Read one package, keeping the content of the paths `want` asks for, and analyse it.
-pub fn analyze_file(path: &Path, settings: &Settings, want: &(dyn Fn(&str) -> bool + Sync)) -> Result<AnalyzedPackage, ReadError> {
+pub fn analyze_file(
+    path: &Path,
+    settings: &Settings,
+    want: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<AnalyzedPackage, ReadError> {
     let opts = ReadOptions {
         limits: settings.limits.clone(),
         want_content: want,
@@ -85,14 +89,52 @@ pub fn analyze_package(package: Package) -> AnalyzedPackage {
     }
 }
 
+/// Read and analyse every file, one package per core at a time (decompression is the cost, and
+/// it is single-threaded per package unless `xz_threads` says otherwise). Results keep the
+/// order of `files`.
+pub fn read_all(
+    files: &[PathBuf],
+    settings: &Settings,
+    want: &(dyn Fn(&str) -> bool + Sync),
+) -> Vec<Result<AnalyzedPackage, ReadError>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Threaded xz already uses the cores for one package; don't multiply threads.
+    let jobs = if settings.xz_threads > 1 { 1 } else { cores.min(files.len()).max(1) };
+    if jobs == 1 {
+        return files.iter().map(|f| analyze_file(f, settings, want)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut slots: Vec<Option<Result<AnalyzedPackage, ReadError>>> = Vec::new();
+    slots.resize_with(files.len(), || None);
+    let slots = std::sync::Mutex::new(slots);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(f) = files.get(i) else { break };
+                let r = analyze_file(f, settings, want);
+                if let Ok(mut s) = slots.lock() {
+                    s[i] = Some(r);
+                }
+            });
+        }
+    });
+    slots
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| r.expect("every file was read by some worker"))
+        .collect()
+}
+
 /// Check a set of package files against the rules. Unreadable packages are reported in the
 /// result (and make the run exit 2); the others are still judged, as one set.
 pub fn check(rules: &RuleSet, files: &[PathBuf], settings: &Settings) -> CheckReport {
     let want = |p: &str| rules.wants_content(p);
     let mut analyzed = Vec::new();
     let mut packages = Vec::new();
-    for f in files {
-        match analyze_file(f, settings, &want) {
+    for (f, result) in files.iter().zip(read_all(files, settings, &want)) {
+        match result {
             Ok(a) => {
                 packages.push(PackageSummary::of(&a.package));
                 analyzed.push(a);

@@ -13,7 +13,11 @@ use std::process::ExitCode;
 const EXIT_BAD_INPUT: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "debgate", version, about = "Check built Debian packages against hardening policies declared as data")]
+#[command(
+    name = "debgate",
+    version,
+    about = "Check built Debian packages against hardening policies declared as data"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -108,12 +112,19 @@ fn main() -> ExitCode {
 
 /// Policies from `--policy`, or the bundled ones. Every error is printed before failing.
 fn rules(paths: &[PathBuf]) -> Result<RuleSet> {
-    let loaded = if paths.is_empty() { bundled_rules() } else { load_paths(paths) };
+    let loaded = if paths.is_empty() {
+        bundled_rules()
+    } else {
+        load_paths(paths)
+    };
     loaded.map_err(|errs| {
         for e in &errs.0 {
             eprintln!("{e}");
         }
-        anyhow::anyhow!("{} error(s) in policy files; no package was read", errs.0.len())
+        anyhow::anyhow!(
+            "{} error(s) in policy files; no package was read",
+            errs.0.len()
+        )
     })
 }
 
@@ -145,7 +156,14 @@ fn run(cli: Cli) -> Result<u8> {
             let settings = settings(&read)?;
             let files = collect_inputs(&paths)?;
             if files.is_empty() {
-                anyhow::bail!("no .deb found in {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+                anyhow::bail!(
+                    "no .deb found in {}",
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
             }
             let report = check(&rules, &files, &settings);
             match format {
@@ -161,9 +179,14 @@ fn run(cli: Cli) -> Result<u8> {
             }
             Ok(u8::try_from(report.exit_code()).unwrap_or(EXIT_BAD_INPUT))
         }
-        Command::Inspect { format, read, package } => {
+        Command::Inspect {
+            format,
+            read,
+            package,
+        } => {
             let settings = settings(&read)?;
-            let report = inspect(&package, &settings).map_err(|e| anyhow::anyhow!("{}: {e}", package.display()))?;
+            let report = inspect(&package, &settings)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", package.display()))?;
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Format::Text => output::print_inspect(&report),

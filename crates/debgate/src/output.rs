@@ -24,14 +24,30 @@ pub fn print_check(report: &CheckReport, verbose: bool, color: bool) {
     }
     for r in &report.results {
         let (tag, code) = match r.status {
-            Status::Fail => (r.severity.letter().to_string(), if r.severity == debgate_policy::Severity::Error { "1;31" } else { "1;33" }),
+            Status::Fail => (
+                r.severity.letter().to_string(),
+                if r.severity == debgate_policy::Severity::Error {
+                    "1;31"
+                } else {
+                    "1;33"
+                },
+            ),
             Status::Pass if verbose => ("P".to_string(), "32"),
             Status::NotApplicable if verbose => ("N".to_string(), "2"),
             _ => continue,
         };
         let who = r.package.as_deref().unwrap_or("(set)");
-        let path = r.path.as_deref().map(|p| format!(" {p}")).unwrap_or_default();
-        println!("{}: {who}: {}{path}: {}", paint(color, code, &tag), paint(color, "1", &r.rule), r.message);
+        let path = r
+            .path
+            .as_deref()
+            .map(|p| format!(" {p}"))
+            .unwrap_or_default();
+        println!(
+            "{}: {who}: {}{path}: {}",
+            paint(color, code, &tag),
+            paint(color, "1", &r.rule),
+            r.message
+        );
         if r.status == Status::Fail || verbose {
             for e in &r.evidence {
                 println!("   {}", paint(color, "2", e));
@@ -52,21 +68,45 @@ pub fn print_inspect(r: &InspectReport) {
     } else {
         println!("files:");
         for f in &r.files {
-            let caps = if f.capabilities.is_empty() { String::new() } else { format!(" {}", f.capabilities) };
+            let caps = if f.capabilities.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", f.capabilities)
+            };
             let cond = if f.conditional { " (conditional)" } else { "" };
-            println!("  {} {} {}:{}{caps}{cond}  [{}]", f.path, f.mode, f.owner, f.group, f.sources.join(", "));
+            println!(
+                "  {} {} {}:{}{caps}{cond}  [{}]",
+                f.path,
+                f.mode,
+                f.owner,
+                f.group,
+                f.sources.join(", ")
+            );
         }
     }
     if !r.changes.is_empty() {
         println!("maintainer-script changes:");
         for c in &r.changes {
-            let target = c.path.clone().or_else(|| c.target.as_ref().map(|t| format!("{t} (unresolved)"))).unwrap_or_default();
+            let target = c
+                .path
+                .clone()
+                .or_else(|| c.target.as_ref().map(|t| format!("{t} (unresolved)")))
+                .unwrap_or_default();
             let mut what = Vec::new();
-            for v in [&c.capabilities, &c.mode, &c.owner, &c.group].into_iter().flatten() {
+            for v in [&c.capabilities, &c.mode, &c.owner, &c.group]
+                .into_iter()
+                .flatten()
+            {
                 what.push(v.clone());
             }
             let cond = if c.conditional { " (conditional)" } else { "" };
-            println!("  {}:{} {} {target} {}{cond}", c.script, c.line, c.action, what.join(" "));
+            println!(
+                "  {}:{} {} {target} {}{cond}",
+                c.script,
+                c.line,
+                c.action,
+                what.join(" ")
+            );
         }
     }
     for d in &r.diagnostics {
@@ -91,13 +131,24 @@ pub fn print_inspect(r: &InspectReport) {
 pub fn print_rules(rules: &RuleSet) {
     let width = rules.rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
     for r in &rules.rules {
-        println!("{:width$}  {:7}  {:10}  {}", r.id, r.severity.as_str(), r.assertion.kind(), r.title);
+        println!(
+            "{:width$}  {:7}  {:10}  {}",
+            r.id,
+            r.severity.as_str(),
+            r.assertion.kind(),
+            r.title
+        );
     }
 }
 
 pub fn print_explain(r: &Rule) {
     println!("{}: {}", r.id, r.title);
-    println!("severity: {}    kind: {}    declared at {}", r.severity.as_str(), r.assertion.kind(), r.location);
+    println!(
+        "severity: {}    kind: {}    declared at {}",
+        r.severity.as_str(),
+        r.assertion.kind(),
+        r.location
+    );
     if !r.packages.is_empty() {
         println!("packages: {}", r.packages.describe());
     }
@@ -105,7 +156,15 @@ pub fn print_explain(r: &Rule) {
         println!("except: {}", r.exclude_packages.describe());
     }
     if let Some(p) = &r.paths {
-        println!("paths: {}{}", p.globs.describe(), if p.usrmerge { " (and their usrmerge twins)" } else { "" });
+        println!(
+            "paths: {}{}",
+            p.globs.describe(),
+            if p.usrmerge {
+                " (and their usrmerge twins)"
+            } else {
+                ""
+            }
+        );
     }
     println!();
     println!("{}", r.explanation.trim());
