@@ -1,2 +1,81 @@
-//! placeholder
-fn main() {}
+//! `cargo xtask`: the project's automation (`ci`, `tidy`, `fixtures`, `corpus`, `bench`).
+//! See README.md ("Development") and ARCHITECTURE.md.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use xtask::{bench, ci, corpus, tidy, workspace_root};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "debgate project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// fmt --check, clippy -D warnings, tidy, cargo test, corpus; stops at the first failure.
+    Ci,
+    /// Repository rules: rules are data, module docs, documented rules, crates in ARCHITECTURE.md.
+    Tidy,
+    /// Regenerate the fixture .debs under testdata/releases/ from their trees.
+    Fixtures {
+        /// The testdata directory to regenerate (to try the writer on a copy).
+        #[arg(long, default_value = "testdata")]
+        testdata: std::path::PathBuf,
+    },
+    /// Check real Debian packages (apt-get download) against xtask/corpus.toml.
+    Corpus,
+    /// Time debgate against dpkg-deb --fsys-tarfile and lintian on the corpus.
+    Bench,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cmd: Cmd) -> Result<()> {
+    let root = workspace_root();
+    match cmd {
+        Cmd::Ci => ci::run(&root),
+        Cmd::Tidy => {
+            let failed = tidy::run_all(&root)?;
+            let passed = tidy::CHECKS.len() - failed;
+            println!("tidy: {passed} passed, {failed} failed");
+            if failed > 0 {
+                bail!("{failed} tidy check(s) failed");
+            }
+            Ok(())
+        }
+        Cmd::Fixtures { testdata } => {
+            // A relative --testdata is relative to the workspace, like everything xtask does.
+            let testdata = root.join(testdata);
+            let written = debgate_writer::write_releases(&testdata)
+                .with_context(|| format!("regenerating {}/releases", testdata.display()))?;
+            for path in &written {
+                println!("{}", path.strip_prefix(&root).unwrap_or(path).display());
+            }
+            println!(
+                "fixtures: {} .deb file(s) match their trees (only changed ones were rewritten)",
+                written.len()
+            );
+            Ok(())
+        }
+        Cmd::Corpus => match corpus::run(&root)? {
+            corpus::Outcome::Skipped(why) => {
+                println!("corpus: skipped: {why}");
+                Ok(())
+            }
+            corpus::Outcome::Ran { failed: 0, .. } => Ok(()),
+            corpus::Outcome::Ran { failed, .. } => bail!("{failed} corpus expectation(s) failed"),
+        },
+        Cmd::Bench => bench::run(&root),
+    }
+}

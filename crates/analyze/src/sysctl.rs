@@ -1,5 +1,5 @@
 //! sysctl.d parsing and the effective value of each key across a set of packages, in the order
-//! `systemd-sysctl` and procps's `sysctl --system` apply them.
+//! `systemd-sysctl` and `sysctl --system` (from the sysctl tools package) apply them.
 
 use serde::Serialize;
 
@@ -13,7 +13,7 @@ pub const DIRS: [&str; 5] = [
     "/lib/sysctl.d",
 ];
 
-/// procps's `sysctl --system` reads this after every sysctl.d file.
+/// `sysctl --system` reads this after every sysctl.d file.
 pub const MAIN_FILE: &str = "/etc/sysctl.conf";
 
 /// True for paths that `sysctl --system` reads.

@@ -24,7 +24,7 @@ pub fn normalise(name: &str) -> Option<String> {
 /// Directories that usrmerge turns into symlinks to their `/usr` twin.
 const MERGED: [&str; 3] = ["/bin", "/sbin", "/lib"];
 
-/// The `/usr` form of a path under usrmerge: `/bin/dmesg` → `/usr/bin/dmesg`,
+/// The `/usr` form of a path under usrmerge: `/bin/ping` → `/usr/bin/ping`,
 /// `/lib64/ld.so` → `/usr/lib64/ld.so`. Other paths are returned unchanged.
 pub fn usrmerge_canonical(path: &str) -> String {
     for dir in MERGED {
@@ -66,7 +66,7 @@ mod tests {
 
     #[test]
     fn aliases_usrmerged_directories() {
-        assert_eq!(usrmerge_canonical("/bin/dmesg"), "/usr/bin/dmesg");
+        assert_eq!(usrmerge_canonical("/bin/ping"), "/usr/bin/ping");
         assert_eq!(usrmerge_canonical("/sbin/x"), "/usr/sbin/x");
         assert_eq!(usrmerge_canonical("/lib64/ld.so"), "/usr/lib64/ld.so");
         assert_eq!(
@@ -75,7 +75,7 @@ mod tests {
         );
         assert_eq!(usrmerge_canonical("/binx/y"), "/binx/y");
         assert_eq!(usrmerge_canonical("/library/y"), "/library/y");
-        assert!(usrmerge_same("/usr/bin/dmesg", "/bin/dmesg"));
-        assert!(!usrmerge_same("/usr/bin/dmesg", "/sbin/dmesg"));
+        assert!(usrmerge_same("/usr/bin/ping", "/bin/ping"));
+        assert!(!usrmerge_same("/usr/bin/ping", "/sbin/ping"));
     }
 }

@@ -129,6 +129,15 @@ fn run(set: &[Pkg], rule: &str) -> Vec<Finding> {
         .collect()
 }
 
+/// The kernel option the test policy's kconfig rule names (kept in the policy, not here).
+fn option() -> String {
+    let r = rules();
+    match &r.get("test-kconfig").unwrap().assertion {
+        debgate_policy::Assertion::Kconfig { expect } => expect[0].0.clone(),
+        other => panic!("test-kconfig is {}", other.kind()),
+    }
+}
+
 fn statuses(f: &[Finding]) -> Vec<Status> {
     f.iter().map(|f| f.status).collect()
 }
@@ -138,18 +147,17 @@ fn kconfig_values_with_kconfig_semantics() {
     let cfg = |body: &str| {
         pkg("kernel-1.0-amd64").file("/boot/config-1.0-amd64", 0o644, "root", Some(body))
     };
-    let ok = run(&[cfg("CONFIG_TEST_OPTION=m\n")], "test-kconfig");
+    let o = option();
+    let ok = run(&[cfg(&format!("{o}=m\n"))], "test-kconfig");
     assert_eq!(statuses(&ok), [Status::Pass]);
     assert!(
-        ok[0].evidence[0].contains(":1: CONFIG_TEST_OPTION=m"),
+        ok[0].evidence[0].contains(&format!(":1: {o}=m")),
         "{:?}",
         ok[0].evidence
     );
 
     let last_wins = run(
-        &[cfg(
-            "CONFIG_TEST_OPTION=y\n# CONFIG_TEST_OPTION is not set\n",
-        )],
+        &[cfg(&format!("{o}=y\n# {o} is not set\n"))],
         "test-kconfig",
     );
     assert_eq!(statuses(&last_wins), [Status::Fail]);
@@ -159,7 +167,7 @@ fn kconfig_values_with_kconfig_semantics() {
         last_wins[0].message
     );
 
-    let prefix_only = run(&[cfg("CONFIG_TEST_OPTION_X=y\n")], "test-kconfig");
+    let prefix_only = run(&[cfg(&format!("{o}_X=y\n"))], "test-kconfig");
     assert_eq!(
         statuses(&prefix_only),
         [Status::Fail],
@@ -175,7 +183,7 @@ fn kconfig_presence_in_set() {
         "/boot/config-1.0",
         0o644,
         "root",
-        Some("CONFIG_TEST_OPTION=y\n"),
+        Some(&format!("{}=y\n", option())),
     );
     assert_eq!(
         statuses(&run(&[image, modules], "test-kconfig")),
