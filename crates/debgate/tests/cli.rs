@@ -182,3 +182,20 @@ fn limits_can_be_set_and_are_enforced() {
     assert!(err.contains("max-entries"), "{err}");
     assert_eq!(debgate(&["check", "--limit", "no-such-limit=1", rel.to_str().unwrap()]).status.code(), Some(2));
 }
+
+#[test]
+fn readme_example_output_is_current() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find("<!-- example-output -->").expect("README example block");
+    let end = readme.find("<!-- /example-output -->").unwrap();
+    let block = &readme[start..end];
+    let shown: Vec<&str> = block
+        .lines()
+        .skip_while(|l| !l.starts_with("$ debgate check"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("$ "))
+        .collect();
+    let out = debgate(&["check", release("focal-like").to_str().unwrap()]);
+    let actual = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(shown, actual.lines().collect::<Vec<_>>(), "update the README's example output");
+}
