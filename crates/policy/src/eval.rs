@@ -492,6 +492,10 @@ fn eval_sysctl(
     forbidden: &[String],
     unset_passes: bool,
 ) -> Finding {
+    if !set.iter().any(|a| rule.selects_package(a.package.name())) {
+        let msg = "no package in the set to judge".to_string();
+        return finding(rule, Status::NotApplicable, None, None, msg, vec![]);
+    }
     // Every sysctl file in the selected packages, ordered as the system applies them.
     let mut files: Vec<(&str, &Package)> = Vec::new();
     let mut truncated = Vec::new();

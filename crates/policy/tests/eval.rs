@@ -403,6 +403,8 @@ fn sysctl_effective_value_across_the_set() {
 
     // Nothing sets it and the rule says unset fails.
     assert_eq!(statuses(&run(&[pkg("a")], "test-sysctl")), [Status::Fail]);
+    // An empty set has nothing to judge.
+    assert_eq!(statuses(&run(&[], "test-sysctl")), [Status::NotApplicable]);
 }
 
 #[test]
