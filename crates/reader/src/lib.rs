@@ -1,1 +1,484 @@
-//! placeholder
+//! Streaming, hostile-input-safe reader that turns a `.deb` into [`debgate_facts::Package`].
+//!
+//! One pass over the ar container; control.tar and data.tar are decompressed on the fly and
+//! walked with the `tar` crate. Nothing is extracted or written, no member is buffered whole:
+//! only the control files and the data files the caller asks for are kept, each capped. Every
+//! resource a hostile package could inflate is bounded by a [`Limits`] value, and every
+//! problem is a typed [`ReadError`] whose message is one line naming the member.
+//!
+//! The container rules are dpkg's (`man deb`): `debian-binary` (`2.x`), then
+//! `control.tar{,.gz,.xz,.zst}`, then `data.tar{,.gz,.xz,.zst,.bz2,.lzma}`; `_`-prefixed
+//! members are skipped; anything missing, repeated, misordered or unknown is an error.
+
+mod container;
+mod control;
+mod decode;
+mod error;
+mod limits;
+mod pax;
+mod tarwalk;
+
+pub use error::{At, ReadError};
+pub use limits::*;
+
+use container::MemberKind;
+use debgate_facts::{Compression, Conffile, Content, Control, Entry, EntryKind, Package};
+use debgate_facts::{Script, ScriptName};
+use decode::{drain, Counting, Probe};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, RandomState};
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use tarwalk::{Member, Visit};
+
+/// How to read a package.
+pub struct ReadOptions<'a> {
+    pub limits: Limits,
+    /// Called with the normalised path (`/etc/sysctl.d/x.conf`) of each data.tar regular file
+    /// (and hard link); the content of those it returns true for is kept, capped at
+    /// `limits.max_content_bytes`.
+    pub want_content: &'a (dyn Fn(&str) -> bool + Sync),
+    /// xz decoder threads; 1 is the single-threaded decoder. More threads only help streams
+    /// written in several blocks (dpkg's threaded xz does that) and cost memory, bounded by
+    /// `limits.xz_memlimit`.
+    pub xz_threads: u32,
+}
+
+fn want_nothing(_: &str) -> bool {
+    false
+}
+
+impl Default for ReadOptions<'static> {
+    /// Default limits, no content captured, single-threaded xz (callers that read one package
+    /// at a time should raise `xz_threads`; those reading many in parallel should not).
+    fn default() -> Self {
+        ReadOptions {
+            limits: Limits::default(),
+            want_content: &want_nothing,
+            xz_threads: 1,
+        }
+    }
+}
+
+/// Read the `.deb` at `path`.
+pub fn read_package(path: &Path, opts: &ReadOptions) -> Result<Package, ReadError> {
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    read_package_from(
+        path.to_path_buf(),
+        BufReader::with_capacity(64 * 1024, file),
+        opts,
+    )
+}
+
+/// Which member the container rules expect next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    DebianBinary,
+    Control,
+    Data,
+    Done,
+}
+
+/// Buffer between a decoder and tar.
+const DECODED_BUFFER: usize = 128 * 1024;
+
+/// Longest `debian-binary` we accept; real ones are 4 bytes.
+const DEBIAN_BINARY_MAX: u64 = 64;
+
+/// Read a `.deb` from `input`; `file` is only recorded in the result.
+pub fn read_package_from<R: Read>(
+    file: PathBuf,
+    input: R,
+    opts: &ReadOptions,
+) -> Result<Package, ReadError> {
+    let mut archive = ar::Archive::new(container::ArGuard::new(input));
+    let mut stage = Stage::DebianBinary;
+    let mut scratch = vec![0u8; 64 * 1024];
+    let mut control = ControlParts::default();
+    let mut data = DataParts::new();
+    let mut control_compression = Compression::None;
+    let mut data_compression = Compression::None;
+    let mut first = true;
+
+    while let Some(next) = archive.next_entry() {
+        let mut member = next.map_err(|e| ar_error(e, first))?;
+        first = false;
+        let name = String::from_utf8_lossy(member.header().identifier()).into_owned();
+        let declared = member.header().size();
+        let expected = match stage {
+            Stage::DebianBinary => "debian-binary",
+            Stage::Control => "control.tar",
+            Stage::Data => "data.tar",
+            Stage::Done => "",
+        };
+        let kind = if std::str::from_utf8(member.header().identifier()).is_ok() {
+            container::classify(&name)?
+        } else {
+            MemberKind::Other
+        };
+        if declared > opts.limits.max_compressed_member_bytes {
+            return Err(ReadError::MemberTooLarge {
+                member: name,
+                size: declared,
+                limit: opts.limits.max_compressed_member_bytes,
+            });
+        }
+        match (stage, kind) {
+            (Stage::DebianBinary, MemberKind::DebianBinary) => {
+                let probe = Probe::new(u64::MAX, 0);
+                let mut raw = Counting::new(&mut member, declared, probe.clone());
+                let mut content = Vec::new();
+                let short = |probe: &Probe| ReadError::TruncatedMember {
+                    member: name.clone(),
+                    declared,
+                    actual: probe.raw.get(),
+                };
+                (&mut raw)
+                    .take(DEBIAN_BINARY_MAX + 1)
+                    .read_to_end(&mut content)
+                    .map_err(|e| {
+                        if probe.raw_short.get() {
+                            short(&probe)
+                        } else {
+                            ReadError::Io(e)
+                        }
+                    })?;
+                let complete = content.len() as u64 <= DEBIAN_BINARY_MAX;
+                container::check_debian_binary(&content, complete)?;
+                stage = Stage::Control;
+            }
+            (Stage::DebianBinary, _) => {
+                return Err(ReadError::UnexpectedMember {
+                    member: name,
+                    expected,
+                })
+            }
+            (_, MemberKind::Reserved) => skip_member(&name, &mut member, declared, &mut scratch)?,
+            (Stage::Control, MemberKind::Control(c)) => {
+                control_compression = c;
+                read_tar_member(
+                    &name,
+                    c,
+                    &mut member,
+                    declared,
+                    opts,
+                    &mut scratch,
+                    &mut |v| control.visit(&name, opts, v),
+                )?;
+                stage = Stage::Data;
+            }
+            (Stage::Data, MemberKind::Data(c)) => {
+                data_compression = c;
+                read_tar_member(
+                    &name,
+                    c,
+                    &mut member,
+                    declared,
+                    opts,
+                    &mut scratch,
+                    &mut |v| data.visit(&name, opts, v),
+                )?;
+                stage = Stage::Done;
+            }
+            (Stage::Done, _) => return Err(ReadError::ExtraMember { member: name }),
+            (_, _) => {
+                return Err(ReadError::UnexpectedMember {
+                    member: name,
+                    expected,
+                })
+            }
+        }
+        // Control parsing waits until the whole member has been read so a corrupt stream is
+        // reported as such rather than as a missing file.
+        if stage == Stage::Data && control.control.is_none() {
+            return Err(ReadError::MissingControl { member: name });
+        }
+    }
+    if first {
+        return Err(ReadError::MissingMember {
+            expected: "debian-binary",
+        });
+    }
+    match stage {
+        Stage::DebianBinary => {
+            return Err(ReadError::MissingMember {
+                expected: "debian-binary",
+            })
+        }
+        Stage::Control => {
+            return Err(ReadError::MissingMember {
+                expected: "control.tar",
+            })
+        }
+        Stage::Data => {
+            return Err(ReadError::MissingMember {
+                expected: "data.tar",
+            })
+        }
+        Stage::Done => {}
+    }
+    let ControlParts {
+        control: control_fields,
+        conffiles,
+        scripts,
+        ..
+    } = control;
+    Ok(Package {
+        file,
+        control: control_fields.unwrap_or_default(),
+        conffiles,
+        scripts,
+        entries: data.entries,
+        contents: data.contents,
+        control_compression,
+        data_compression,
+    })
+}
+
+/// An error from the `ar` crate: its own parse errors come as InvalidData/UnexpectedEof.
+fn ar_error(e: io::Error, first: bool) -> ReadError {
+    match e.kind() {
+        io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof if first => {
+            ReadError::CorruptAr {
+                detail: format!("not a .deb: {}", error::one_line(&e.to_string())),
+            }
+        }
+        io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => ReadError::CorruptAr {
+            detail: error::one_line(&e.to_string()),
+        },
+        _ => ReadError::Io(e),
+    }
+}
+
+/// Skip a `_`-prefixed member, still noticing a file that ends inside it.
+fn skip_member<R: Read>(
+    name: &str,
+    member: &mut R,
+    declared: u64,
+    scratch: &mut [u8],
+) -> Result<(), ReadError> {
+    let probe = Probe::new(u64::MAX, 0);
+    let mut raw = Counting::new(member, declared, probe.clone());
+    drain(&mut raw, scratch).map_err(|e| {
+        if probe.raw_short.get() {
+            ReadError::TruncatedMember {
+                member: name.to_string(),
+                declared,
+                actual: probe.raw.get(),
+            }
+        } else {
+            ReadError::Io(e)
+        }
+    })?;
+    Ok(())
+}
+
+/// Decompress and walk one tar member, then check the ar member was complete.
+#[allow(clippy::too_many_arguments)]
+fn read_tar_member<R: Read>(
+    name: &str,
+    compression: Compression,
+    member: &mut R,
+    declared: u64,
+    opts: &ReadOptions,
+    scratch: &mut [u8],
+    visit: &mut dyn FnMut(Visit) -> Result<(), ReadError>,
+) -> Result<(), ReadError> {
+    let probe = Probe::new(opts.limits.max_member_bytes, tarwalk::header_budget(opts));
+    let m = Member {
+        name,
+        compression,
+        declared,
+        opts,
+        probe: probe.clone(),
+    };
+    let mut raw = Counting::new(member, declared, probe);
+    {
+        let decoder = decode::decoder(compression, &mut raw, opts).map_err(|e| {
+            if decode::is_memlimit(&e) {
+                ReadError::DecoderMemLimit {
+                    member: name.to_string(),
+                    limit: opts.limits.xz_memlimit,
+                }
+            } else {
+                ReadError::Decompress {
+                    member: name.to_string(),
+                    source: e,
+                }
+            }
+        })?;
+        // tar reads 512-byte headers and small files; serving those from a buffer instead
+        // of a decoder call each roughly halves the cost per entry.
+        let buffered = BufReader::with_capacity(DECODED_BUFFER, decoder);
+        tarwalk::walk(&m, buffered, scratch, visit)?;
+    }
+    // Whatever follows the compressed stream inside the member is ignored, as dpkg does, but
+    // it must be there: a short member means a cut-off file.
+    drain(&mut raw, scratch).map_err(|e| m.classify(e, 0))?;
+    Ok(())
+}
+
+/// Read at most `cap` bytes of an entry's data; the walker skips and checks the rest.
+fn read_head(data: &mut dyn Read, size: u64, cap: u64) -> Result<Vec<u8>, ReadError> {
+    let keep = size.min(cap);
+    // `keep` is bounded by the cap, so a header claiming a terabyte allocates only the cap.
+    let mut buf = Vec::with_capacity(usize::try_from(keep).unwrap_or(0));
+    data.take(keep)
+        .read_to_end(&mut buf)
+        .map_err(ReadError::Io)?;
+    Ok(buf)
+}
+
+/// What control.tar yields.
+#[derive(Default)]
+struct ControlParts {
+    control: Option<Control>,
+    conffiles: Vec<Conffile>,
+    scripts: Vec<Script>,
+    seen_conffiles: bool,
+}
+
+impl ControlParts {
+    fn visit(&mut self, member: &str, opts: &ReadOptions, v: Visit) -> Result<(), ReadError> {
+        if v.entry.kind != EntryKind::File {
+            return Ok(());
+        }
+        let file = &v.entry.path[1..];
+        let script = ScriptName::from_member(file);
+        let seen = match file {
+            "control" => self.control.is_some(),
+            "conffiles" => self.seen_conffiles,
+            _ => match script {
+                Some(s) => self.scripts.iter().any(|x| x.name == s),
+                None => return Ok(()),
+            },
+        };
+        let at = || tarwalk::Member::at_plain(member, v.index, &v.entry.path);
+        if seen {
+            return Err(ReadError::DuplicatePath {
+                at: at(),
+                path: v.entry.path.clone(),
+            });
+        }
+        let cap = opts.limits.max_control_file_bytes;
+        if script.is_none() && v.entry.size > cap {
+            // A cut-off control paragraph or conffiles list would silently lose fields.
+            return Err(ReadError::ControlFileTooLarge {
+                member: member.to_string(),
+                file: file.to_string(),
+                limit: cap,
+            });
+        }
+        let bytes = read_head(v.data, v.entry.size, cap)?;
+        match (file, script) {
+            ("control", _) => self.control = Some(control::parse_control(&bytes)?),
+            ("conffiles", _) => {
+                self.conffiles = control::parse_conffiles(&bytes)?;
+                self.seen_conffiles = true;
+            }
+            (_, Some(name)) => self.scripts.push(Script {
+                name,
+                text: String::from_utf8_lossy(&bytes).into_owned(),
+                truncated: v.entry.size > cap,
+            }),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// What data.tar yields, plus an index from path to entry for hard links and duplicates.
+struct DataParts {
+    entries: Vec<Entry>,
+    contents: BTreeMap<String, Content>,
+    /// Hash of a path → index of the first entry with that hash. Keyed by hash rather than
+    /// by path so indexing costs no allocation per entry; collisions fall back to a scan.
+    by_hash: HashMap<u64, u32>,
+    hasher: RandomState,
+}
+
+impl DataParts {
+    fn new() -> Self {
+        DataParts {
+            entries: Vec::new(),
+            contents: BTreeMap::new(),
+            by_hash: HashMap::new(),
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn lookup(&self, path: &str) -> Option<usize> {
+        let i = *self.by_hash.get(&self.hasher.hash_one(path))? as usize;
+        if self.entries[i].path == path {
+            Some(i)
+        } else {
+            self.entries.iter().position(|e| e.path == path)
+        }
+    }
+
+    fn visit(&mut self, member: &str, opts: &ReadOptions, v: Visit) -> Result<(), ReadError> {
+        let at = || tarwalk::Member::at_plain(member, v.index, &v.entry.path);
+        if self.lookup(&v.entry.path).is_some() {
+            return Err(ReadError::DuplicatePath {
+                at: at(),
+                path: v.entry.path.clone(),
+            });
+        }
+        let wanted = matches!(v.entry.kind, EntryKind::File | EntryKind::HardLink)
+            && (opts.want_content)(&v.entry.path);
+        if v.entry.kind == EntryKind::HardLink {
+            let target = v.entry.link_target.as_deref().unwrap_or("");
+            let problem = match self.lookup(target) {
+                None => Some("which is not an earlier member"),
+                Some(i) if self.entries[i].kind == EntryKind::Dir => Some("which is a directory"),
+                Some(i) => {
+                    if wanted {
+                        if let Some(c) = self.linked_content(i) {
+                            let c = c.clone();
+                            self.contents.insert(v.entry.path.clone(), c);
+                        }
+                    }
+                    None
+                }
+            };
+            if let Some(problem) = problem {
+                return Err(ReadError::HardLink {
+                    at: at(),
+                    target: target.to_string(),
+                    problem,
+                });
+            }
+        } else if wanted {
+            let cap = opts.limits.max_content_bytes;
+            let bytes = read_head(v.data, v.entry.size, cap)?;
+            self.contents.insert(
+                v.entry.path.clone(),
+                Content {
+                    bytes,
+                    truncated: v.entry.size > cap,
+                },
+            );
+        }
+        let index = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
+        self.by_hash
+            .entry(self.hasher.hash_one(v.entry.path.as_str()))
+            .or_insert(index);
+        self.entries.push(v.entry);
+        Ok(())
+    }
+
+    /// Captured content of entry `i`, following a chain of hard links to the original file.
+    /// Each link points to an earlier entry, so the walk ends.
+    fn linked_content(&self, mut i: usize) -> Option<&Content> {
+        loop {
+            let e = &self.entries[i];
+            if let Some(c) = self.contents.get(&e.path) {
+                return Some(c);
+            }
+            if e.kind != EntryKind::HardLink {
+                return None;
+            }
+            i = self.lookup(e.link_target.as_deref()?)?;
+        }
+    }
+}

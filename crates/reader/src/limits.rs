@@ -1,0 +1,252 @@
+//! Resource limits that keep reading a hostile package bounded in memory and time.
+//!
+//! Every limit has a default chosen to be well above anything a real Debian or Ubuntu package
+//! needs, so that only hostile or broken input trips it. The CLI exposes them as
+//! `--limit NAME=VALUE` through [`Limits::set`] and [`Limits::NAMES`].
+
+use thiserror::Error;
+
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * KIB;
+const GIB: u64 = 1024 * MIB;
+
+/// Default for [`Limits::max_member_bytes`]: 16 GiB. The largest packages in the archives
+/// (kernel debug symbols, game data) hold a few GiB of tar; 16 GiB leaves headroom while still
+/// stopping a decompression bomb after seconds of work instead of reading an endless stream.
+pub const MAX_MEMBER_BYTES: u64 = 16 * GIB;
+
+/// Default for [`Limits::max_entries`]: 1,000,000. The packages with the most files hold around
+/// 100k; ten times that still bounds the entry list to a few hundred MB.
+pub const MAX_ENTRIES: u64 = 1_000_000;
+
+/// Default for [`Limits::max_path_len`]: 4096 bytes, Linux's `PATH_MAX`. No file a package
+/// installs can have a longer name.
+pub const MAX_PATH_LEN: usize = 4096;
+
+/// Default for [`Limits::max_content_bytes`]: 1 MiB. Captured files are configuration that
+/// rules read (sysctl.d snippets, kernel configs of about 250 KiB); their head is kept beyond it.
+pub const MAX_CONTENT_BYTES: u64 = MIB;
+
+/// Default for [`Limits::max_control_file_bytes`]: 4 MiB. Real `control` paragraphs are a few
+/// KiB and the largest maintainer scripts a few hundred KiB; this bounds the seven control files
+/// we keep in memory.
+pub const MAX_CONTROL_FILE_BYTES: u64 = 4 * MIB;
+
+/// Default for [`Limits::max_xattr_bytes`]: 65536, Linux's `XATTR_SIZE_MAX`. No filesystem can
+/// store a larger extended attribute value, so a larger one is never legitimate.
+pub const MAX_XATTR_BYTES: usize = 65536;
+
+/// Default for [`Limits::max_compressed_member_bytes`]: 8 GiB. The ar size field tops out at
+/// 9,999,999,999 bytes; the largest real `.deb`s (GPU libraries) are a few GiB.
+pub const MAX_COMPRESSED_MEMBER_BYTES: u64 = 8 * GIB;
+
+/// Default for [`Limits::xz_memlimit`]: 512 MiB. Single-threaded xz at `-9e` needs 65 MiB;
+/// dpkg's multi-threaded streams need about 3 block sizes per thread, so a few threads fit.
+/// Past the limit the threaded decoder falls back to one thread before failing.
+pub const XZ_MEMLIMIT: u64 = 512 * MIB;
+
+/// Default for [`Limits::allow_device_nodes`]: false. Debian packages never ship device nodes
+/// (policy has them created by maintainer scripts), so one in data.tar is hostile or broken.
+pub const ALLOW_DEVICE_NODES: bool = false;
+
+/// Bounds on what reading one package may cost. See the `pub const` defaults for the reasoning
+/// behind each value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Decompressed bytes per control.tar/data.tar member (decompression bomb guard).
+    pub max_member_bytes: u64,
+    /// Tar entries per member.
+    pub max_entries: u64,
+    /// Bytes in a member name or link target.
+    pub max_path_len: usize,
+    /// Bytes kept of each captured data.tar file; the rest is skipped and `truncated` set.
+    pub max_content_bytes: u64,
+    /// Bytes of `control`, `conffiles` and each maintainer script.
+    pub max_control_file_bytes: u64,
+    /// Bytes of one extended attribute value.
+    pub max_xattr_bytes: usize,
+    /// Declared (compressed) size of one ar member.
+    pub max_compressed_member_bytes: u64,
+    /// Memory the xz/lzma decoder may use; also bounds the zstd window (its log2).
+    pub xz_memlimit: u64,
+    /// Accept character and block device entries instead of rejecting the package.
+    pub allow_device_nodes: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_member_bytes: MAX_MEMBER_BYTES,
+            max_entries: MAX_ENTRIES,
+            max_path_len: MAX_PATH_LEN,
+            max_content_bytes: MAX_CONTENT_BYTES,
+            max_control_file_bytes: MAX_CONTROL_FILE_BYTES,
+            max_xattr_bytes: MAX_XATTR_BYTES,
+            max_compressed_member_bytes: MAX_COMPRESSED_MEMBER_BYTES,
+            xz_memlimit: XZ_MEMLIMIT,
+            allow_device_nodes: ALLOW_DEVICE_NODES,
+        }
+    }
+}
+
+/// A `--limit NAME=VALUE` that could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LimitError {
+    #[error("unknown limit `{name}` (known: {known})")]
+    UnknownName { name: String, known: String },
+    #[error("limit `{name}`: `{value}` is not {expected}")]
+    BadValue {
+        name: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("`{0}` is not NAME=VALUE")]
+    NotAssignment(String),
+}
+
+const SIZE: &str = "a byte count (e.g. 4096, 64KiB, 16GiB)";
+const COUNT: &str = "a whole number (e.g. 500, 1_000_000)";
+const BOOL: &str = "true or false";
+
+impl Limits {
+    /// Every limit's CLI name (kebab-case) and a one-line description.
+    pub const NAMES: &'static [(&'static str, &'static str)] = &[
+        (
+            "max-member-bytes",
+            "decompressed bytes per control.tar/data.tar (decompression bomb guard); default 16GiB",
+        ),
+        (
+            "max-entries",
+            "tar entries per control.tar/data.tar; default 1000000",
+        ),
+        (
+            "max-path-len",
+            "bytes in a member name or link target; default 4096",
+        ),
+        (
+            "max-content-bytes",
+            "bytes kept of each data.tar file a rule reads (the rest is marked truncated); default 1MiB",
+        ),
+        (
+            "max-control-file-bytes",
+            "bytes of control, conffiles and each maintainer script; default 4MiB",
+        ),
+        (
+            "max-xattr-bytes",
+            "bytes of one extended attribute value; default 65536",
+        ),
+        (
+            "max-compressed-member-bytes",
+            "declared size of one ar member; default 8GiB",
+        ),
+        (
+            "xz-memlimit",
+            "memory the xz/lzma decoder may use, also bounds the zstd window; default 512MiB",
+        ),
+        (
+            "allow-device-nodes",
+            "accept character/block devices in data.tar instead of rejecting; default false",
+        ),
+    ];
+
+    /// Set the limit called `name` (kebab-case as in [`Limits::NAMES`]; `_` is accepted for
+    /// `-`) from its text form. Sizes take an optional binary suffix (`K`/`KiB`, `M`/`MiB`,
+    /// `G`/`GiB`, `T`/`TiB`, all powers of 1024) and `_` digit separators.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), LimitError> {
+        let key = name.trim().replace('_', "-").to_ascii_lowercase();
+        let bad = |expected| LimitError::BadValue {
+            name: key.clone(),
+            value: value.to_string(),
+            expected,
+        };
+        let size = || parse_size(value).ok_or_else(|| bad(SIZE));
+        let count = || parse_count(value).ok_or_else(|| bad(COUNT));
+        match key.as_str() {
+            "max-member-bytes" => self.max_member_bytes = size()?,
+            "max-entries" => self.max_entries = count()?,
+            "max-path-len" => {
+                self.max_path_len = usize::try_from(size()?).map_err(|_| bad(SIZE))?
+            }
+            "max-content-bytes" => self.max_content_bytes = size()?,
+            "max-control-file-bytes" => self.max_control_file_bytes = size()?,
+            "max-xattr-bytes" => {
+                self.max_xattr_bytes = usize::try_from(size()?).map_err(|_| bad(SIZE))?
+            }
+            "max-compressed-member-bytes" => self.max_compressed_member_bytes = size()?,
+            "xz-memlimit" => self.xz_memlimit = size()?,
+            "allow-device-nodes" => {
+                self.allow_device_nodes = parse_bool(value).ok_or_else(|| bad(BOOL))?
+            }
+            _ => {
+                return Err(LimitError::UnknownName {
+                    name: name.to_string(),
+                    known: Self::NAMES
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+            }
+        }
+        Ok(())
+    }
+
+    /// Apply one `NAME=VALUE` assignment, the form the CLI's `--limit` takes.
+    pub fn apply(&mut self, assignment: &str) -> Result<(), LimitError> {
+        let (name, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| LimitError::NotAssignment(assignment.to_string()))?;
+        self.set(name, value)
+    }
+
+    /// The current value of the limit called `name`, as text `set` accepts.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let key = name.trim().replace('_', "-").to_ascii_lowercase();
+        Some(match key.as_str() {
+            "max-member-bytes" => self.max_member_bytes.to_string(),
+            "max-entries" => self.max_entries.to_string(),
+            "max-path-len" => self.max_path_len.to_string(),
+            "max-content-bytes" => self.max_content_bytes.to_string(),
+            "max-control-file-bytes" => self.max_control_file_bytes.to_string(),
+            "max-xattr-bytes" => self.max_xattr_bytes.to_string(),
+            "max-compressed-member-bytes" => self.max_compressed_member_bytes.to_string(),
+            "xz-memlimit" => self.xz_memlimit.to_string(),
+            "allow-device-nodes" => self.allow_device_nodes.to_string(),
+            _ => return None,
+        })
+    }
+}
+
+fn parse_count(s: &str) -> Option<u64> {
+    let digits: String = s.trim().chars().filter(|&c| c != '_').collect();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '_'))
+        .unwrap_or(s.len());
+    let (num, suffix) = s.split_at(split);
+    let n = parse_count(num)?;
+    let mult = match suffix.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" | "kb" => KIB,
+        "m" | "mib" | "mb" => MIB,
+        "g" | "gib" | "gb" => GIB,
+        "t" | "tib" | "tb" => 1024 * GIB,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "on" => Some(true),
+        "false" | "no" | "0" | "off" => Some(false),
+        _ => None,
+    }
+}
