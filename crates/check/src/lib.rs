@@ -99,9 +99,16 @@ pub fn read_all(
 ) -> Vec<Result<AnalyzedPackage, ReadError>> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Threaded xz already uses the cores for one package; don't multiply threads.
-    let jobs = if settings.xz_threads > 1 { 1 } else { cores.min(files.len()).max(1) };
+    let jobs = if settings.xz_threads > 1 {
+        1
+    } else {
+        cores.min(files.len()).max(1)
+    };
     if jobs == 1 {
-        return files.iter().map(|f| analyze_file(f, settings, want)).collect();
+        return files
+            .iter()
+            .map(|f| analyze_file(f, settings, want))
+            .collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut slots: Vec<Option<Result<AnalyzedPackage, ReadError>>> = Vec::new();

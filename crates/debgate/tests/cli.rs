@@ -22,7 +22,11 @@ fn debgate(args: &[&str]) -> Output {
 
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     })
 }
 
@@ -32,30 +36,50 @@ fn verdicts(v: &Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["rule"].as_str().unwrap().to_string(), r["status"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                r["rule"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
 fn status_of(v: &Value, rule: &str) -> Vec<String> {
-    verdicts(v).into_iter().filter(|(r, _)| r == rule).map(|(_, s)| s).collect()
+    verdicts(v)
+        .into_iter()
+        .filter(|(r, _)| r == rule)
+        .map(|(_, s)| s)
+        .collect()
 }
 
 fn rule_ids() -> Vec<String> {
     let out = debgate(&["rules"]);
     assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.split_whitespace().next().map(str::to_string)).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect()
 }
 
 #[test]
 fn groovy_like_release_passes_every_rule() {
-    let out = debgate(&["check", "--format", "json", release("groovy-like").to_str().unwrap()]);
+    let out = debgate(&[
+        "check",
+        "--format",
+        "json",
+        release("groovy-like").to_str().unwrap(),
+    ]);
     let v = json(&out);
     assert_eq!(out.status.code(), Some(0), "{v:#}");
     let ids = rule_ids();
     assert!(ids.len() >= 4);
     for id in &ids {
         let s = status_of(&v, id);
-        assert!(!s.is_empty() && s.iter().all(|s| s == "pass"), "{id}: {s:?}\n{v:#}");
+        assert!(
+            !s.is_empty() && s.iter().all(|s| s == "pass"),
+            "{id}: {s:?}\n{v:#}"
+        );
     }
     assert_eq!(v["summary"]["failed"], 0);
     assert_eq!(v["summary"]["errors"], 0);
@@ -63,10 +87,20 @@ fn groovy_like_release_passes_every_rule() {
 
 #[test]
 fn focal_like_release_fails_with_reasons() {
-    let out = debgate(&["check", "--format", "json", release("focal-like").to_str().unwrap()]);
+    let out = debgate(&[
+        "check",
+        "--format",
+        "json",
+        release("focal-like").to_str().unwrap(),
+    ]);
     let v = json(&out);
     assert_eq!(out.status.code(), Some(1), "{v:#}");
-    let failed: Vec<&Value> = v["results"].as_array().unwrap().iter().filter(|r| r["status"] == "fail").collect();
+    let failed: Vec<&Value> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "fail")
+        .collect();
     assert!(failed.len() >= 2, "{v:#}");
     // Every failure explains itself and names a package or says it is about the set.
     for f in &failed {
@@ -93,7 +127,9 @@ fn rejected_proposals_fail_the_file_state_rule() {
             .filter(|r| r["status"] == "fail" && r["severity"] == "error" && r["path"].is_string())
             .collect();
         assert!(
-            fails.iter().any(|r| r["message"].as_str().unwrap().contains("capabilit")),
+            fails
+                .iter()
+                .any(|r| r["message"].as_str().unwrap().contains("capabilit")),
             "{rel}: a capability grant is reported: {v:#}"
         );
     }
@@ -105,14 +141,44 @@ fn inspect_reports_script_changes_with_lines() {
     let deb = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "deb") && Command::new(env!("CARGO_BIN_EXE_debgate")).args(["inspect", "--format", "json", p.to_str().unwrap()]).output().map(|o| json(&o)["changes"].as_array().is_some_and(|c| !c.is_empty())).unwrap_or(false))
+        .find(|p| {
+            p.extension().is_some_and(|x| x == "deb")
+                && Command::new(env!("CARGO_BIN_EXE_debgate"))
+                    .args(["inspect", "--format", "json", p.to_str().unwrap()])
+                    .output()
+                    .map(|o| {
+                        json(&o)["changes"]
+                            .as_array()
+                            .is_some_and(|c| !c.is_empty())
+                    })
+                    .unwrap_or(false)
+        })
         .expect("a package with maintainer-script changes");
-    let v = json(&debgate(&["inspect", "--format", "json", deb.to_str().unwrap()]));
+    let v = json(&debgate(&[
+        "inspect",
+        "--format",
+        "json",
+        deb.to_str().unwrap(),
+    ]));
     let changes = v["changes"].as_array().unwrap();
-    assert!(changes.iter().any(|c| c["action"] == "setcap" && c["line"].as_u64().unwrap() > 0), "{v:#}");
-    assert!(changes.iter().all(|c| c["script"].is_string() && c["resolved"].is_boolean() && c["conditional"].is_boolean()));
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["action"] == "setcap" && c["line"].as_u64().unwrap() > 0),
+        "{v:#}"
+    );
+    assert!(changes.iter().all(|c| c["script"].is_string()
+        && c["resolved"].is_boolean()
+        && c["conditional"].is_boolean()));
     let files = v["files"].as_array().unwrap();
-    assert!(files.iter().any(|f| f["sources"].as_array().unwrap().iter().any(|s| s.as_str().unwrap().starts_with("postinst:"))), "{v:#}");
+    assert!(
+        files.iter().any(|f| f["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str().unwrap().starts_with("postinst:"))),
+        "{v:#}"
+    );
     for f in files {
         assert_eq!(f["mode"].as_str().unwrap().len(), 4);
     }
@@ -127,35 +193,60 @@ fn a_bad_package_among_good_ones_exits_2_and_the_rest_are_checked() {
             std::fs::copy(&p, tmp.path().join(p.file_name().unwrap())).unwrap();
         }
     }
-    std::fs::write(tmp.path().join("broken_1.0_all.deb"), b"!<arch>\ndebian-binary   0           0     0     100644  4         `\n2.0\n").unwrap();
+    std::fs::write(
+        tmp.path().join("broken_1.0_all.deb"),
+        b"!<arch>\ndebian-binary   0           0     0     100644  4         `\n2.0\n",
+    )
+    .unwrap();
     let out = debgate(&["check", "--format", "json", tmp.path().to_str().unwrap()]);
     let v = json(&out);
     assert_eq!(out.status.code(), Some(2), "{v:#}");
     let pkgs = v["packages"].as_array().unwrap();
     let broken: Vec<&Value> = pkgs.iter().filter(|p| p["error"].is_string()).collect();
     assert_eq!(broken.len(), 1, "{v:#}");
-    assert!(broken[0]["file"].as_str().unwrap().ends_with("broken_1.0_all.deb"));
+    assert!(broken[0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("broken_1.0_all.deb"));
     assert!(pkgs.len() >= 4);
-    assert!(v["summary"]["passed"].as_u64().unwrap() >= 4, "the good packages were still judged: {v:#}");
+    assert!(
+        v["summary"]["passed"].as_u64().unwrap() >= 4,
+        "the good packages were still judged: {v:#}"
+    );
 
     let text = debgate(&["check", tmp.path().to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&text.stdout);
-    let line = stdout.lines().find(|l| l.contains("broken_1.0_all.deb")).expect("an error line for the bad file");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("broken_1.0_all.deb"))
+        .expect("an error line for the bad file");
     assert!(line.starts_with("E: "), "{line}");
 }
 
 #[test]
 fn a_bad_policy_reports_every_error_before_reading_packages() {
     let bad = root().join("testdata/policies/bad/many-errors.toml");
-    let out = debgate(&["check", "--policy", bad.to_str().unwrap(), "/nonexistent/never-read.deb"]);
+    let out = debgate(&[
+        "check",
+        "--policy",
+        bad.to_str().unwrap(),
+        "/nonexistent/never-read.deb",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let expected = std::fs::read_to_string(root().join("testdata/policies/bad/many-errors.expected")).unwrap();
+    let expected =
+        std::fs::read_to_string(root().join("testdata/policies/bad/many-errors.expected")).unwrap();
     for want in expected.lines() {
         let (_, tail) = want.split_once(':').unwrap();
-        assert!(stderr.lines().any(|l| l.contains(tail)), "missing `{tail}` in:\n{stderr}");
+        assert!(
+            stderr.lines().any(|l| l.contains(tail)),
+            "missing `{tail}` in:\n{stderr}"
+        );
     }
-    assert!(!stderr.contains("never-read"), "no package was touched: {stderr}");
+    assert!(
+        !stderr.contains("never-read"),
+        "no package was touched: {stderr}"
+    );
 }
 
 #[test]
@@ -167,7 +258,10 @@ fn usage_errors_and_explain() {
     let out = debgate(&["explain", &id]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("references:") && text.contains("http"), "{text}");
+    assert!(
+        text.contains("references:") && text.contains("http"),
+        "{text}"
+    );
     let limits = debgate(&["limits"]);
     assert!(String::from_utf8_lossy(&limits.stdout).contains("max-entries"));
 }
@@ -175,18 +269,32 @@ fn usage_errors_and_explain() {
 #[test]
 fn limits_can_be_set_and_are_enforced() {
     let rel = release("groovy-like");
-    let out = debgate(&["check", "--limit", "max-entries=2", "--format", "json", rel.to_str().unwrap()]);
+    let out = debgate(&[
+        "check",
+        "--limit",
+        "max-entries=2",
+        "--format",
+        "json",
+        rel.to_str().unwrap(),
+    ]);
     let v = json(&out);
     assert_eq!(out.status.code(), Some(2), "{v:#}");
     let err = v["packages"][0]["error"].as_str().unwrap();
     assert!(err.contains("max-entries"), "{err}");
-    assert_eq!(debgate(&["check", "--limit", "no-such-limit=1", rel.to_str().unwrap()]).status.code(), Some(2));
+    assert_eq!(
+        debgate(&["check", "--limit", "no-such-limit=1", rel.to_str().unwrap()])
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
 fn readme_example_output_is_current() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let start = readme.find("<!-- example-output -->").expect("README example block");
+    let start = readme
+        .find("<!-- example-output -->")
+        .expect("README example block");
     let end = readme.find("<!-- /example-output -->").unwrap();
     let block = &readme[start..end];
     let shown: Vec<&str> = block
@@ -197,5 +305,9 @@ fn readme_example_output_is_current() {
         .collect();
     let out = debgate(&["check", release("focal-like").to_str().unwrap()]);
     let actual = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(shown, actual.lines().collect::<Vec<_>>(), "update the README's example output");
+    assert_eq!(
+        shown,
+        actual.lines().collect::<Vec<_>>(),
+        "update the README's example output"
+    );
 }

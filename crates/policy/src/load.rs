@@ -377,7 +377,7 @@ impl<'a> Cx<'a> {
         let t = self.table(value, "rule")?;
         let location = self.location(value.span);
         let errors_before = self.errors.len();
-        for (key, _) in t {
+        for key in t.keys() {
             if !RULE_KEYS.contains(&key.name.as_ref()) {
                 self.err(
                     key.span,
@@ -562,7 +562,7 @@ impl<'a> Cx<'a> {
             }
         };
         let before = self.errors.len();
-        for (key, _) in t {
+        for key in t.keys() {
             if !allowed.contains(&key.name.as_ref()) {
                 self.err(
                     key.span,
