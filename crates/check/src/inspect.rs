@@ -27,6 +27,8 @@ pub struct InspectChange {
     pub script: String,
     pub line: u32,
     pub action: String,
+    /// One human-readable line, e.g. `postinst:14: setcap cap_net_raw=ep /usr/bin/ping`.
+    pub description: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// The word as written, when the path could not be resolved.
@@ -121,6 +123,7 @@ fn build(a: &AnalyzedPackage) -> InspectReport {
                 script: c.script.to_string(),
                 line: c.line,
                 action: c.action.name().to_string(),
+                description: c.describe(),
                 path: c.target.path().map(str::to_string),
                 target: match &c.target {
                     Target::Unresolved(w) => Some(w.clone()),

@@ -87,26 +87,7 @@ pub fn print_inspect(r: &InspectReport) {
     if !r.changes.is_empty() {
         println!("maintainer-script changes:");
         for c in &r.changes {
-            let target = c
-                .path
-                .clone()
-                .or_else(|| c.target.as_ref().map(|t| format!("{t} (unresolved)")))
-                .unwrap_or_default();
-            let mut what = Vec::new();
-            for v in [&c.capabilities, &c.mode, &c.owner, &c.group]
-                .into_iter()
-                .flatten()
-            {
-                what.push(v.clone());
-            }
-            let cond = if c.conditional { " (conditional)" } else { "" };
-            println!(
-                "  {}:{} {} {target} {}{cond}",
-                c.script,
-                c.line,
-                c.action,
-                what.join(" ")
-            );
+            println!("  {}", c.description);
         }
     }
     for d in &r.diagnostics {

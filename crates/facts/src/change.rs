@@ -208,6 +208,58 @@ impl Change {
     pub fn source(&self) -> String {
         format!("{}:{}", self.script, self.line)
     }
+
+    /// One line for reports: `postinst:14: setcap cap_net_raw=ep /usr/bin/ping (conditional)`.
+    pub fn describe(&self) -> String {
+        let what = match &self.action {
+            Action::SetCaps { caps } => format!("setcap {}", caps.to_text()),
+            Action::RemoveCaps => "setcap -r".into(),
+            Action::Chmod { mode } => format!("chmod {}", mode.text()),
+            Action::Chown { owner, group } => format!(
+                "chown {}{}",
+                owner.as_deref().unwrap_or(""),
+                group
+                    .as_deref()
+                    .map(|g| format!(":{g}"))
+                    .unwrap_or_default()
+            ),
+            Action::StatOverrideAdd {
+                owner,
+                group,
+                mode,
+                update,
+            } => format!(
+                "dpkg-statoverride{} --add {owner} {group} {mode:04o}",
+                if *update { " --update" } else { "" }
+            ),
+            Action::StatOverrideRemove => "dpkg-statoverride --remove".into(),
+            Action::Install {
+                owner, group, mode, ..
+            } => {
+                let mut s = "install".to_string();
+                if let Some(o) = owner {
+                    s.push_str(&format!(" -o {o}"));
+                }
+                if let Some(g) = group {
+                    s.push_str(&format!(" -g {g}"));
+                }
+                if let Some(m) = mode {
+                    s.push_str(&format!(" -m {}", m.text()));
+                }
+                s
+            }
+        };
+        let target = match &self.target {
+            Target::Path(p) => p.clone(),
+            Target::Unresolved(w) => format!("{w} (unresolved)"),
+        };
+        let cond = if self.conditional {
+            " (conditional)"
+        } else {
+            ""
+        };
+        format!("{}: {what} {target}{cond}", self.source())
+    }
 }
 
 #[cfg(test)]

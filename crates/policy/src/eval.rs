@@ -4,7 +4,7 @@ use crate::model::{Assertion, CapsRule, FileStateAssert, Presence, Rule, RuleSet
 use debgate_analyze::effective::{EffectiveState, FileState, FROM_DATA};
 use debgate_analyze::kconfig::Kconfig;
 use debgate_analyze::sysctl;
-use debgate_facts::change::{Action, Change};
+use debgate_facts::change::Change;
 use debgate_facts::path::usrmerge_same;
 use debgate_facts::{EntryKind, Package};
 use regex::Regex;
@@ -302,53 +302,6 @@ fn violations(want: &FileStateAssert, st: &FileState) -> Vec<String> {
     v
 }
 
-fn describe_change(c: &Change) -> String {
-    let what = match &c.action {
-        Action::SetCaps { caps } => format!("setcap {}", caps.to_text()),
-        Action::RemoveCaps => "setcap -r".into(),
-        Action::Chmod { mode } => format!("chmod {}", mode.text()),
-        Action::Chown { owner, group } => format!(
-            "chown {}{}",
-            owner.as_deref().unwrap_or(""),
-            group
-                .as_deref()
-                .map(|g| format!(":{g}"))
-                .unwrap_or_default()
-        ),
-        Action::StatOverrideAdd {
-            owner,
-            group,
-            mode,
-            update,
-        } => format!(
-            "dpkg-statoverride{} --add {owner} {group} {mode:04o}",
-            if *update { " --update" } else { "" }
-        ),
-        Action::StatOverrideRemove => "dpkg-statoverride --remove".into(),
-        Action::Install {
-            owner, group, mode, ..
-        } => {
-            let mut s = "install".to_string();
-            if let Some(o) = owner {
-                s.push_str(&format!(" -o {o}"));
-            }
-            if let Some(g) = group {
-                s.push_str(&format!(" -g {g}"));
-            }
-            if let Some(m) = mode {
-                s.push_str(&format!(" -m {}", m.text()));
-            }
-            s
-        }
-    };
-    let target = match &c.target {
-        debgate_facts::change::Target::Path(p) => p.clone(),
-        debgate_facts::change::Target::Unresolved(w) => format!("{w} (unresolved)"),
-    };
-    let cond = if c.conditional { " (conditional)" } else { "" };
-    format!("{}: {what} {target}{cond}", c.source())
-}
-
 fn eval_file_state(want: &FileStateAssert, a: &Analyzed<'_>, path: &str) -> Verdict {
     let Some(st) = a.state.files.get(path) else {
         return (
@@ -365,7 +318,7 @@ fn eval_file_state(want: &FileStateAssert, a: &Analyzed<'_>, path: &str) -> Verd
         if c.target.path().is_some_and(|p| {
             usrmerge_same(p, path) || (c.recursive && path.starts_with(&format!("{p}/")))
         }) {
-            evidence.push(describe_change(c));
+            evidence.push(c.describe());
         }
     }
     let mut v = violations(want, st);
@@ -386,10 +339,10 @@ fn eval_file_state(want: &FileStateAssert, a: &Analyzed<'_>, path: &str) -> Verd
         if !added.is_empty() {
             v.push(format!(
                 "{} may apply here because its target cannot be resolved statically; it would mean: {}",
-                describe_change(c),
+                c.describe(),
                 added.join(", ")
             ));
-            evidence.push(describe_change(c));
+            evidence.push(c.describe());
         }
     }
     (v, evidence, format!("{path} is {}", st.summary()))
