@@ -47,11 +47,18 @@ impl Reader<'_> {
 
 /// The names this module knows; anything else is not a privilege change.
 pub(crate) fn is_privileged(name: &str) -> bool {
-    matches!(
-        name,
-        "setcap" | "chmod" | "chown" | "chgrp" | "install" | "dpkg-statoverride"
-    )
+    NAMES.contains(&name)
 }
+
+/// The commands that change privileges.
+pub(crate) const NAMES: [&str; 6] = [
+    "setcap",
+    "chmod",
+    "chown",
+    "chgrp",
+    "install",
+    "dpkg-statoverride",
+];
 
 /// Interpret `name args...` (the name already stripped of its directory and wrappers).
 pub(crate) fn interpret(name: &str, args: &[Arg], ctx: &Context) -> Interpreted {
@@ -72,21 +79,17 @@ pub(crate) fn interpret(name: &str, args: &[Arg], ctx: &Context) -> Interpreted 
 }
 
 /// A file operand as a [`Target`]: an absolute path static reading resolved (a relative one is
-/// joined to a known working directory), else unresolved. An unresolved relative path keeps its
-/// resolved text (`private` tells more than the `"$1"` it came from); anything else keeps the
-/// word as written.
+/// joined to a known working directory), else unresolved with the word exactly as written in
+/// the script (`"$1"`, `relative/path`), which is what a reader of the report can look up.
 pub(crate) fn target(a: &Arg, cwd: Option<&str>) -> Target {
     let absolute = match (a.text(), cwd) {
         (Some(p), _) if p.starts_with('/') => Some(p.to_string()),
         (Some(p), Some(dir)) if !p.is_empty() => Some(format!("{dir}/{p}")),
         _ => None,
     };
-    match absolute.as_deref().map(debgate_facts::path::normalise) {
-        Some(Some(n)) => Target::Path(n),
-        _ => match a.text() {
-            Some(p) if !p.is_empty() => Target::Unresolved(p.to_string()),
-            _ => Target::Unresolved(a.raw.clone()),
-        },
+    match absolute.as_deref().and_then(debgate_facts::path::normalise) {
+        Some(n) => Target::Path(n),
+        None => Target::Unresolved(a.raw.clone()),
     }
 }
 

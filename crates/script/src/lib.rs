@@ -5,6 +5,10 @@
 //! Scripts are parsed with tree-sitter-bash (see `PARSER.md` for why), which recovers from
 //! syntax errors, so a broken script still yields whatever changes can be found plus a
 //! [`Diagnostic`]. Nothing is executed.
+//!
+//! Commands are found where the shell would run them: by absolute path, behind `command`/`env`/
+//! `exec`, in functions at their call sites, in `$(...)`, in `sh -c '...'` and `eval` strings,
+//! and as the command of `find -exec` and `xargs`.
 
 mod commands;
 mod walk;
@@ -62,13 +66,7 @@ pub fn analyze(script: &Script) -> Analysis {
         ));
         return out;
     }
-    let mut parser = tree_sitter::Parser::new();
-    if let Err(e) = parser.set_language(&tree_sitter_bash::LANGUAGE.into()) {
-        out.diagnostics
-            .push(diag(1, format!("shell grammar unavailable: {e}")));
-        return out;
-    }
-    let Some(tree) = parser.parse(&script.text, None) else {
+    let Some(tree) = parse(&script.text) else {
         out.diagnostics
             .push(diag(1, "the shell parser gave up on this script".into()));
         return out;
@@ -88,22 +86,25 @@ pub fn analyze(script: &Script) -> Analysis {
     }
     let mut walker = walk::Walker::new(&script.text, script.name);
     walker.run(root);
-    // Loop iterations and repeated calls read the same command again; say each thing once.
+    // The walker records each change and diagnostic once; only the syntax errors above may
+    // repeat one of its diagnostics.
     for d in walker.diagnostics {
         if !out.diagnostics.contains(&d) {
             out.diagnostics.push(d);
         }
     }
-    // A function called twice with the same arguments, or a loop over a repeated word, makes
-    // the same change at the same line twice; report it once.
-    let mut changes: Vec<Change> = Vec::with_capacity(walker.changes.len());
-    for c in walker.changes {
-        if !changes.contains(&c) {
-            changes.push(c);
-        }
-    }
-    out.changes = changes;
+    out.changes = walker.changes;
     out
+}
+
+/// Parse shell text; `None` only if the grammar cannot be loaded (a tree-sitter version
+/// mismatch, caught by the tests) or the parser gives up.
+pub(crate) fn parse(text: &str) -> Option<tree_sitter::Tree> {
+    let mut parser = tree_sitter::Parser::new();
+    parser
+        .set_language(&tree_sitter_bash::LANGUAGE.into())
+        .ok()?;
+    parser.parse(text, None)
 }
 
 /// The interpreter line of a script that is not shell, e.g. `/usr/bin/perl -w`.

@@ -7,7 +7,7 @@ use crate::word::{base, Arg, Env, Evaluator, Params, Val};
 use crate::Diagnostic;
 use debgate_facts::change::Change;
 use debgate_facts::ScriptName;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tree_sitter::Node;
 
 /// Deepest syntax nesting walked; hostile input (thousands of nested braces) stops here rather
@@ -21,6 +21,13 @@ const MAX_LOOP_EXPANSIONS: usize = 1000;
 /// Statements walked in total; past it calls and loops are no longer expanded, so the rest of the
 /// walk is linear in the size of the script.
 const MAX_STEPS: usize = 200_000;
+/// Distinct changes recorded per script; a real script makes a few dozen, so past this the
+/// input is hostile and more would only cost memory.
+const MAX_CHANGES: usize = 10_000;
+/// Distinct diagnostics recorded per script, for the same reason.
+const MAX_DIAGNOSTICS: usize = 1_000;
+/// How deeply command strings (`sh -c '...'`, `eval '...'`) inside command strings are read.
+const MAX_STRING_DEPTH: usize = 4;
 /// The working directory, kept among the variables (so branches merge it the same way) under a
 /// name no shell variable can have.
 const CWD: &str = " cwd";
@@ -38,6 +45,12 @@ pub(crate) struct Walker<'t> {
     script: ScriptName,
     pub changes: Vec<Change>,
     pub diagnostics: Vec<Diagnostic>,
+    /// What is already in `changes`/`diagnostics`: loop iterations and repeated calls read the
+    /// same command again, and each thing is said once. Keyed by the `Debug` text because the
+    /// shared model's types are not `Hash`.
+    seen_changes: HashSet<String>,
+    seen_diagnostics: HashSet<(u32, String)>,
+    limit_noted: bool,
     functions: HashMap<String, Function<'t>>,
     /// Function names in definition order, so uncalled ones are read deterministically.
     function_order: Vec<String>,
@@ -47,6 +60,8 @@ pub(crate) struct Walker<'t> {
     budget_noted: bool,
     nesting_noted: bool,
     /// An `exit` was walked: whatever follows runs only on the paths that did not take it.
+    /// How many command strings deep this walk is (0 for the script itself).
+    string_depth: usize,
     exited: bool,
     /// A `return` was walked in the function being walked: the rest of it is conditional.
     returned: bool,
@@ -59,6 +74,9 @@ impl<'t> Walker<'t> {
             script,
             changes: Vec::new(),
             diagnostics: Vec::new(),
+            seen_changes: HashSet::new(),
+            seen_diagnostics: HashSet::new(),
+            limit_noted: false,
             functions: HashMap::new(),
             function_order: Vec::new(),
             params: vec![Params::Unknown],
@@ -66,6 +84,7 @@ impl<'t> Walker<'t> {
             loop_expansions: 0,
             budget_noted: false,
             nesting_noted: false,
+            string_depth: 0,
             exited: false,
             returned: false,
         }
@@ -99,11 +118,34 @@ impl<'t> Walker<'t> {
     }
 
     fn note(&mut self, n: Node, message: String) {
+        let line = line_of(n);
+        if self.diagnostics.len() >= MAX_DIAGNOSTICS
+            || !self.seen_diagnostics.insert((line, message.clone()))
+        {
+            return;
+        }
         self.diagnostics.push(Diagnostic {
             script: self.script,
-            line: line_of(n),
+            line,
             message,
         });
+    }
+
+    /// Record a change once, up to [`MAX_CHANGES`].
+    fn record(&mut self, n: Node, change: Change) {
+        if self.changes.len() >= MAX_CHANGES {
+            if !self.limit_noted {
+                self.limit_noted = true;
+                self.note(
+                    n,
+                    format!("more than {MAX_CHANGES} changes; the rest are not reported"),
+                );
+            }
+            return;
+        }
+        if self.seen_changes.insert(format!("{change:?}")) {
+            self.changes.push(change);
+        }
     }
 
     fn may_expand(&mut self, n: Node) -> bool {
@@ -440,9 +482,22 @@ impl<'t> Walker<'t> {
                     && self.may_expand(n) =>
             {
                 self.loop_expansions += items.len();
+                let mut out_of_budget = false;
                 for item in items {
+                    // Checked per iteration: a body with a huge command line costs far more
+                    // than one step per iteration.
+                    if !self.may_expand(n) {
+                        out_of_budget = true;
+                        break;
+                    }
                     env.set(&var, Val::Known(item));
                     self.stmt(body, cond, env, nesting);
+                }
+                if out_of_budget {
+                    // The iterations not expanded still run: read the body once more with the
+                    // variable unknown, so their changes are reported as unresolved.
+                    env.set(&var, Val::Unknown);
+                    self.branch(&[body], true, env, nesting);
                 }
             }
             items => {
@@ -528,6 +583,8 @@ impl<'t> Walker<'t> {
         let Some(name) = name else { return };
         let mut argv = self.args(env, &[name]);
         argv.extend(self.args(env, &words));
+        // Evaluating a long command line is work too; count it against the budget.
+        self.steps = self.steps.saturating_add(argv.len());
         let Some(cmd) = strip_wrappers(&argv) else {
             return;
         };
@@ -561,23 +618,101 @@ impl<'t> Walker<'t> {
             self.change_directory(&invoked, args, env);
             return;
         }
-        if !commands::is_privileged(&invoked) {
+        match invoked.as_str() {
+            "sh" | "bash" | "dash" => {
+                if let Some(i) = args.iter().position(|a| a.text() == Some("-c")) {
+                    if let Some(a) = args.get(i + 1) {
+                        self.command_string(n, a.text(), &a.raw, cond);
+                    }
+                }
+                return;
+            }
+            "eval" => {
+                // eval parses its arguments again. One static reading cannot know stays as
+                // written (`$pat`): read again with no variables known, it is still unknown, so
+                // its commands are found with that operand unresolved.
+                let text: Vec<&str> = args.iter().map(|a| a.text().unwrap_or(&a.raw)).collect();
+                let text = text.join(" ");
+                self.command_string(n, Some(&text), &text, cond);
+                return;
+            }
+            "find" => {
+                // `find ... -exec chmod u+s {} \;`: runs once per file found, which may be none.
+                if let Some((inner, inner_args)) = find_exec(args) {
+                    self.privileged(n, &inner, &inner_args, true, env);
+                }
+                return;
+            }
+            "xargs" => {
+                if let Some((inner, inner_args)) = xargs_command(args) {
+                    self.privileged(n, &inner, &inner_args, cond, env);
+                }
+                return;
+            }
+            _ => {}
+        }
+        self.privileged(n, &invoked, args, cond, env);
+    }
+
+    /// Interpret one privilege-changing command and record what it does.
+    fn privileged(&mut self, n: Node<'t>, invoked: &str, args: &[Arg], cond: bool, env: &Env) {
+        if !commands::is_privileged(invoked) {
             return;
         }
         let ctx = commands::Context { cwd: env.get(CWD) };
-        let result = commands::interpret(&invoked, args, &ctx);
+        let result = commands::interpret(invoked, args, &ctx);
         for note in result.notes {
             self.note(n, note);
         }
         for f in result.found {
-            self.changes.push(Change {
+            let change = Change {
                 script: self.script,
                 line: line_of(n),
                 action: f.action,
                 target: f.target,
                 conditional: cond || self.exited || self.returned,
                 recursive: f.recursive,
-            });
+            };
+            self.record(n, change);
+        }
+    }
+
+    /// `sh -c TEXT`, `eval TEXT`: the text is a script of its own. It is parsed and walked
+    /// with no variables known (a child shell does not see unexported ones, and guessing for
+    /// `eval` would invent paths); its changes are reported at the line of the outer command.
+    fn command_string(&mut self, n: Node<'t>, text: Option<&str>, raw: &str, cond: bool) {
+        let Some(text) = text else {
+            if commands::NAMES.iter().any(|c| raw.contains(c)) {
+                self.note(
+                    n,
+                    format!("command string `{raw}` cannot be resolved statically; not analyzed"),
+                );
+            }
+            return;
+        };
+        if self.string_depth >= MAX_STRING_DEPTH || !self.may_expand(n) {
+            self.note(
+                n,
+                format!("command strings nested deeper than {MAX_STRING_DEPTH}; not analyzed"),
+            );
+            return;
+        }
+        let Some(tree) = crate::parse(text) else {
+            return;
+        };
+        let mut inner = Walker::new(text, self.script);
+        inner.string_depth = self.string_depth + 1;
+        inner.steps = self.steps;
+        inner.run(tree.root_node());
+        self.steps = inner.steps;
+        let cond = cond || self.exited || self.returned;
+        for mut c in inner.changes {
+            c.line = line_of(n);
+            c.conditional |= cond;
+            self.record(n, c);
+        }
+        for d in inner.diagnostics {
+            self.note(n, format!("in command string: {}", d.message));
         }
     }
 
@@ -683,6 +818,80 @@ fn strip_wrappers(argv: &[Arg]) -> Option<usize> {
         }
     }
     (i < argv.len()).then_some(i)
+}
+
+/// The command `find ... -exec CMD ARGS... ;` (or `-execdir`, `-ok`, `-okdir`, ending in `;` or
+/// `+`) runs, with `{}`, the file found, unresolved.
+fn find_exec(args: &[Arg]) -> Option<(String, Vec<Arg>)> {
+    let start = args
+        .iter()
+        .position(|a| matches!(a.text(), Some("-exec" | "-execdir" | "-ok" | "-okdir")))?;
+    let rest = &args[start + 1..];
+    let end = rest
+        .iter()
+        .position(|a| matches!(a.text(), Some(";" | "+")))
+        .unwrap_or(rest.len());
+    let (cmd, cmd_args) = rest[..end].split_first()?;
+    let cmd_args = cmd_args
+        .iter()
+        .map(|a| match a.text() {
+            Some(t) if t.contains("{}") => Arg {
+                value: None,
+                raw: a.raw.clone(),
+            },
+            _ => a.clone(),
+        })
+        .collect();
+    Some((base(cmd.text()?).to_string(), cmd_args))
+}
+
+/// The command `xargs [OPTIONS] CMD ARGS...` runs: its input lines become more arguments
+/// (appended, or in place of the `-I` string), which static reading cannot know.
+fn xargs_command(args: &[Arg]) -> Option<(String, Vec<Arg>)> {
+    let mut i = 0;
+    let mut replace: Option<String> = None;
+    while let Some(opt) = args.get(i).and_then(Arg::text) {
+        match opt {
+            "-I" => {
+                replace = args.get(i + 1).and_then(Arg::text).map(String::from);
+                i += 2;
+            }
+            // Options whose value is the next word.
+            "-a" | "-d" | "-E" | "-L" | "-n" | "-P" | "-s" => i += 2,
+            "--" => {
+                i += 1;
+                break;
+            }
+            o if o.starts_with("-I") => {
+                replace = Some(o[2..].to_string());
+                i += 1;
+            }
+            o if o.starts_with('-') => i += 1,
+            _ => break,
+        }
+    }
+    let (cmd, cmd_args) = args.get(i..)?.split_first()?;
+    let input = Arg {
+        value: None,
+        raw: "(input of xargs)".to_string(),
+    };
+    let mut out: Vec<Arg> = match &replace {
+        Some(r) => cmd_args
+            .iter()
+            .map(|a| match a.text() {
+                Some(t) if t.contains(r.as_str()) => Arg {
+                    value: None,
+                    raw: a.raw.clone(),
+                },
+                _ => a.clone(),
+            })
+            .collect(),
+        None => cmd_args.to_vec(),
+    };
+    if replace.is_none() {
+        out.push(input);
+    }
+    Some((base(cmd.text()?).to_string(), out))
 }
 
 fn first_token<'s>(src: &'s str, n: Node) -> &'s str {

@@ -10,6 +10,8 @@ use tree_sitter::Node;
 /// How deeply nested words (strings in substitutions in strings...) may be before we give up;
 /// it keeps hostile input from exhausting the stack.
 const MAX_WORD_DEPTH: usize = 64;
+/// Longest variable value kept; a longer one is treated as unknown.
+const MAX_VALUE_LEN: usize = 4096;
 
 /// What static reading knows about a variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +29,11 @@ pub(crate) struct Env {
 
 impl Env {
     pub fn set(&mut self, name: &str, val: Val) {
+        // `P="$P$P"` repeated doubles the value each time; no real path is this long.
+        let val = match val {
+            Val::Known(v) if v.len() > MAX_VALUE_LEN => Val::Unknown,
+            v => v,
+        };
         self.vars.insert(name.to_string(), val);
     }
 

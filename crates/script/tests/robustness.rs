@@ -120,6 +120,15 @@ fn shell_token_soup_never_panics() {
         "command",
         "env",
         "-v",
+        "eval",
+        "sh",
+        "-c",
+        "find",
+        "-exec",
+        "{}",
+        "\\;",
+        "xargs",
+        "-I",
     ];
     let mut rng = Rng(42);
     for _ in 0..1500 {
@@ -229,4 +238,39 @@ fn truncated_scripts_say_so() {
         .diagnostics
         .iter()
         .any(|d| d.line == 2 && d.message.contains("truncated")));
+}
+
+#[test]
+fn huge_command_lines_in_loops_finish() {
+    // 900 iterations of a 3000-pair setcap: millions of would-be changes. Each distinct change
+    // is recorded once and the step budget counts arguments, so this stays fast.
+    let items: Vec<String> = (0..900).map(|i| format!("/usr/bin/t{i}")).collect();
+    let pairs: String = (0..3000)
+        .map(|i| format!(" cap_net_raw+ep /usr/lib/x{i}"))
+        .collect();
+    let start = Instant::now();
+    let a = run(&format!(
+        "for f in {}; do setcap{pairs} cap_net_raw+ep \"$f\"; done\n",
+        items.join(" ")
+    ));
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert!(a.changes.len() <= 10_000);
+    assert!(a.diagnostics.iter().any(|d| d.message.contains("budget")));
+}
+
+#[test]
+fn doubling_values_are_bounded() {
+    // Each assignment doubles the value: 2^5000 bytes unless values are capped.
+    let mut s = String::from("P=/usr/bin/x\n");
+    for _ in 0..5000 {
+        s.push_str("P=\"$P$P\"\n");
+    }
+    s.push_str("chmod u+s \"$P\"\n");
+    let a = run(&s);
+    assert_eq!(a.changes.len(), 1);
+    assert_eq!(a.changes[0].target, Target::Unresolved("\"$P\"".into()));
 }

@@ -12,3 +12,4 @@ chmod 4755 /usr/bin/j /usr/bin/k
 /usr/bin/chmod u+s /usr/bin/l
 /bin/chmod -- -w /usr/bin/m
 chmod +x /usr/lib/pkg/helper
+chmod 04755 /usr/bin/n

@@ -8,3 +8,5 @@ chgrp shadow /usr/bin/f
 chgrp -R adm /var/log/g
 chown root: /usr/bin/h
 /bin/chown --recursive root:root /srv/i /srv/j
+chown -R -- root:adm /var/log/k
+chgrp -- adm /var/log/l

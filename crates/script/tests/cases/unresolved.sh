@@ -8,3 +8,5 @@ chmod u+s ~/bin/x
 chmod u+s /usr/lib/../../etc/x
 setcap cap_net_raw+ep `which ping`
 chown root "$@"
+REL=sub/tool
+chmod u+s "$REL"
