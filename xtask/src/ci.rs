@@ -1,7 +1,8 @@
 //! `cargo xtask ci`: every check the project gates on, in order, stopping at the first failure.
 //!
-//! The closing line is `ci: N passed, M failed, K skipped` (steps), and the exit status is
-//! non-zero on any failure, because CI judges a run by its closing lines and exit code.
+//! The closing line is `ci: N steps passed, M failed` (with `, K skipped` when some did not
+//! run), and the exit status is non-zero on any failure, because CI judges a run by its closing
+//! line and exit code.
 
 use crate::{corpus, tidy, util};
 use anyhow::{bail, Result};
@@ -70,16 +71,17 @@ fn corpus_step(root: &Path) -> Result<StepResult> {
     })
 }
 
-/// The steps, cheapest first after formatting, so a slip is reported in seconds: tidy runs
-/// before the (long) test step even though the tests run it again as `xtask/tests/tidy.rs`.
+/// The steps in the order the project gates on: formatting and lints first because they are
+/// quick and their slips are the commonest, then the tests, then tidy (also run by the tests as
+/// `xtask/tests/tidy.rs`, but reported here by name), then the slow real-package corpus.
 const STEPS: [(&str, StepFn); 5] = [
     ("cargo fmt --all -- --check", fmt),
     (
         "cargo clippy --workspace --all-targets -- -D warnings",
         clippy,
     ),
-    ("tidy", tidy_step),
     ("cargo test --workspace", test),
+    ("tidy", tidy_step),
     ("corpus", corpus_step),
 ];
 
@@ -107,10 +109,12 @@ pub fn run(root: &Path) -> Result<()> {
             }
         }
     }
+    // A step skipped for a missing tool (the corpus without apt-get) did not pass, and one not
+    // run after a failure did not either: say how many, so "passed" is never inflated.
     if skipped > 0 {
-        println!("ci: {passed} passed, {failed} failed, {skipped} skipped");
+        println!("ci: {passed} steps passed, {failed} failed, {skipped} skipped");
     } else {
-        println!("ci: {passed} passed, {failed} failed");
+        println!("ci: {passed} steps passed, {failed} failed");
     }
     match failure {
         Some(name) => bail!("ci failed at step `{name}`"),

@@ -380,12 +380,15 @@ fn judge_checks(spec: &CorpusSpec, names: &BTreeMap<&str, &str>, report: &Value,
             .package
             .as_deref()
             .map(|p| names.get(p).copied().unwrap_or(p));
-        let what = format!(
+        let mut what = format!(
             "check {} on {}: {}",
             e.rule,
             package.unwrap_or("the set"),
             e.status
         );
+        if let Some(fragment) = &e.message_contains {
+            what.push_str(&format!(", message mentions {fragment:?}"));
+        }
         let matching: Vec<&Value> = results
             .iter()
             .filter(|r| r["rule"] == e.rule.as_str() && r["package"].as_str() == package)
@@ -419,8 +422,20 @@ fn judge_checks(spec: &CorpusSpec, names: &BTreeMap<&str, &str>, report: &Value,
 /// Runs the corpus: fetch, build, check the set, inspect the privilege-granting packages.
 pub fn run(root: &Path) -> Result<Outcome> {
     let spec = CorpusSpec::load(root)?;
-    let Some(fetched) = fetch_all(root, &spec)? else {
-        return Ok(Outcome::Skipped("apt-get not found".to_string()));
+    let fetched = match fetch_all(root, &spec) {
+        Ok(Some(fetched)) => fetched,
+        Ok(None) => return Ok(Outcome::Skipped("apt-get not found".to_string())),
+        // With apt-get present, a package that cannot be fetched is a failure, never a skip:
+        // otherwise a renamed package or an unreachable mirror would make the corpus pass
+        // without checking anything.
+        Err(err) => {
+            println!("FAIL fetch the corpus packages: {err:#}");
+            println!("corpus: 0 passed, 1 failed");
+            return Ok(Outcome::Ran {
+                passed: 0,
+                failed: 1,
+            });
+        }
     };
     let exe = util::build_release_debgate(root)?;
     let mut t = Tally::default();

@@ -15,7 +15,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// fmt --check, clippy -D warnings, tidy, cargo test, corpus; stops at the first failure.
+    /// fmt --check, clippy -D warnings, cargo test, tidy, corpus; stops at the first failure.
     Ci,
     /// Repository rules: rules are data, module docs, documented rules, crates in ARCHITECTURE.md.
     Tidy,

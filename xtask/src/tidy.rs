@@ -4,7 +4,6 @@
 
 use anyhow::{bail, Context, Result};
 use regex::Regex;
-use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -12,13 +11,8 @@ use std::path::{Path, PathBuf};
 /// The directories whose Rust sources the tidy checks cover.
 const RUST_ROOTS: [&str; 2] = ["crates", "xtask"];
 
-/// `xtask/tidy.toml`: the forbidden words are data so that this file need not spell them.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct TidyConfig {
-    forbidden_words: Vec<String>,
-    forbidden_patterns: Vec<String>,
-}
+/// The word list for "rules are data": data, so that this file need not spell the words.
+const FORBIDDEN_WORDS_FILE: &str = "xtask/tidy-forbidden.txt";
 
 /// A named check, so the CLI can run them all and report each by name.
 pub struct Check {
@@ -107,27 +101,48 @@ fn relative(root: &Path, path: &Path) -> String {
         .to_string()
 }
 
-/// (a) Rules are data: no Rust source names the packages, programs or kernel options that the
-/// bundled policies are about. The list is read from `xtask/tidy.toml`.
-pub fn rules_are_data(root: &Path) -> Result<Vec<String>> {
-    let config_path = root.join("xtask/tidy.toml");
-    let text = fs::read_to_string(&config_path)
-        .with_context(|| format!("reading {}", config_path.display()))?;
-    let config: TidyConfig =
-        toml::from_str(&text).with_context(|| format!("parsing {}", config_path.display()))?;
-    let words: Vec<String> = config
-        .forbidden_words
-        .iter()
-        .map(|w| w.to_lowercase())
-        .collect();
-    let patterns = config
-        .forbidden_patterns
-        .iter()
-        .map(|p| Regex::new(p).with_context(|| format!("bad pattern {p:?} in tidy.toml")))
-        .collect::<Result<Vec<_>>>()?;
-    if words.is_empty() && patterns.is_empty() {
-        bail!("xtask/tidy.toml forbids nothing: the check would pass vacuously");
+/// The words of `xtask/tidy-forbidden.txt`, lower-cased: one a line, `#` comments and blank
+/// lines ignored.
+pub fn forbidden_words(root: &Path) -> Result<Vec<String>> {
+    let path = root.join(FORBIDDEN_WORDS_FILE);
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_lowercase)
+        .collect())
+}
+
+/// Every kernel option name (`CONFIG_...`) that a bundled policy mentions, anywhere in the file:
+/// in an assertion, but also in an explanation, since a rule's prose names what it is about.
+pub fn policy_kernel_options(root: &Path) -> Result<BTreeSet<String>> {
+    let token = Regex::new(r"\bCONFIG_[A-Z0-9_]+\b")?;
+    let mut names = BTreeSet::new();
+    for file in policy_files(root)? {
+        let text =
+            fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+        names.extend(token.find_iter(&text).map(|m| m.as_str().to_string()));
     }
+    Ok(names)
+}
+
+/// (a) Rules are data: no Rust source names the packages or programs that the bundled policies
+/// are about (the words of `xtask/tidy-forbidden.txt`) or a kernel option that a policy names.
+pub fn rules_are_data(root: &Path) -> Result<Vec<String>> {
+    let words = forbidden_words(root)?;
+    if words.is_empty() {
+        bail!("{FORBIDDEN_WORDS_FILE} lists no word: the check would pass vacuously");
+    }
+    // Whole tokens, case-sensitive: kernel option names are upper case, and a name that is a
+    // prefix of another is a different option, so `CONFIG_A` must not flag `CONFIG_A_B`.
+    let options = policy_kernel_options(root)?
+        .into_iter()
+        .map(|name| {
+            let re = Regex::new(&format!(r"\b{}\b", regex::escape(&name)))?;
+            Ok((name, re))
+        })
+        .collect::<Result<Vec<_>>>()?;
 
     let mut problems = Vec::new();
     for file in rust_files(root)? {
@@ -140,9 +155,12 @@ pub fn rules_are_data(root: &Path) -> Result<Vec<String>> {
                 .filter(|w| lower.contains(w.as_str()))
                 .cloned()
                 .collect();
-            for re in &patterns {
-                hits.extend(re.find_iter(line).map(|m| m.as_str().to_string()));
-            }
+            hits.extend(
+                options
+                    .iter()
+                    .filter(|(_, re)| re.is_match(line))
+                    .map(|(name, _)| name.clone()),
+            );
             if !hits.is_empty() {
                 problems.push(format!(
                     "{}:{}: names {} (rules are data: put it in policies/ or a data file)",
@@ -172,6 +190,22 @@ pub fn module_docs(root: &Path) -> Result<Vec<String>> {
     Ok(problems)
 }
 
+/// `policies/*.toml`, sorted. Fails when there is none, because a check over no policy proves
+/// nothing.
+pub fn policy_files(root: &Path) -> Result<Vec<PathBuf>> {
+    let dir = root.join("policies");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no policies/*.toml");
+    }
+    Ok(files)
+}
+
 /// One `[[rule]]` of a policy, as far as the documentation checks care. Everything is optional
 /// here: the policy loader reports malformed policies; tidy reports what is undocumented.
 #[derive(Debug, Default)]
@@ -184,21 +218,10 @@ pub struct RuleDoc {
     pub assert_kind: Option<String>,
 }
 
-/// Reads every `[[rule]]` of `policies/*.toml`. Fails when there is no policy at all, because
-/// a documentation check over nothing proves nothing.
+/// Reads every `[[rule]]` of `policies/*.toml`.
 pub fn policy_rules(root: &Path) -> Result<Vec<RuleDoc>> {
-    let dir = root.join("policies");
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        bail!("no policies/*.toml");
-    }
     let mut rules = Vec::new();
-    for file in files {
+    for file in policy_files(root)? {
         let text =
             fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
         let table: toml::Table =
@@ -380,7 +403,12 @@ mod tests {
         root
     }
 
-    const POLICY: &str = "[[rule]]\nid = \"a\"\ntitle = \"t\"\nexplanation = \"e\"\nreferences = [\"r\"]\nassert = { kind = \"exists\" }\n\n[[rule]]\nid = \"b\"\ntitle = \"\"\nreferences = []\n[rule.assert]\nkind = \"bogus\"\n";
+    // Rule `a` names a kernel option (spelt in two halves so that this file passes the check
+    // it tests); rules_are_data must forbid exactly that name.
+    const POLICY: &str = concat!(
+        "[[rule]]\nid = \"a\"\ntitle = \"t\"\nexplanation = \"needs CONF",
+        "IG_X_Y=y\"\nreferences = [\"r\"]\nassert = { kind = \"exists\" }\n\n[[rule]]\nid = \"b\"\ntitle = \"\"\nreferences = []\n[rule.assert]\nkind = \"bogus\"\n"
+    );
 
     #[test]
     fn checks_find_what_they_should() {
@@ -398,13 +426,14 @@ mod tests {
                 ("crates/two/Cargo.toml", ""),
                 (
                     "crates/two/src/lib.rs",
-                    // Spelt in two halves so that this file passes the check it tests.
-                    concat!("// not a module doc\nconst K: &str = \"CONF", "IG_X_Y\";\n"),
+                    // Line 3 names a different option that merely starts with the same name.
+                    concat!(
+                        "// not a module doc\nconst K: &str = \"CONF",
+                        "IG_X_Y\";\nconst L: &str = \"CONF",
+                        "IG_X_YZ\";\n"
+                    ),
                 ),
-                (
-                    "xtask/tidy.toml",
-                    "forbidden-words = [\"secret\"]\nforbidden-patterns = ['CONFIG_[A-Z0-9_]+']\n",
-                ),
+                ("xtask/tidy-forbidden.txt", "# a comment\n\nsecret\n"),
                 ("xtask/src/main.rs", "//! x\n// a SECRET word\n"),
             ],
         );
