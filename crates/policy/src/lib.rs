@@ -11,4 +11,4 @@ pub mod model;
 
 pub use eval::{evaluate, Analyzed, Finding, Status};
 pub use load::{load_paths, load_sources, PolicyError, PolicyErrors};
-pub use model::{Assertion, Presence, Rule, RuleSet, Severity};
+pub use model::{Assertion, Pairing, Presence, Rule, RuleSet, Severity};

@@ -2,8 +2,8 @@
 //! gets every error at once, each with `file:line:column` and a stable kebab-case code.
 
 use crate::model::{
-    Assertion, CapsRule, FileStateAssert, Globs, Location, PathSelector, Presence, Rule, RuleSet,
-    Severity,
+    Assertion, CapsRule, FileStateAssert, Globs, Location, Pairing, PathSelector, Presence, Rule,
+    RuleSet, Severity,
 };
 use debgate_facts::caps;
 use debgate_facts::path::usrmerge_canonical;
@@ -90,19 +90,24 @@ fn io_error(p: &Path, e: &std::io::Error) -> PolicyError {
 pub fn load_sources(sources: &[(&str, &str)]) -> Result<RuleSet, PolicyErrors> {
     let mut errors = Vec::new();
     let mut rules: Vec<Rule> = Vec::new();
+    let mut pairings: Vec<Pairing> = Vec::new();
     let mut seen_ids = Vec::new();
+    let mut seen_pairings = Vec::new();
     for (name, text) in sources {
         let mut cx = Cx {
             file: name,
             src: text,
             errors: Vec::new(),
             seen_ids: &mut seen_ids,
+            seen_pairings: &mut seen_pairings,
+            pairings: Vec::new(),
         };
         rules.extend(cx.file_rules());
+        pairings.append(&mut cx.pairings);
         errors.extend(cx.errors);
     }
     if errors.is_empty() {
-        Ok(RuleSet { rules })
+        Ok(RuleSet { rules, pairings })
     } else {
         Err(PolicyErrors(errors))
     }
@@ -114,6 +119,10 @@ struct Cx<'a> {
     errors: Vec<PolicyError>,
     /// Rule ids declared so far in any file, to catch duplicates across files.
     seen_ids: &'a mut Vec<(String, Location)>,
+    /// Pairing ids declared so far in any file.
+    seen_pairings: &'a mut Vec<(String, Location)>,
+    /// The `[[pairing]]` tables of this file.
+    pairings: Vec<Pairing>,
 }
 
 const RULE_KEYS: [&str; 11] = [
@@ -180,6 +189,7 @@ impl<'a> Cx<'a> {
         };
         let mut rules = Vec::new();
         let mut saw_rules = false;
+        let mut saw_pairings = false;
         for (key, value) in &table {
             match key.name.as_ref() {
                 "policy" => self.policy_header(value),
@@ -203,21 +213,134 @@ impl<'a> Cx<'a> {
                         ),
                     }
                 }
+                "pairing" => {
+                    saw_pairings = true;
+                    match value.as_ref() {
+                        ValueInner::Array(items) => {
+                            for item in items {
+                                if let Some(p) = self.pairing(item) {
+                                    self.pairings.push(p);
+                                }
+                            }
+                        }
+                        other => self.err(
+                            value.span,
+                            "wrong-type",
+                            format!(
+                                "`pairing` must be an array of tables (`[[pairing]]`), found {}",
+                                other.type_str()
+                            ),
+                        ),
+                    }
+                }
                 other => self.err(
                     key.span,
                     "unknown-key",
-                    format!("unknown top-level key `{other}`; expected `policy` or `rule`"),
+                    format!(
+                        "unknown top-level key `{other}`; expected `policy`, `rule` or `pairing`"
+                    ),
                 ),
             }
         }
-        if !saw_rules {
+        // A file of pairings only is useful (`debgate diff` reads them); an empty file is a
+        // mistake.
+        if !saw_rules && !saw_pairings {
             self.err(
                 Span::new(0, 0),
                 "no-rules",
-                "the file declares no `[[rule]]`",
+                "the file declares no `[[rule]]` or `[[pairing]]`",
             );
         }
         rules
+    }
+
+    /// One `[[pairing]]`: `id` (kebab-case, unique), `pattern` (a regex with a group named
+    /// `abi`), and an optional `explanation`.
+    fn pairing(&mut self, value: &Value<'_>) -> Option<Pairing> {
+        let t = self.table(value, "pairing")?;
+        let location = self.location(value.span);
+        let before = self.errors.len();
+        const KEYS: [&str; 3] = ["id", "pattern", "explanation"];
+        for key in t.keys() {
+            if !KEYS.contains(&key.name.as_ref()) {
+                self.err(
+                    key.span,
+                    "unknown-key",
+                    format!(
+                        "unknown key `{}` in pairing; expected one of: {}",
+                        key.name,
+                        KEYS.join(", ")
+                    ),
+                );
+            }
+        }
+        let get = |name: &str| t.iter().find(|(k, _)| k.name == name).map(|(_, v)| v);
+        let id = match get("id") {
+            None => {
+                self.err(value.span, "missing-key", "pairing has no `id`");
+                None
+            }
+            Some(v) => self.string(v, "id").and_then(|s| {
+                if !is_kebab(&s) {
+                    self.err(
+                        v.span,
+                        "bad-rule-id",
+                        format!("pairing id `{s}` must be kebab-case (a-z, 0-9, single dashes)"),
+                    );
+                    return None;
+                }
+                let here = self.location(v.span);
+                if let Some((_, first)) = self.seen_pairings.iter().find(|(id, _)| *id == s) {
+                    let message = format!("pairing id `{s}` is already declared at {first}");
+                    self.err(v.span, "duplicate-rule-id", message);
+                    return None;
+                }
+                self.seen_pairings.push((s.clone(), here));
+                Some(s)
+            }),
+        };
+        let pattern = match get("pattern") {
+            None => {
+                self.err(value.span, "missing-key", "pairing has no `pattern`");
+                None
+            }
+            Some(v) => self
+                .regexes(v, "pattern")
+                .and_then(|mut r| {
+                    if r.len() == 1 {
+                        r.pop()
+                    } else {
+                        self.err(v.span, "wrong-type", "`pattern` must be one regex");
+                        None
+                    }
+                })
+                .and_then(|r| {
+                    if r.capture_names().flatten().any(|n| n == "abi") {
+                        Some(r)
+                    } else {
+                        self.err(
+                            v.span,
+                            "bad-regex",
+                            format!(
+                                "pairing pattern `{}` has no group named `abi` (`(?P<abi>...)`)",
+                                r.as_str()
+                            ),
+                        );
+                        None
+                    }
+                }),
+        };
+        if let Some(v) = get("explanation") {
+            self.string(v, "explanation");
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(Pairing {
+            id: id?,
+            pattern: pattern?,
+            location,
+        })
     }
 
     fn policy_header(&mut self, value: &Value<'_>) {

@@ -218,15 +218,61 @@ impl Rule {
     }
 }
 
-/// Every loaded rule, from one or more policy files.
+/// How `debgate diff` pairs packages whose names differ between releases only by a version
+/// carried in the name (a kernel ABI, a library soname). Declared as `[[pairing]]` in a policy
+/// file: `pattern` is a regex over the whole package name with one group named `abi`; two
+/// names pair when they match the same pairing and agree outside that group.
+#[derive(Debug, Clone)]
+pub struct Pairing {
+    pub id: String,
+    pub pattern: Regex,
+    pub location: Location,
+}
+
+impl Pairing {
+    /// `(key, abi)`: the name with the `abi` group replaced by `*`, and the group's text; `None`
+    /// when the name doesn't match.
+    pub fn key(&self, name: &str) -> Option<(String, String)> {
+        let caps = self.pattern.captures(name)?;
+        let abi = caps.name("abi")?;
+        let key = format!("{}*{}", &name[..abi.start()], &name[abi.end()..]);
+        Some((key, abi.as_str().to_string()))
+    }
+}
+
+/// Every loaded rule and pairing, from one or more policy files.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
+    /// Package pairings for `debgate diff`, in declaration order (the first match wins).
+    pub pairings: Vec<Pairing>,
 }
 
 impl RuleSet {
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The pairing key of a package name under the first pairing that matches it.
+    pub fn pairing_key(&self, name: &str) -> Option<(&Pairing, String, String)> {
+        self.pairings
+            .iter()
+            .find_map(|p| p.key(name).map(|(k, abi)| (p, k, abi)))
+    }
+
+    /// Kernel config options that some `kconfig` rule names, in rule order.
+    pub fn kconfig_options(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for r in &self.rules {
+            if let Assertion::Kconfig { expect } = &r.assertion {
+                for (opt, _) in expect {
+                    if !out.contains(&opt.as_str()) {
+                        out.push(opt);
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Should the reader keep the content of this data.tar path? Only paths a content-reading

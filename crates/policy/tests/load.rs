@@ -87,3 +87,59 @@ fn unreadable_policy_path_is_an_error() {
         .0;
     assert_eq!(errs[0].code, "unreadable-policy");
 }
+
+#[test]
+fn a_file_of_pairings_only_loads_and_pairs_by_the_abi_group() {
+    let text = "[[pairing]]\nid = \"versioned\"\npattern = '^lib(?P<abi>[0-9]+)-x(-dev)?$'\n";
+    let set = load_sources(&[("pairs.toml", text)]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(set.rules.is_empty());
+    assert_eq!(set.pairings.len(), 1);
+    let (p, key, abi) = set.pairing_key("lib12-x-dev").unwrap();
+    assert_eq!(
+        (p.id.as_str(), key.as_str(), abi.as_str()),
+        ("versioned", "lib*-x-dev", "12")
+    );
+    assert_eq!(set.pairing_key("lib13-x").unwrap().1, "lib*-x");
+    assert!(set.pairing_key("other").is_none());
+}
+
+#[test]
+fn bundled_kernel_pairing_pairs_abi_versions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    let set = load_paths(&[root]).unwrap_or_else(|e| panic!("{e}"));
+    let key = |n: &str| set.pairing_key(n).map(|(_, k, a)| (k, a));
+    assert_eq!(
+        key("linux-image-5.4.0-26-generic"),
+        Some(("linux-image-*-generic".into(), "5.4.0-26".into()))
+    );
+    assert_eq!(
+        key("linux-image-5.8.0-25-generic").unwrap().0,
+        "linux-image-*-generic"
+    );
+    assert_eq!(key("linux-headers-5.8.0-25").unwrap().0, "linux-headers-*");
+    assert_eq!(
+        key("linux-image-6.1.0-50-cloud-amd64").unwrap().0,
+        "linux-image-*-cloud-amd64"
+    );
+    assert!(
+        key("linux-image-generic").is_none(),
+        "metapackages carry no ABI"
+    );
+}
+
+#[test]
+fn bad_pairings_are_reported_with_codes() {
+    let empty = load_sources(&[("e.toml", "[policy]\nname = \"x\"\n")])
+        .unwrap_err()
+        .0;
+    assert_eq!(empty[0].code, "no-rules");
+    let text = "[[pairing]]\nid = \"Bad\"\npattern = '^x-[0-9]+$'\nextra = 1\n\n[[pairing]]\nid = \"ok\"\npattern = '('\n";
+    let errs = load_sources(&[("p.toml", text)]).unwrap_err().0;
+    let codes: Vec<&str> = errs.iter().map(|e| e.code).collect();
+    assert_eq!(
+        codes,
+        ["unknown-key", "bad-rule-id", "bad-regex", "bad-regex"],
+        "{errs:?}"
+    );
+    assert_eq!(errs[0].location.line, 4);
+}

@@ -1,0 +1,201 @@
+//! `debgate diff`: what changed between two sets of packages (two releases, two pools, two
+//! builds). Each side is streamed once; packages are paired by name or by a `[[pairing]]` rule;
+//! each pair is compared on control data, files, metadata, captured text, kernel config and
+//! privileges after maintainer scripts; the whole sets are compared on effective sysctl values
+//! and policy verdicts.
+//!
+//! This crate builds the [`DiffReport`]; rendering it (text, markdown, JSON, later HTML) is the
+//! binary's job, so a new format never touches the comparison.
+
+mod package;
+mod pair;
+pub mod report;
+mod set;
+
+pub use report::*;
+
+use debgate_analyze::{kconfig, sysctl};
+use debgate_check::{collect_inputs, read_all, AnalyzedPackage, InputError, Settings};
+use debgate_policy::RuleSet;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Why a diff could not start (unreadable packages don't stop it: they are in the report).
+#[derive(Debug, Error)]
+pub enum DiffError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("no .deb found in {0}")]
+    Empty(String),
+}
+
+/// Should the reader keep this data.tar file's content for a diff?
+///
+/// Rule-named paths, sysctl.d files and kernel configs, as for `check`, plus every file under
+/// `/etc/`. The extra `/etc/` is how conffiles are covered: the reader's predicate sees only a
+/// path, and making it aware of control.tar's conffiles list would mean a second reader API for
+/// one consumer. Debian policy puts configuration under `/etc` (lintian flags conffiles
+/// elsewhere), `/etc` is small in every package, and each capture is capped by
+/// `max-content-bytes`, so the extra memory is bounded and slight.
+pub fn wants_content(rules: &RuleSet, path: &str) -> bool {
+    rules.wants_content(path)
+        || sysctl::is_sysctl_path(path)
+        || kconfig::is_kconfig_path(path)
+        || path.starts_with("/etc/")
+}
+
+/// Expand both sides (`.deb` files or directories of them) and diff them.
+pub fn diff_paths(
+    rules: &RuleSet,
+    old: &Path,
+    new: &Path,
+    settings: &Settings,
+) -> Result<DiffReport, DiffError> {
+    let expand = |p: &Path| -> Result<Vec<PathBuf>, DiffError> {
+        let files = collect_inputs(&[p.to_path_buf()])?;
+        if files.is_empty() {
+            return Err(DiffError::Empty(p.display().to_string()));
+        }
+        Ok(files)
+    };
+    let old_files = expand(old)?;
+    let new_files = expand(new)?;
+    Ok(diff_files(
+        rules,
+        (&old.display().to_string(), &old_files),
+        (&new.display().to_string(), &new_files),
+        settings,
+    ))
+}
+
+/// Diff two lists of package files, each side labelled as the user named it.
+pub fn diff_files(
+    rules: &RuleSet,
+    old: (&str, &[PathBuf]),
+    new: (&str, &[PathBuf]),
+    settings: &Settings,
+) -> DiffReport {
+    let want = |p: &str| wants_content(rules, p);
+    // Each side is one stream per package; reading the two sides at once keeps every core busy
+    // when one side has fewer packages than there are cores (a kernel pair, say). Each
+    // `read_all` sizes its own pool to the cores, so a big pair briefly runs up to twice as
+    // many threads as cores; the decompressors are CPU-bound and the OS evens that out.
+    let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    let (old_read, new_read) = if parallel {
+        std::thread::scope(|s| {
+            let o = s.spawn(|| read_all(old.1, settings, &want));
+            let n = read_all(new.1, settings, &want);
+            // A panic while reading is a bug, not a bad package: don't turn it into a side
+            // that silently lost its packages.
+            let o = o.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (o, n)
+        })
+    } else {
+        (
+            read_all(old.1, settings, &want),
+            read_all(new.1, settings, &want),
+        )
+    };
+    let mut errors = Vec::new();
+    let mut split =
+        |side: &'static str,
+         files: &[PathBuf],
+         read: Vec<Result<AnalyzedPackage, debgate_reader::ReadError>>| {
+            let mut ok: Vec<AnalyzedPackage> = Vec::new();
+            for (f, r) in files.iter().zip(read) {
+                match r {
+                    Ok(a) => ok.push(a),
+                    Err(e) => errors.push(PackageError {
+                        side,
+                        file: f.display().to_string(),
+                        error: e.to_string(),
+                    }),
+                }
+            }
+            ok
+        };
+    let old_pkgs = split("old", old.1, old_read);
+    let new_pkgs = split("new", new.1, new_read);
+    diff_analyzed(rules, (old.0, &old_pkgs), (new.0, &new_pkgs), errors)
+}
+
+/// Diff two sets of already-analysed packages.
+pub fn diff_analyzed(
+    rules: &RuleSet,
+    old: (&str, &[AnalyzedPackage]),
+    new: (&str, &[AnalyzedPackage]),
+    errors: Vec<PackageError>,
+) -> DiffReport {
+    let pairing = pair::pair(rules, old.1, new.1);
+    let named_options = rules.kconfig_options();
+    let mut pairs: Vec<PairDiff> = pairing
+        .pairs
+        .iter()
+        .map(|p| package::diff_pair(&old.1[p.old], &new.1[p.new], p, &named_options))
+        .collect();
+    pairs.sort_by(|a, b| a.package.cmp(&b.package));
+    let added = sorted_refs(pairing.added.iter().map(|&i| &new.1[i]));
+    let removed = sorted_refs(pairing.removed.iter().map(|&i| &old.1[i]));
+    let sysctl = set::sysctl_changes(old.1, new.1);
+    let verdicts = set::verdicts(rules, old.1, new.1);
+
+    let count = |t: Transition| verdicts.iter().filter(|v| v.transition == t).count();
+    let summary = DiffSummary {
+        added: added.len(),
+        removed: removed.len(),
+        paired: pairs.len(),
+        changed: pairs.iter().filter(|p| !p.is_unchanged()).count(),
+        privilege_changes: pairs.iter().map(|p| p.privileges.len()).sum(),
+        regressions: count(Transition::Regression),
+        regressions_error: verdicts
+            .iter()
+            .filter(|v| {
+                v.transition == Transition::Regression
+                    && v.severity == debgate_policy::Severity::Error
+            })
+            .count(),
+        fixed: count(Transition::Fixed),
+        new_coverage: count(Transition::NewCoverage),
+        dropped_coverage: count(Transition::DroppedCoverage),
+        errors: errors.len(),
+    };
+    DiffReport {
+        old: Side {
+            label: old.0.to_string(),
+            packages: old.1.len(),
+        },
+        new: Side {
+            label: new.0.to_string(),
+            packages: new.1.len(),
+        },
+        summary,
+        errors,
+        added,
+        removed,
+        pairs,
+        sysctl,
+        verdicts,
+    }
+}
+
+fn sorted_refs<'a>(pkgs: impl Iterator<Item = &'a AnalyzedPackage>) -> Vec<PackageRef> {
+    let mut out: Vec<PackageRef> = pkgs.map(package_ref).collect();
+    out.sort_by(|a, b| (&a.package, &a.version).cmp(&(&b.package, &b.version)));
+    out
+}
+
+fn package_ref(a: &AnalyzedPackage) -> PackageRef {
+    let c = &a.package.control;
+    PackageRef {
+        package: c.package().to_string(),
+        version: c.version().to_string(),
+        architecture: c.architecture().to_string(),
+        file: file_name(&a.package.file),
+    }
+}
+
+/// The `.deb`'s file name: reports stay the same wherever the sets live.
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into())
+}

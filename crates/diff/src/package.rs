@@ -1,0 +1,435 @@
+//! Comparing one pair of packages: version, control, files, metadata, text content, kernel
+//! config and privileges after maintainer scripts.
+
+use crate::pair::{compare_versions, Pair};
+use crate::report::*;
+use debgate_analyze::effective::FileState;
+use debgate_analyze::kconfig::{self, Kconfig};
+use debgate_analyze::sysctl;
+use debgate_check::AnalyzedPackage;
+use debgate_facts::path::usrmerge_canonical;
+use debgate_facts::{Content, Entry, EntryKind, Package, ScriptName};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Unified-diff context lines, as `diff -u`.
+const CONTEXT: usize = 3;
+
+/// Maps old paths into the new package's namespace: for a pair made by a pairing rule the old
+/// ABI becomes the new one, so `/boot/config-OLD` meets `/boot/config-NEW`.
+struct Rename<'a> {
+    abi: Option<(&'a str, &'a str)>,
+}
+
+impl Rename<'_> {
+    fn apply(&self, old_path: &str) -> String {
+        match self.abi {
+            Some((o, n)) if !o.is_empty() && o != n => old_path.replace(o, n),
+            _ => old_path.to_string(),
+        }
+    }
+}
+
+/// data.tar paths matched across the pair: `(old, new)` for each file present on both sides.
+struct Matched {
+    both: Vec<(String, String)>,
+    added: Vec<String>,
+    removed: Vec<String>,
+}
+
+fn match_paths(old: &Package, new: &Package, rename: &Rename<'_>) -> Matched {
+    let new_paths: BTreeSet<&str> = new.entries.iter().map(|e| e.path.as_str()).collect();
+    let mut both = Vec::new();
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    let mut unmatched_old = Vec::new();
+    for e in &old.entries {
+        let target = rename.apply(&e.path);
+        if new_paths.contains(target.as_str()) && !used.contains(&target) {
+            used.insert(target.clone());
+            both.push((e.path.clone(), target));
+        } else {
+            unmatched_old.push(e.path.clone());
+        }
+    }
+    // A path that only moved between `/bin` and `/usr/bin` (usrmerge) is the same file.
+    let mut canon_new: BTreeMap<String, String> = BTreeMap::new();
+    for e in &new.entries {
+        if !used.contains(&e.path) {
+            canon_new
+                .entry(usrmerge_canonical(&e.path))
+                .or_insert_with(|| e.path.clone());
+        }
+    }
+    let mut removed = Vec::new();
+    for p in unmatched_old {
+        match canon_new.remove(&usrmerge_canonical(&rename.apply(&p))) {
+            Some(n) => {
+                used.insert(n.clone());
+                both.push((p, n));
+            }
+            None => removed.push(p),
+        }
+    }
+    let added = new
+        .entries
+        .iter()
+        .filter(|e| !used.contains(&e.path))
+        .map(|e| e.path.clone())
+        .collect();
+    Matched {
+        both,
+        added,
+        removed,
+    }
+}
+
+pub fn diff_pair(
+    old: &AnalyzedPackage,
+    new: &AnalyzedPackage,
+    pair: &Pair,
+    named_options: &[&str],
+) -> PairDiff {
+    let (op, np) = (&old.package, &new.package);
+    let rename = Rename {
+        abi: pair.by.as_ref().map(|(_, o, n)| (o.as_str(), n.as_str())),
+    };
+    let matched = match_paths(op, np, &rename);
+    let version_change = match compare_versions(op.control.version(), np.control.version()) {
+        Some(Ordering::Less) => VersionChange::Upgrade,
+        Some(Ordering::Greater) => VersionChange::Downgrade,
+        Some(Ordering::Equal) => VersionChange::Same,
+        None => VersionChange::Unknown,
+    };
+    let mut files_moved = Vec::new();
+    let mut metadata = Vec::new();
+    for (o, n) in &matched.both {
+        if rename.apply(o) != *n {
+            files_moved.push(Moved {
+                old: o.clone(),
+                new: n.clone(),
+            });
+        }
+        if let (Some(oe), Some(ne)) = (op.entry(o), np.entry(n)) {
+            metadata_changes(n, oe, ne, &rename, &mut metadata);
+        }
+    }
+    let conffiles = |p: &Package, r: &dyn Fn(&str) -> String| -> BTreeSet<String> {
+        p.conffiles.iter().map(|c| r(&c.path)).collect()
+    };
+    let old_conf = conffiles(op, &|s| rename.apply(s));
+    let new_conf = conffiles(np, &|s| s.to_string());
+    PairDiff {
+        package: np.name().to_string(),
+        old_package: op.name().to_string(),
+        paired_by: pair.by.as_ref().map(|(id, _, _)| id.clone()),
+        old_version: op.control.version().to_string(),
+        new_version: np.control.version().to_string(),
+        version_change,
+        old_file: crate::file_name(&op.file),
+        new_file: crate::file_name(&np.file),
+        control: control_changes(op, np),
+        conffiles_added: new_conf.difference(&old_conf).cloned().collect(),
+        conffiles_removed: old_conf.difference(&new_conf).cloned().collect(),
+        files_added: matched.added.clone(),
+        files_removed: matched.removed.clone(),
+        files_moved,
+        metadata,
+        content: content_diffs(op, np, &matched),
+        kconfig: kconfig_changes(op, np, &matched, named_options),
+        privileges: privilege_changes(old, new, &matched, &rename),
+    }
+}
+
+fn control_changes(old: &Package, new: &Package) -> Vec<FieldChange> {
+    // Package and Version head the pair already.
+    let skip = |f: &str| f.eq_ignore_ascii_case("Package") || f.eq_ignore_ascii_case("Version");
+    let mut out = Vec::new();
+    for (field, value) in &old.control.fields {
+        if skip(field) {
+            continue;
+        }
+        match new.control.get(field) {
+            Some(v) if v == value => {}
+            v => out.push(FieldChange {
+                field: field.clone(),
+                old: Some(value.clone()),
+                new: v.map(str::to_string),
+            }),
+        }
+    }
+    for (field, value) in &new.control.fields {
+        if !skip(field) && old.control.get(field).is_none() {
+            out.push(FieldChange {
+                field: field.clone(),
+                old: None,
+                new: Some(value.clone()),
+            });
+        }
+    }
+    out
+}
+
+fn caps_text(e: &Entry) -> String {
+    match e.capabilities() {
+        None => String::new(),
+        Some(Ok(c)) => c.to_set().to_text(),
+        Some(Err(err)) => format!("undecodable ({err})"),
+    }
+}
+
+fn metadata_changes(
+    path: &str,
+    o: &Entry,
+    n: &Entry,
+    rename: &Rename<'_>,
+    out: &mut Vec<MetadataChange>,
+) {
+    let mut push = |field: &'static str, old: String, new: String| {
+        if old != new {
+            out.push(MetadataChange {
+                path: path.to_string(),
+                field,
+                old,
+                new,
+            });
+        }
+    };
+    push("type", o.kind.as_str().into(), n.kind.as_str().into());
+    push("mode", format!("{:04o}", o.mode), format!("{:04o}", n.mode));
+    push("owner", o.owner_name(), n.owner_name());
+    push("group", o.group_name(), n.group_name());
+    push(
+        "setuid",
+        (o.mode & 0o4000 != 0).to_string(),
+        (n.mode & 0o4000 != 0).to_string(),
+    );
+    push(
+        "setgid",
+        (o.mode & 0o2000 != 0).to_string(),
+        (n.mode & 0o2000 != 0).to_string(),
+    );
+    push("capabilities", caps_text(o), caps_text(n));
+    push(
+        "link-target",
+        o.link_target
+            .as_deref()
+            .map(|t| rename.apply(t))
+            .unwrap_or_default(),
+        n.link_target.clone().unwrap_or_default(),
+    );
+    if o.kind == EntryKind::File && n.kind == EntryKind::File {
+        push("size", o.size.to_string(), n.size.to_string());
+    }
+}
+
+/// Text for a unified diff, or `None` for binary content (a NUL byte or invalid UTF-8).
+fn as_text(bytes: &[u8]) -> Option<&str> {
+    if bytes.contains(&0) {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()
+}
+
+fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(CONTEXT)
+        .header(old_name, new_name)
+        .to_string()
+}
+
+fn script_text(s: Option<&debgate_facts::Script>) -> &str {
+    s.map_or("", |s| s.text.as_str())
+}
+
+fn bytes(c: Option<&Content>) -> &[u8] {
+    c.map_or(&[][..], |c| c.bytes.as_slice())
+}
+
+fn content_diffs(old: &Package, new: &Package, m: &Matched) -> Vec<ContentDiff> {
+    let mut out = Vec::new();
+    for name in ScriptName::ALL {
+        let (o, n) = (old.script(name), new.script(name));
+        if o.map(|s| &s.text) == n.map(|s| &s.text) {
+            continue;
+        }
+        out.push(ContentDiff {
+            path: name.as_str().to_string(),
+            kind: "script",
+            diff: unified(
+                script_text(o),
+                script_text(n),
+                &format!("a/DEBIAN/{name}"),
+                &format!("b/DEBIAN/{name}"),
+            ),
+            binary: false,
+            truncated: o.is_some_and(|s| s.truncated) || n.is_some_and(|s| s.truncated),
+        });
+    }
+    // Files on both sides, then added and removed files whose content was captured.
+    let mut files: Vec<(Option<&str>, Option<&str>)> = m
+        .both
+        .iter()
+        .map(|(o, n)| (Some(o.as_str()), Some(n.as_str())))
+        .collect();
+    files.extend(m.added.iter().map(|n| (None, Some(n.as_str()))));
+    files.extend(m.removed.iter().map(|o| (Some(o.as_str()), None)));
+    for (o, n) in files {
+        let path = n.or(o).unwrap_or_default();
+        // Kernel configs get a semantic diff instead: thousands of lines reordered by a
+        // kconfig upgrade would drown the options that matter.
+        if kconfig::is_kconfig_path(path) {
+            continue;
+        }
+        let oc: Option<&Content> = o.and_then(|p| old.contents.get(p));
+        let nc: Option<&Content> = n.and_then(|p| new.contents.get(p));
+        if oc.is_none() && nc.is_none() {
+            continue;
+        }
+        if bytes(oc) == bytes(nc) {
+            continue;
+        }
+        let kind = if n.is_some_and(|p| new.is_conffile(p)) || o.is_some_and(|p| old.is_conffile(p))
+        {
+            "conffile"
+        } else if sysctl::is_sysctl_path(path) {
+            "sysctl"
+        } else {
+            "file"
+        };
+        let truncated = oc.is_some_and(|c| c.truncated) || nc.is_some_and(|c| c.truncated);
+        let (diff, binary) = match (as_text(bytes(oc)), as_text(bytes(nc))) {
+            (Some(a), Some(b)) => (
+                unified(
+                    a,
+                    b,
+                    &o.map_or("/dev/null".into(), |p| format!("a{p}")),
+                    &n.map_or("/dev/null".into(), |p| format!("b{p}")),
+                ),
+                false,
+            ),
+            _ => (String::new(), true),
+        };
+        out.push(ContentDiff {
+            path: path.to_string(),
+            kind,
+            diff,
+            binary,
+            truncated,
+        });
+    }
+    out
+}
+
+fn kconfig_changes(
+    old: &Package,
+    new: &Package,
+    m: &Matched,
+    named: &[&str],
+) -> Vec<KconfigChange> {
+    let mut out = Vec::new();
+    for (o, n) in &m.both {
+        if !kconfig::is_kconfig_path(n) {
+            continue;
+        }
+        let (Some(oc), Some(nc)) = (old.contents.get(o), new.contents.get(n)) else {
+            continue;
+        };
+        let (ok, nk) = (Kconfig::parse(&oc.text()), Kconfig::parse(&nc.text()));
+        let options: BTreeSet<&str> = ok
+            .assignments()
+            .chain(nk.assignments())
+            .map(|a| a.option.as_str())
+            .collect();
+        let mut changes: Vec<KconfigChange> = Vec::new();
+        for opt in options {
+            // kconfig semantics: absent and `is not set` are both `n`, so only a different
+            // value is a change.
+            if ok.value(opt) == nk.value(opt) {
+                continue;
+            }
+            let (ov, nv) = (
+                ok.assignment(opt).map(|a| a.value.clone()),
+                nk.assignment(opt).map(|a| a.value.clone()),
+            );
+            let change = match (&ov, &nv) {
+                (None, _) => "added",
+                (_, None) => "removed",
+                _ => "changed",
+            };
+            changes.push(KconfigChange {
+                file: n.clone(),
+                option: opt.to_string(),
+                change,
+                old: ov,
+                new: nv,
+                named_by_rule: named.contains(&opt),
+            });
+        }
+        // Options a rule names first, in rule order; then the rest by name.
+        changes.sort_by_key(|c| {
+            named
+                .iter()
+                .position(|o| *o == c.option)
+                .unwrap_or(usize::MAX)
+        });
+        out.extend(changes);
+    }
+    out
+}
+
+fn privilege_changes(
+    old: &AnalyzedPackage,
+    new: &AnalyzedPackage,
+    m: &Matched,
+    rename: &Rename<'_>,
+) -> Vec<PrivilegeChange> {
+    let to_old: BTreeMap<&str, &str> = m
+        .both
+        .iter()
+        .map(|(o, n)| (n.as_str(), o.as_str()))
+        .collect();
+    // Paths only a script creates are matched by their (renamed) path.
+    let old_by_new: BTreeMap<String, &FileState> = old
+        .state
+        .files
+        .values()
+        .map(|f| (rename.apply(&f.path), f))
+        .collect();
+    let mut out = Vec::new();
+    for (path, ns) in &new.state.files {
+        let os = match to_old.get(path.as_str()) {
+            Some(o) => old.state.files.get(*o),
+            None => old_by_new.get(path).copied(),
+        };
+        let mut push = |kind: &'static str| {
+            out.push(PrivilegeChange {
+                path: path.clone(),
+                kind,
+                old: os.map_or_else(|| "absent".to_string(), FileState::summary),
+                new: ns.summary(),
+                conditional: ns.conditional,
+                sources: ns.sources.clone(),
+            });
+        };
+        let (o_mode, o_caps) = os.map_or((0, 0), |s| (s.mode, s.caps.map_or(0, |c| c.any())));
+        if ns.setuid() && o_mode & 0o4000 == 0 {
+            push("setuid");
+        }
+        if ns.setgid() && o_mode & 0o2000 == 0 {
+            push("setgid");
+        }
+        if ns.caps.map_or(0, |c| c.any()) & !o_caps != 0 {
+            push("capabilities");
+        }
+        if let Some(os) = os {
+            if ns.group != os.group && ns.group != "root" {
+                push("group");
+            }
+            if ns.mode & 0o777 & !os.mode != 0 {
+                push("mode-widened");
+            }
+        }
+    }
+    out
+}

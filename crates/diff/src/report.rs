@@ -1,0 +1,281 @@
+//! The diff report: plain data whose JSON field names are a contract (add fields, never rename),
+//! rendered by the binary as text, markdown or JSON.
+
+use debgate_policy::{Severity, Status};
+use serde::Serialize;
+
+/// Everything that changed between two sets of packages.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffReport {
+    pub old: Side,
+    pub new: Side,
+    pub summary: DiffSummary,
+    /// Packages that could not be read; any makes the run exit 2.
+    pub errors: Vec<PackageError>,
+    /// Packages only the new side has.
+    pub added: Vec<PackageRef>,
+    /// Packages only the old side has.
+    pub removed: Vec<PackageRef>,
+    /// Every pair, changed or not, sorted by the new package's name.
+    pub pairs: Vec<PairDiff>,
+    /// sysctl keys whose effective value across the whole set changed.
+    pub sysctl: Vec<SysctlChange>,
+    /// One entry per loaded rule, in rule order.
+    pub verdicts: Vec<VerdictChange>,
+}
+
+/// One side of the diff as named on the command line.
+#[derive(Debug, Clone, Serialize)]
+pub struct Side {
+    pub label: String,
+    /// Packages read successfully.
+    pub packages: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DiffSummary {
+    pub added: usize,
+    pub removed: usize,
+    pub paired: usize,
+    /// Pairs with any change at all.
+    pub changed: usize,
+    pub privilege_changes: usize,
+    /// Rules that now fail and did not before (any severity).
+    pub regressions: usize,
+    /// Regressions of severity `error`: these make the exit status 1.
+    pub regressions_error: usize,
+    pub fixed: usize,
+    pub new_coverage: usize,
+    pub dropped_coverage: usize,
+    /// Unreadable packages on either side.
+    pub errors: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageError {
+    /// `old` or `new`.
+    pub side: &'static str,
+    pub file: String,
+    pub error: String,
+}
+
+/// A package named by name, version and architecture; `file` is the `.deb`'s file name.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageRef {
+    pub package: String,
+    pub version: String,
+    pub architecture: String,
+    pub file: String,
+}
+
+/// How the version moved, by dpkg's ordering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VersionChange {
+    Upgrade,
+    Downgrade,
+    Same,
+    /// One of the versions is not a valid Debian version.
+    Unknown,
+}
+
+impl VersionChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionChange::Upgrade => "upgrade",
+            VersionChange::Downgrade => "downgrade",
+            VersionChange::Same => "same",
+            VersionChange::Unknown => "unknown",
+        }
+    }
+}
+
+/// What changed inside one pair of packages.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairDiff {
+    /// The new package's name.
+    pub package: String,
+    pub old_package: String,
+    /// The `[[pairing]]` id when the names differ; omitted for pairs by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paired_by: Option<String>,
+    pub old_version: String,
+    pub new_version: String,
+    pub version_change: VersionChange,
+    pub old_file: String,
+    pub new_file: String,
+    /// Control fields other than Package and Version.
+    pub control: Vec<FieldChange>,
+    pub conffiles_added: Vec<String>,
+    pub conffiles_removed: Vec<String>,
+    pub files_added: Vec<String>,
+    pub files_removed: Vec<String>,
+    /// Same file at another path (usrmerge: `/bin/x` became `/usr/bin/x`).
+    pub files_moved: Vec<Moved>,
+    /// data.tar metadata of files present on both sides.
+    pub metadata: Vec<MetadataChange>,
+    /// Unified diffs of maintainer scripts and captured text files.
+    pub content: Vec<ContentDiff>,
+    /// Kernel config options that changed; options named by a loaded rule first.
+    pub kconfig: Vec<KconfigChange>,
+    /// Privileges gained after maintainer scripts.
+    pub privileges: Vec<PrivilegeChange>,
+}
+
+impl PairDiff {
+    /// True when nothing but the version may have moved: the pair needs no section of its own.
+    pub fn is_unchanged(&self) -> bool {
+        self.version_change == VersionChange::Same
+            && self.control.is_empty()
+            && self.conffiles_added.is_empty()
+            && self.conffiles_removed.is_empty()
+            && self.files_added.is_empty()
+            && self.files_removed.is_empty()
+            && self.files_moved.is_empty()
+            && self.metadata.is_empty()
+            && self.content.is_empty()
+            && self.kconfig.is_empty()
+            && self.privileges.is_empty()
+    }
+}
+
+/// A control field that was added (`old` omitted), removed (`new` omitted) or changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Moved {
+    pub old: String,
+    pub new: String,
+}
+
+/// One data.tar property of one path. `field` is one of `type`, `mode`, `owner`, `group`,
+/// `setuid`, `setgid`, `capabilities`, `link-target`, `size`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetadataChange {
+    pub path: String,
+    pub field: &'static str,
+    pub old: String,
+    pub new: String,
+}
+
+/// A unified diff. `kind` is `script` (path is the script's name, e.g. `postinst`),
+/// `conffile`, `sysctl` or `file`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContentDiff {
+    pub path: String,
+    pub kind: &'static str,
+    /// Empty for binary content.
+    pub diff: String,
+    pub binary: bool,
+    /// A side was longer than the content cap and only its head was compared.
+    pub truncated: bool,
+}
+
+/// `change` is `added`, `removed` or `changed`; `old`/`new` are the values as written (`n` for
+/// `# … is not set`), omitted when the option is absent on that side.
+#[derive(Debug, Clone, Serialize)]
+pub struct KconfigChange {
+    /// The config file on the new side.
+    pub file: String,
+    pub option: String,
+    pub change: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<String>,
+    pub named_by_rule: bool,
+}
+
+/// A privilege gained after maintainer scripts. `kind` is `setuid`, `setgid`, `capabilities`,
+/// `group` (changed to a non-root group) or `mode-widened`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrivilegeChange {
+    pub path: String,
+    pub kind: &'static str,
+    /// `owner:group mode caps` summaries; `old` is `absent` for a new path.
+    pub old: String,
+    pub new: String,
+    pub conditional: bool,
+    /// Where the new state came from: `data.tar`, `postinst:LINE`.
+    pub sources: Vec<String>,
+}
+
+/// The winning setting of a key on one side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SysctlValue {
+    pub value: String,
+    pub file: String,
+    pub line: u32,
+    pub package: String,
+}
+
+/// `old`/`new` omitted when nothing in that set sets the key.
+#[derive(Debug, Clone, Serialize)]
+pub struct SysctlChange {
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<SysctlValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<SysctlValue>,
+}
+
+/// How a rule's verdict moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transition {
+    /// It fails now and did not before (pass → fail, or not applicable → fail).
+    Regression,
+    /// fail → pass.
+    Fixed,
+    /// not applicable → pass.
+    NewCoverage,
+    /// pass or fail → not applicable.
+    DroppedCoverage,
+    Unchanged,
+}
+
+impl Transition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transition::Regression => "regression",
+            Transition::Fixed => "fixed",
+            Transition::NewCoverage => "new-coverage",
+            Transition::DroppedCoverage => "dropped-coverage",
+            Transition::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// A rule's verdict over each whole set: `fail` when any finding fails, else `pass` when any
+/// passes, else `not-applicable`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerdictChange {
+    pub rule: String,
+    pub severity: Severity,
+    pub transition: Transition,
+    pub old: Status,
+    pub new: Status,
+    /// `package path: message` of each failing finding on that side.
+    pub old_failures: Vec<String>,
+    pub new_failures: Vec<String>,
+}
+
+impl DiffReport {
+    /// 2 when a package was unreadable, 1 when a rule of severity error regressed, else 0.
+    pub fn exit_code(&self) -> i32 {
+        if self.summary.errors > 0 {
+            2
+        } else if self.summary.regressions_error > 0 {
+            1
+        } else {
+            0
+        }
+    }
+}
