@@ -4,7 +4,7 @@
 //! run), and the exit status is non-zero on any failure, because CI judges a run by its closing
 //! line and exit code.
 
-use crate::{corpus, tidy, util};
+use crate::{corpus, sarif, tidy, util};
 use anyhow::{bail, Result};
 use std::path::Path;
 
@@ -58,6 +58,13 @@ fn tidy_step(root: &Path) -> Result<StepResult> {
     })
 }
 
+fn sarif_step(root: &Path) -> Result<StepResult> {
+    Ok(match sarif::validate(root)? {
+        Ok(()) => StepResult::Passed,
+        Err(why) => StepResult::Failed(why),
+    })
+}
+
 fn corpus_step(root: &Path) -> Result<StepResult> {
     Ok(match corpus::run(root)? {
         corpus::Outcome::Skipped(why) => {
@@ -73,8 +80,9 @@ fn corpus_step(root: &Path) -> Result<StepResult> {
 
 /// The steps in the order the project gates on: formatting and lints first because they are
 /// quick and their slips are the commonest, then the tests, then tidy (also run by the tests as
-/// `xtask/tests/tidy.rs`, but reported here by name), then the slow real-package corpus.
-const STEPS: [(&str, StepFn); 5] = [
+/// `xtask/tests/tidy.rs`, but reported here by name), the SARIF validation (it needs npm and a
+/// release build), then the slow real-package corpus.
+const STEPS: [(&str, StepFn); 6] = [
     ("cargo fmt --all -- --check", fmt),
     (
         "cargo clippy --workspace --all-targets -- -D warnings",
@@ -82,6 +90,7 @@ const STEPS: [(&str, StepFn); 5] = [
     ),
     ("cargo test --workspace", test),
     ("tidy", tidy_step),
+    ("sarif-multitool validate", sarif_step),
     ("corpus", corpus_step),
 ];
 

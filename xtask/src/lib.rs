@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod ci;
 pub mod corpus;
+pub mod sarif;
 pub mod tidy;
 pub mod util;
 

@@ -1,10 +1,10 @@
-//! `cargo xtask`: the project's automation (`ci`, `tidy`, `fixtures`, `corpus`, `bench`).
+//! `cargo xtask`: the project's automation (`ci`, `tidy`, `fixtures`, `corpus`, `bench`, `sarif`).
 //! See README.md ("Development") and ARCHITECTURE.md.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use xtask::{bench, ci, corpus, tidy, workspace_root};
+use xtask::{bench, ci, corpus, sarif, tidy, workspace_root};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "debgate project automation")]
@@ -15,8 +15,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// fmt --check, clippy -D warnings, cargo test, tidy, corpus; stops at the first failure.
+    /// fmt --check, clippy -D warnings, cargo test, tidy, SARIF validation, corpus; stops at the
+    /// first failure.
     Ci,
+    /// Generate SARIF for the focal-like fixtures (with a waiver) and validate it with
+    /// sarif-multitool, installed with npm under target/tools when missing.
+    Sarif,
     /// Repository rules: rules are data, module docs, documented rules, crates in ARCHITECTURE.md.
     Tidy,
     /// Regenerate the fixture .debs under testdata/releases/ from their trees.
@@ -77,5 +81,6 @@ fn run(cmd: Cmd) -> Result<()> {
             corpus::Outcome::Ran { failed, .. } => bail!("{failed} corpus expectation(s) failed"),
         },
         Cmd::Bench => bench::run(&root),
+        Cmd::Sarif => sarif::validate(&root)?.map_err(|why| anyhow::anyhow!(why)),
     }
 }

@@ -1,13 +1,16 @@
 //! The debgate pipeline: find packages, stream each once, analyse its scripts and end state,
 //! judge the set against the rules, and build the reports whose JSON shape is our contract.
 
+pub mod formats;
 pub mod inputs;
 pub mod inspect;
 pub mod report;
+pub mod waivers;
 
 pub use inputs::{collect_inputs, InputError};
 pub use inspect::{inspect, InspectReport};
-pub use report::{CheckReport, PackageSummary, Summary};
+pub use report::{CheckReport, CheckResult, PackageSummary, Summary};
+pub use waivers::{Date, WaiverErrors, Waivers, DEFAULT_WAIVERS};
 
 use debgate_analyze::effective::EffectiveState;
 use debgate_facts::change::Change;

@@ -1,8 +1,9 @@
 //! The `check` report and its JSON contract: `packages`, `results`, `summary`. Fields may be
 //! added; existing names never change.
 
+use crate::waivers::{AppliedWaiver, Date, WaiverNotice, WaiverState, Waivers};
 use debgate_facts::Package;
-use debgate_policy::{Finding, Severity, Status};
+use debgate_policy::{Finding, RuleSet, Severity, Status};
 use serde::Serialize;
 use std::path::Path;
 
@@ -39,7 +40,7 @@ impl PackageSummary {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     /// Package files given.
     pub packages: usize,
@@ -49,47 +50,120 @@ pub struct Summary {
     pub failed: usize,
     pub passed: usize,
     pub not_applicable: usize,
-    /// Failed results of severity error: these make the exit status 1.
+    /// Failed results of severity error (whatever `--fail-on` says).
     pub failed_errors: usize,
+    /// Failures accepted by a waiver (not counted in `failed`).
+    pub waived: usize,
+    /// The lowest severity that fails the run (`--fail-on`, default error).
+    pub fail_on: Severity,
+    /// Failed results of severity `fail_on` or higher: these make the exit status 1.
+    pub failed_threshold: usize,
+    /// Waivers that matched no failure.
+    pub unused_waivers: usize,
+    /// Waivers past their date, whose failures stand.
+    pub expired_waivers: usize,
+    /// Waivers of a rule that is not waivable, whose failures stand.
+    pub rejected_waivers: usize,
+}
+
+/// One result: the rule's finding and, when a waiver names it, that waiver. The finding's
+/// fields are flattened, so the JSON is the finding's with an added `waiver` object.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// The waiver naming this result: applied (status `waived`), or expired or rejected (the
+    /// failure stands).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<AppliedWaiver>,
+}
+
+impl std::ops::Deref for CheckResult {
+    type Target = Finding;
+    fn deref(&self) -> &Finding {
+        &self.finding
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
     pub packages: Vec<PackageSummary>,
-    pub results: Vec<Finding>,
+    pub results: Vec<CheckResult>,
+    /// What became of each waiver (applied, unused, expired, rejected), in file order.
+    pub waivers: Vec<WaiverNotice>,
     pub summary: Summary,
 }
 
 impl CheckReport {
     pub fn new(packages: Vec<PackageSummary>, results: Vec<Finding>) -> CheckReport {
-        let count = |s: Status| results.iter().filter(|r| r.status == s).count();
-        let summary = Summary {
-            packages: packages.len(),
-            errors: packages.iter().filter(|p| p.error.is_some()).count(),
-            failed: count(Status::Fail),
-            passed: count(Status::Pass),
-            not_applicable: count(Status::NotApplicable),
-            failed_errors: results
-                .iter()
-                .filter(|r| r.status == Status::Fail && r.severity == Severity::Error)
-                .count(),
-        };
+        let results: Vec<CheckResult> = results
+            .into_iter()
+            .map(|finding| CheckResult {
+                finding,
+                waiver: None,
+            })
+            .collect();
+        let summary = summarize(&packages, &results, &[], Severity::Error);
         CheckReport {
             packages,
             results,
+            waivers: Vec::new(),
             summary,
         }
     }
 
-    /// The documented exit status: 2 when a package could not be read, else 1 when a rule of
-    /// severity error failed, else 0.
+    /// Apply the waivers (as of `today`) and the `--fail-on` threshold, and recount.
+    pub fn gate(&mut self, rules: &RuleSet, waivers: &Waivers, fail_on: Severity, today: Date) {
+        let mut findings: Vec<Finding> = self.results.iter().map(|r| r.finding.clone()).collect();
+        let (applied, notices) = waivers.apply(rules, &mut findings, today);
+        self.results = findings
+            .into_iter()
+            .zip(applied)
+            .map(|(finding, waiver)| CheckResult { finding, waiver })
+            .collect();
+        self.waivers = notices;
+        self.summary = summarize(&self.packages, &self.results, &self.waivers, fail_on);
+    }
+
+    /// The documented exit status: 2 when a package could not be read, else 1 when a result of
+    /// severity `--fail-on` or higher failed (waived results don't), else 0.
     pub fn exit_code(&self) -> i32 {
         if self.summary.errors > 0 {
             2
-        } else if self.summary.failed_errors > 0 {
+        } else if self.summary.failed_threshold > 0 {
             1
         } else {
             0
         }
+    }
+}
+
+fn summarize(
+    packages: &[PackageSummary],
+    results: &[CheckResult],
+    waivers: &[WaiverNotice],
+    fail_on: Severity,
+) -> Summary {
+    let count = |s: Status| results.iter().filter(|r| r.status == s).count();
+    let failed_at = |min: Severity| {
+        results
+            .iter()
+            .filter(|r| r.status == Status::Fail && r.severity >= min)
+            .count()
+    };
+    let notices = |s: WaiverState| waivers.iter().filter(|w| w.waiver.state == s).count();
+    Summary {
+        packages: packages.len(),
+        errors: packages.iter().filter(|p| p.error.is_some()).count(),
+        failed: count(Status::Fail),
+        passed: count(Status::Pass),
+        not_applicable: count(Status::NotApplicable),
+        failed_errors: failed_at(Severity::Error),
+        waived: count(Status::Waived),
+        fail_on,
+        failed_threshold: failed_at(fail_on),
+        unused_waivers: notices(WaiverState::Unused),
+        expired_waivers: notices(WaiverState::Expired),
+        rejected_waivers: notices(WaiverState::Rejected),
     }
 }

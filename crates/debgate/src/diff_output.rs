@@ -1,6 +1,7 @@
 //! Rendering a `debgate diff` report as text (terminal) or markdown (bug reports, merge
 //! proposals); JSON is the report serialised as is. Each renderer returns a string so that
-//! `-o FILE` and stdout share one path, and an HTML renderer can slot in beside these.
+//! `-o FILE` and stdout share one path; the HTML renderer (diff_html.rs) shares the wording
+//! helpers marked `pub(crate)` here, so every format says a change the same way.
 
 use debgate_diff::{
     DiffReport, KconfigChange, PairDiff, PrivilegeChange, SysctlValue, Transition, VerdictChange,
@@ -19,7 +20,7 @@ fn paint(on: bool, code: &str, s: &str) -> String {
 }
 
 /// A kconfig value as people say it: `# X is not set` is "not set".
-fn kvalue(v: &Option<String>) -> &str {
+pub(crate) fn kvalue(v: &Option<String>) -> &str {
     match v.as_deref() {
         None => "absent",
         Some("n") => "not set",
@@ -27,14 +28,14 @@ fn kvalue(v: &Option<String>) -> &str {
     }
 }
 
-fn sysctl_value(v: &Option<SysctlValue>) -> String {
+pub(crate) fn sysctl_value(v: &Option<SysctlValue>) -> String {
     match v {
         None => "unset".to_string(),
         Some(v) => format!("{} ({}:{}, {})", v.value, v.file, v.line, v.package),
     }
 }
 
-fn pair_title(p: &PairDiff) -> String {
+pub(crate) fn pair_title(p: &PairDiff) -> String {
     let names = if p.old_package == p.package {
         format!("{} {} → {}", p.package, p.old_version, p.new_version)
     } else {
@@ -51,7 +52,7 @@ fn pair_title(p: &PairDiff) -> String {
     format!("{names} ({}{by})", p.version_change.as_str())
 }
 
-fn privilege_line(c: &PrivilegeChange) -> String {
+pub(crate) fn privilege_line(c: &PrivilegeChange) -> String {
     let what = match c.kind {
         "setuid" => "newly setuid",
         "setgid" => "newly setgid",
@@ -70,7 +71,7 @@ fn privilege_line(c: &PrivilegeChange) -> String {
     )
 }
 
-fn verdict_headline(r: &DiffReport) -> String {
+pub(crate) fn verdict_headline(r: &DiffReport) -> String {
     let s = &r.summary;
     format!(
         "{} regression(s) ({} of severity error), {} fixed, {} new coverage, {} dropped coverage",
@@ -78,7 +79,7 @@ fn verdict_headline(r: &DiffReport) -> String {
     )
 }
 
-fn totals(r: &DiffReport) -> String {
+pub(crate) fn totals(r: &DiffReport) -> String {
     let s = &r.summary;
     format!(
         "{} → {} package(s): {} paired ({} changed), {} added, {} removed, {} unreadable; {} privilege change(s)",
@@ -87,7 +88,7 @@ fn totals(r: &DiffReport) -> String {
 }
 
 /// The verdicts worth a line: everything that moved, then the rules still failing.
-fn notable(r: &DiffReport) -> Vec<&VerdictChange> {
+pub(crate) fn notable(r: &DiffReport) -> Vec<&VerdictChange> {
     let order = |t: Transition| match t {
         Transition::Regression => 0,
         Transition::Fixed => 1,
@@ -196,7 +197,7 @@ fn text_list(o: &mut String, title: &str, items: &[String]) {
 }
 
 /// A multi-line field (Description) as its first line and a count; markdown and JSON show all.
-fn one_line(v: Option<&str>) -> String {
+pub(crate) fn one_line(v: Option<&str>) -> String {
     match v {
         None => "(none)".to_string(),
         Some(v) => match v.split_once('\n') {
@@ -495,5 +496,44 @@ fn markdown_pair(o: &mut String, p: &PairDiff) {
     }
     if !o.ends_with("\n\n") {
         o.push('\n');
+    }
+}
+
+/// "reading old: 3/40, new: 1/42 package(s)" on stderr while the sides are read, redrawn in
+/// place, and only when stderr is a terminal: a log file or a test's pipe gets nothing.
+pub struct ReadProgress {
+    on: bool,
+    /// (done, total) of the old and the new side.
+    state: std::sync::Mutex<[(usize, usize); 2]>,
+}
+
+impl ReadProgress {
+    pub fn new() -> Self {
+        use std::io::IsTerminal;
+        ReadProgress {
+            on: std::io::stderr().is_terminal(),
+            state: std::sync::Mutex::new([(0, 0); 2]),
+        }
+    }
+
+    /// The hook for `debgate_diff::diff_paths_with_progress`.
+    pub fn tick(&self, side: &str, done: usize, total: usize) {
+        if !self.on {
+            return;
+        }
+        let Ok(mut s) = self.state.lock() else { return };
+        s[usize::from(side == "new")] = (done, total);
+        // Holding the lock while writing keeps two readers' lines from interleaving.
+        eprint!(
+            "\r\x1b[Kreading old: {}/{}, new: {}/{} package(s)",
+            s[0].0, s[0].1, s[1].0, s[1].1
+        );
+    }
+
+    /// Clear the line, so the report or an error starts on a clean one.
+    pub fn finish(&self) {
+        if self.on {
+            eprint!("\r\x1b[K");
+        }
     }
 }

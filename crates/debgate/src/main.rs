@@ -1,12 +1,16 @@
 //! The `debgate` command line: argument parsing and output only; the work is in the libraries.
 
+mod diff_html;
 mod diff_output;
 mod output;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
-use debgate_check::{bundled_rules, check, collect_inputs, inspect, Settings};
-use debgate_policy::{load_paths, RuleSet};
+use debgate_check::{
+    bundled_rules, check, collect_inputs, formats, inspect, Date, Settings, Waivers,
+    DEFAULT_WAIVERS,
+};
+use debgate_policy::{load_paths, RuleSet, Severity};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,13 +34,36 @@ enum Format {
     Json,
 }
 
-/// Formats of `debgate diff`. HTML is the planned next one: add a variant and a renderer in
-/// diff_output.rs; the report itself needs no change.
+/// Formats of `debgate check`: the common ones plus the CI formats.
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+    /// JSON Lines: one package, result or waiver per line, then a summary line.
+    Jsonl,
+    /// JUnit XML: a testsuite per package, a testcase per rule evaluated.
+    Junit,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+}
+
+/// `--fail-on`: the lowest severity whose failures make the exit status 1.
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOn {
+    Error,
+    Warning,
+    Info,
+}
+
+/// Formats of `debgate diff`: each is a renderer of the same report (diff_output.rs,
+/// diff_html.rs), so a new format needs no change to the comparison.
 #[derive(Clone, Copy, ValueEnum)]
 enum DiffFormat {
     Text,
     Markdown,
     Json,
+    /// One self-contained HTML file (no external assets); best with `-o FILE`.
+    Html,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -59,14 +86,24 @@ struct ReadArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Judge packages against the policies. Exit 0: clean; 1: a rule of severity error failed;
-    /// 2: bad usage, an unreadable package or a bad policy.
+    /// Judge packages against the policies. Exit 0: clean; 1: a rule of severity `--fail-on`
+    /// (default error) or higher failed and no waiver accepts it; 2: bad usage, an unreadable
+    /// package, a bad policy or a bad waiver file.
     Check {
         /// Policy file or directory of *.toml (repeatable); the bundled policies by default.
         #[arg(long = "policy", value_name = "FILE|DIR")]
         policies: Vec<PathBuf>,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+        /// Waiver file (TOML `[[waiver]]`); by default debian/debgate-waivers.toml when it exists.
+        #[arg(long, value_name = "FILE")]
+        waivers: Option<PathBuf>,
+        /// Read no waiver file, not even the default one.
+        #[arg(long, conflicts_with = "waivers")]
+        no_waivers: bool,
+        /// The lowest severity that fails the run.
+        #[arg(long, value_enum, default_value_t = FailOn::Error)]
+        fail_on: FailOn,
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
         /// Also show passing and not-applicable results.
@@ -161,6 +198,31 @@ fn rules(paths: &[PathBuf]) -> Result<RuleSet> {
     })
 }
 
+/// The waivers of `--waivers FILE`, else of the default file when it exists. Every error is
+/// printed before failing.
+fn check_waivers(rules: &RuleSet, given: Option<PathBuf>, none: bool) -> Result<Waivers> {
+    let path = match given {
+        Some(p) => p,
+        None if none => return Ok(Waivers::default()),
+        None => {
+            let p = PathBuf::from(DEFAULT_WAIVERS);
+            if !p.exists() {
+                return Ok(Waivers::default());
+            }
+            p
+        }
+    };
+    Waivers::load(&path, rules).map_err(|errs| {
+        for e in &errs.0 {
+            eprintln!("{e}");
+        }
+        anyhow::anyhow!(
+            "{} error(s) in the waiver file; no package was read",
+            errs.0.len()
+        )
+    })
+}
+
 fn settings(read: &ReadArgs) -> Result<Settings> {
     let mut s = Settings {
         xz_threads: read.xz_threads.max(1),
@@ -180,12 +242,17 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Check {
             policies,
             format,
+            waivers,
+            no_waivers,
+            fail_on,
             color,
             verbose,
             read,
             paths,
         } => {
             let rules = rules(&policies)?;
+            // A bad waiver file stops the run before any package is read, like a bad policy.
+            let waivers = check_waivers(&rules, waivers, no_waivers)?;
             let settings = settings(&read)?;
             let files = collect_inputs(&paths)?;
             if files.is_empty() {
@@ -198,10 +265,27 @@ fn run(cli: Cli) -> Result<u8> {
                         .join(", ")
                 );
             }
-            let report = check(&rules, &files, &settings);
+            let mut report = check(&rules, &files, &settings);
+            let fail_on = match fail_on {
+                FailOn::Error => Severity::Error,
+                FailOn::Warning => Severity::Warning,
+                FailOn::Info => Severity::Info,
+            };
+            report.gate(&rules, &waivers, fail_on, Date::today());
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-                Format::Text => {
+                CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                CheckFormat::Jsonl => {
+                    formats::jsonl::write(&report, &mut std::io::stdout().lock())?
+                }
+                CheckFormat::Junit => print!("{}", formats::junit::render(&report)?),
+                CheckFormat::Sarif => {
+                    let cwd = std::env::current_dir().ok();
+                    print!(
+                        "{}",
+                        formats::sarif::render(&report, &rules, cwd.as_deref())?
+                    );
+                }
+                CheckFormat::Text => {
                     let colored = match color {
                         Color::Always => true,
                         Color::Never => false,
@@ -237,10 +321,20 @@ fn run(cli: Cli) -> Result<u8> {
         } => {
             let rules = rules(&policies)?;
             let settings = settings(&read)?;
-            let report = debgate_diff::diff_paths(&rules, &old, &new, &settings)?;
+            let progress = diff_output::ReadProgress::new();
+            let report = debgate_diff::diff_paths_with_progress(
+                &rules,
+                &old,
+                &new,
+                &settings,
+                &|side, done, total| progress.tick(side, done, total),
+            );
+            progress.finish();
+            let report = report?;
             let rendered = match format {
                 DiffFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
                 DiffFormat::Markdown => diff_output::markdown(&report),
+                DiffFormat::Html => diff_html::html(&report),
                 DiffFormat::Text => {
                     let colored = match color {
                         Color::Always => true,

@@ -1,7 +1,8 @@
 //! Human-readable output: short, lintian-like lines, coloured only on a terminal.
 
+use debgate_check::waivers::WaiverState;
 use debgate_check::{CheckReport, InspectReport};
-use debgate_policy::{Rule, RuleSet, Status};
+use debgate_policy::{Rule, RuleSet, Severity, Status};
 use std::io::IsTerminal;
 
 pub fn stdout_wants_color() -> bool {
@@ -32,6 +33,8 @@ pub fn print_check(report: &CheckReport, verbose: bool, color: bool) {
                     "1;33"
                 },
             ),
+            // `O:` as lintian marks an overridden tag: shown, not failing.
+            Status::Waived => ("O".to_string(), "36"),
             Status::Pass if verbose => ("P".to_string(), "32"),
             Status::NotApplicable if verbose => ("N".to_string(), "2"),
             _ => continue,
@@ -53,10 +56,63 @@ pub fn print_check(report: &CheckReport, verbose: bool, color: bool) {
                 println!("   {}", paint(color, "2", e));
             }
         }
+        if let Some(w) = &r.waiver {
+            println!(
+                "   {}",
+                paint(
+                    color,
+                    "2",
+                    &format!(
+                        "waiver {} ({}): {} [{}]",
+                        w.state.as_str(),
+                        w.declared_at,
+                        w.reason,
+                        w.bug
+                    )
+                )
+            );
+        }
+    }
+    // One line per waiver that did not simply apply, as lintian reports unused overrides.
+    for n in &report.waivers {
+        let (tag, code, what) = match n.waiver.state {
+            WaiverState::Applied => continue,
+            WaiverState::Unused => ("I", "2", "unused-waiver"),
+            WaiverState::Expired => ("W", "1;33", "expired-waiver"),
+            WaiverState::Rejected => ("E", "1;31", "rejected-waiver"),
+        };
+        let path = n
+            .path
+            .as_deref()
+            .map(|p| format!(" {p}"))
+            .unwrap_or_default();
+        println!(
+            "{}: {}: {} {} {}{path}: {}",
+            paint(color, code, tag),
+            n.waiver.declared_at,
+            paint(color, "1", what),
+            n.rule,
+            n.package,
+            n.message
+        );
     }
     let s = &report.summary;
+    let threshold = if s.fail_on == Severity::Error {
+        String::new()
+    } else {
+        format!(
+            ", {} at or above {}",
+            s.failed_threshold,
+            s.fail_on.as_str()
+        )
+    };
+    let waived = if s.waived > 0 || !report.waivers.is_empty() {
+        format!(", {} waived", s.waived)
+    } else {
+        String::new()
+    };
     println!(
-        "{} package(s), {} unreadable; results: {} failed ({} of severity error), {} passed, {} not applicable",
+        "{} package(s), {} unreadable; results: {} failed ({} of severity error{threshold}), {} passed, {} not applicable{waived}",
         s.packages, s.errors, s.failed, s.failed_errors, s.passed, s.not_applicable
     );
 }

@@ -4,18 +4,20 @@
 //! privileges after maintainer scripts; the whole sets are compared on effective sysctl values
 //! and policy verdicts.
 //!
-//! This crate builds the [`DiffReport`]; rendering it (text, markdown, JSON, later HTML) is the
+//! This crate builds the [`DiffReport`]; rendering it (text, markdown, JSON, HTML) is the
 //! binary's job, so a new format never touches the comparison.
 
 mod package;
 mod pair;
+mod read;
 pub mod report;
 mod set;
 
+pub use read::Progress;
 pub use report::*;
 
 use debgate_analyze::{kconfig, sysctl};
-use debgate_check::{collect_inputs, read_all, AnalyzedPackage, InputError, Settings};
+use debgate_check::{collect_inputs, AnalyzedPackage, InputError, Settings};
 use debgate_policy::RuleSet;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -51,6 +53,17 @@ pub fn diff_paths(
     new: &Path,
     settings: &Settings,
 ) -> Result<DiffReport, DiffError> {
+    diff_paths_with_progress(rules, old, new, settings, &|_, _, _| {})
+}
+
+/// [`diff_paths`], telling `progress` as each package is read.
+pub fn diff_paths_with_progress(
+    rules: &RuleSet,
+    old: &Path,
+    new: &Path,
+    settings: &Settings,
+    progress: Progress<'_>,
+) -> Result<DiffReport, DiffError> {
     let expand = |p: &Path| -> Result<Vec<PathBuf>, DiffError> {
         let files = collect_inputs(&[p.to_path_buf()])?;
         if files.is_empty() {
@@ -60,11 +73,12 @@ pub fn diff_paths(
     };
     let old_files = expand(old)?;
     let new_files = expand(new)?;
-    Ok(diff_files(
+    Ok(diff_files_with_progress(
         rules,
         (&old.display().to_string(), &old_files),
         (&new.display().to_string(), &new_files),
         settings,
+        progress,
     ))
 }
 
@@ -75,16 +89,27 @@ pub fn diff_files(
     new: (&str, &[PathBuf]),
     settings: &Settings,
 ) -> DiffReport {
+    diff_files_with_progress(rules, old, new, settings, &|_, _, _| {})
+}
+
+/// [`diff_files`], telling `progress` as each package is read.
+pub fn diff_files_with_progress(
+    rules: &RuleSet,
+    old: (&str, &[PathBuf]),
+    new: (&str, &[PathBuf]),
+    settings: &Settings,
+    progress: Progress<'_>,
+) -> DiffReport {
     let want = |p: &str| wants_content(rules, p);
     // Each side is one stream per package; reading the two sides at once keeps every core busy
     // when one side has fewer packages than there are cores (a kernel pair, say). Each
-    // `read_all` sizes its own pool to the cores, so a big pair briefly runs up to twice as
+    // `read_side` sizes its own pool to the cores, so a big pair briefly runs up to twice as
     // many threads as cores; the decompressors are CPU-bound and the OS evens that out.
     let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
     let (old_read, new_read) = if parallel {
         std::thread::scope(|s| {
-            let o = s.spawn(|| read_all(old.1, settings, &want));
-            let n = read_all(new.1, settings, &want);
+            let o = s.spawn(|| read::read_side("old", old.1, settings, &want, progress));
+            let n = read::read_side("new", new.1, settings, &want, progress);
             // A panic while reading is a bug, not a bad package: don't turn it into a side
             // that silently lost its packages.
             let o = o.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -92,8 +117,8 @@ pub fn diff_files(
         })
     } else {
         (
-            read_all(old.1, settings, &want),
-            read_all(new.1, settings, &want),
+            read::read_side("old", old.1, settings, &want, progress),
+            read::read_side("new", new.1, settings, &want, progress),
         )
     };
     let mut errors = Vec::new();

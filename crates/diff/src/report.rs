@@ -1,5 +1,5 @@
 //! The diff report: plain data whose JSON field names are a contract (add fields, never rename),
-//! rendered by the binary as text, markdown or JSON.
+//! rendered by the binary as text, markdown, JSON or HTML.
 
 use debgate_policy::{Severity, Status};
 use serde::Serialize;

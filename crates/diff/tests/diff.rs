@@ -377,3 +377,37 @@ fn unreadable_packages_are_reported_and_exit_2() {
     std::fs::create_dir(&empty).unwrap();
     assert!(diff_paths(&rules(), &old, &empty, &Settings::default()).is_err());
 }
+
+#[test]
+fn progress_counts_every_package_of_each_side_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = sets(dir.path());
+    std::fs::write(new.join("broken.deb"), b"not an ar archive").unwrap();
+    let ticks = std::sync::Mutex::new(Vec::new());
+    let record = |side: &'static str, done: usize, total: usize| {
+        ticks.lock().unwrap().push((side, done, total));
+    };
+    for xz_threads in [1, 2] {
+        ticks.lock().unwrap().clear();
+        let settings = Settings {
+            xz_threads,
+            ..Settings::default()
+        };
+        let r = debgate_diff::diff_paths_with_progress(&rules(), &old, &new, &settings, &record)
+            .unwrap();
+        assert_eq!(
+            r.errors.len(),
+            1,
+            "an unreadable package still counts as read"
+        );
+        let mut t = ticks.lock().unwrap().clone();
+        t.sort();
+        let side = |s: &str, total: usize| -> Vec<(&'static str, usize, usize)> {
+            let s: &'static str = if s == "old" { "old" } else { "new" };
+            (0..=total).map(|d| (s, d, total)).collect()
+        };
+        let mut expected = side("new", 6);
+        expected.extend(side("old", 5));
+        assert_eq!(t, expected);
+    }
+}

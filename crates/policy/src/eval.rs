@@ -23,6 +23,9 @@ pub enum Status {
     Pass,
     Fail,
     NotApplicable,
+    /// A failure accepted by a waiver (set by `debgate check`, never by `evaluate`): shown, but
+    /// it does not fail the run.
+    Waived,
 }
 
 impl Status {
@@ -31,6 +34,7 @@ impl Status {
             Status::Pass => "pass",
             Status::Fail => "fail",
             Status::NotApplicable => "not-applicable",
+            Status::Waived => "waived",
         }
     }
 }

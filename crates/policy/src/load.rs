@@ -125,7 +125,7 @@ struct Cx<'a> {
     pairings: Vec<Pairing>,
 }
 
-const RULE_KEYS: [&str; 11] = [
+const RULE_KEYS: [&str; 12] = [
     "id",
     "severity",
     "title",
@@ -137,6 +137,7 @@ const RULE_KEYS: [&str; 11] = [
     "usrmerge",
     "presence",
     "assert",
+    "waivable",
 ];
 
 impl<'a> Cx<'a> {
@@ -568,6 +569,10 @@ impl<'a> Cx<'a> {
         let usrmerge = get("usrmerge")
             .and_then(|v| self.boolean(v, "usrmerge"))
             .unwrap_or(false);
+        // Like dak's fatal lintian tags: a rule may refuse waivers; most rules accept them.
+        let waivable = get("waivable")
+            .and_then(|v| self.boolean(v, "waivable"))
+            .unwrap_or(true);
         let empty = || Globs {
             patterns: Vec::new(),
             set: globset::GlobSet::empty(),
@@ -635,6 +640,7 @@ impl<'a> Cx<'a> {
             paths: paths?,
             presence: presence?,
             assertion: assertion?,
+            waivable,
             location,
         })
     }

@@ -204,6 +204,9 @@ pub struct Rule {
     pub paths: Option<PathSelector>,
     pub presence: Presence,
     pub assertion: Assertion,
+    /// Whether a waiver may accept this rule's failures (`waivable = false` makes a waiver of
+    /// it an error, as dak treats overrides of its fatal lintian tags).
+    pub waivable: bool,
     pub location: Location,
 }
 

@@ -143,3 +143,20 @@ fn bad_pairings_are_reported_with_codes() {
     );
     assert_eq!(errs[0].location.line, 4);
 }
+
+#[test]
+fn waivable_defaults_to_true_and_must_be_a_boolean() {
+    let rule = |extra: &str| {
+        format!("[[rule]]\nid = \"a\"\nseverity = \"info\"\ntitle = \"t\"\nexplanation = \"e\"\nreferences = [\"r\"]\npaths = [\"/x\"]\nassert = {{ kind = \"exists\" }}\n{extra}")
+    };
+    let set = load_sources(&[("p.toml", &rule(""))]).unwrap();
+    assert!(set.rules[0].waivable);
+    let set = load_sources(&[("p.toml", &rule("waivable = false\n"))]).unwrap();
+    assert!(!set.rules[0].waivable);
+    let errs = load_sources(&[("p.toml", &rule("waivable = \"no\"\n"))])
+        .unwrap_err()
+        .0;
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].code, "wrong-type");
+    assert_eq!(errs[0].location.to_string(), "p.toml:9:13");
+}

@@ -1,0 +1,623 @@
+//! Rendering a `debgate diff` report as one self-contained HTML file: inline CSS and a few lines
+//! of inline script, no external asset of any kind, so the file can be attached to a bug, mailed
+//! or archived as CI output and still render the same offline.
+//!
+//! Every string that comes from a package (names, versions, paths, control fields, diff lines,
+//! rule messages that quote them) is hostile input: it goes through [`esc`] on its way out, and
+//! the only attribute built from one (a section's `id`) is reduced to a safe alphabet first. The
+//! Content-Security-Policy allows no network fetch at all and only our own script, by hash, so a
+//! slip in escaping still could not run injected script or phone home.
+
+use crate::diff_output::{
+    kvalue, notable, one_line, pair_title, sysctl_value, totals, verdict_headline,
+};
+use debgate_diff::{DiffReport, PairDiff, PrivilegeChange, Transition};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+/// Opens the section a URL fragment names (`report.html#pkg-NAME`, scrolled to), or the
+/// sections a query names (`report.html?open=pkg-A,pkg-B`, not scrolled: a screenshot keeps the
+/// summary in view), so a link or a headless browser can point at packages; and wires the
+/// expand/collapse-all buttons. Kept tiny and
+/// constant: its hash is pinned in the Content-Security-Policy below.
+const SCRIPT: &str = "(function(){function get(id){var d=document.getElementById(id);return d&&d.tagName==='DETAILS'?d:null;}function openHash(){var id;try{id=decodeURIComponent(location.hash.slice(1));}catch(e){return;}var d=id&&get(id);if(d){d.open=true;d.scrollIntoView({block:'nearest'});}}var q=/[?&]open=([^&#]*)/.exec(location.search);if(q){var ids=[];try{ids=decodeURIComponent(q[1]).split(',');}catch(e){}for(var k=0;k<ids.length;k++){var d=get(ids[k]);if(d){d.open=true;}}}window.addEventListener('hashchange',openHash);openHash();var bs=document.querySelectorAll('button[data-toggle]');for(var i=0;i<bs.length;i++){bs[i].addEventListener('click',function(ev){var open=ev.currentTarget.getAttribute('data-toggle')==='open';var ds=document.querySelectorAll('details.pkg');for(var j=0;j<ds.length;j++){ds[j].open=open;}});}})();";
+
+/// `sha256-` and the base64 SHA-256 of [`SCRIPT`], the one script the CSP lets run. A unit test
+/// recomputes it (with `sha256sum`) and prints the new value when SCRIPT changes.
+const SCRIPT_HASH: &str = "sha256-k8L/LxA601m0tsbGRm1f7GA7BpULvHOXkgNylkKbIyk=";
+
+const CSS: &str = r#"
+:root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#ffffff;--soft:#f6f8fa;
+--red:#cf222e;--red-bg:#ffebe9;--green:#1a7f37;--green-bg:#dafbe1;--amber:#9a6700;--amber-bg:#fff8c5;
+--blue:#0969da;--blue-bg:#ddf4ff;--mono:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace}
+*{box-sizing:border-box}
+body{margin:0;background:var(--soft);color:var(--fg);font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
+main{max-width:1180px;margin:0 auto;padding:24px 28px 40px}
+header{display:flex;align-items:baseline;gap:14px;flex-wrap:wrap;border-bottom:1px solid var(--line);padding-bottom:12px;margin-bottom:18px}
+header h1{font-size:22px;margin:0;font-weight:650}
+header .sides{color:var(--muted);font-size:14px}
+code,pre,.mono{font-family:var(--mono);font-size:12.5px}
+.sides code{background:var(--bg);border:1px solid var(--line);border-radius:4px;padding:1px 6px;color:var(--fg)}
+.headline{border-radius:8px;padding:14px 18px;font-size:17px;font-weight:600;margin-bottom:14px;border:1px solid}
+.headline.ok{background:var(--green-bg);border-color:#aceebb;color:#116329}
+.headline.warn{background:var(--amber-bg);border-color:#eed888;color:#7d4e00}
+.headline.bad{background:var(--red-bg);border-color:#ffcecb;color:#a40e26}
+.headline small{display:block;font-weight:400;font-size:13px;color:var(--fg);margin-top:2px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(104px,1fr));gap:10px;margin-bottom:22px}
+.card{background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:10px 14px}
+.card .n{font-size:24px;font-weight:650;line-height:1.2}
+.card .l{color:var(--muted);font-size:11px;text-transform:uppercase;letter-spacing:.04em}
+.card.bad .n{color:var(--red)}.card.good .n{color:var(--green)}.card.warn .n{color:var(--amber)}
+section{background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:14px 18px;margin-bottom:16px}
+h2{font-size:16px;margin:0 0 10px;font-weight:650}
+h3{font-size:13px;margin:14px 0 6px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
+h3 .mono{text-transform:none;letter-spacing:0;color:var(--fg);font-weight:600}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{text-align:left;padding:5px 10px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:break-word}
+th{color:var(--muted);font-weight:600;background:var(--soft);white-space:nowrap}
+td.nw{white-space:nowrap}
+a{color:var(--blue);text-decoration:none}a:hover{text-decoration:underline}
+section,.body{overflow-x:auto}
+.badge{display:inline-block;border-radius:999px;padding:0 9px;font-size:12px;font-weight:600;border:1px solid transparent;white-space:nowrap}
+.b-regression{background:var(--red-bg);color:var(--red);border-color:#ffcecb}
+.b-fixed{background:var(--green-bg);color:var(--green);border-color:#aceebb}
+.b-new-coverage{background:var(--blue-bg);color:var(--blue);border-color:#b6e3ff}
+.b-dropped-coverage{background:var(--amber-bg);color:var(--amber);border-color:#eed888}
+.b-unchanged,.b-same,.b-neutral{background:var(--soft);color:var(--muted);border-color:var(--line)}
+.b-upgrade{background:var(--blue-bg);color:var(--blue);border-color:#b6e3ff}
+.b-downgrade,.b-unknown{background:var(--amber-bg);color:var(--amber);border-color:#eed888}
+.b-priv{background:var(--red-bg);color:var(--red);border-color:#ffcecb}
+.st-fail{color:var(--red);font-weight:600}.st-pass{color:var(--green);font-weight:600}.st-not-applicable{color:var(--muted)}
+.failures{margin:4px 0 0;padding-left:18px;color:var(--red);font-size:12.5px}
+.none{color:var(--muted);margin:0}
+.priv td{background:#fff5f5}
+.toolbar{display:flex;gap:8px;align-items:center;margin-bottom:10px}
+.toolbar h2{margin:0;flex:1}
+button{font:inherit;font-size:12.5px;background:var(--soft);border:1px solid var(--line);border-radius:6px;padding:3px 10px;cursor:pointer;color:var(--fg)}
+button:hover{background:#eaeef2}
+ul.plain{margin:0 0 8px;padding-left:18px}
+details.pkg{border:1px solid var(--line);border-radius:8px;margin:8px 0;background:var(--bg)}
+details.pkg>summary{cursor:pointer;padding:9px 14px;display:flex;gap:10px;align-items:center;flex-wrap:wrap;list-style:none}
+details.pkg>summary::-webkit-details-marker{display:none}
+details.pkg>summary::before{content:"\25B8";color:var(--muted);width:10px}
+details.pkg[open]>summary::before{content:"\25BE"}
+details.pkg[open]>summary{border-bottom:1px solid var(--line);background:var(--soft);border-radius:8px 8px 0 0}
+details.pkg .name{font-family:var(--mono);font-weight:650;font-size:13.5px}
+details.pkg .ver,ul.plain .ver{font-family:var(--mono);color:var(--muted);font-size:12.5px}
+details.pkg .counts{margin-left:auto;display:flex;gap:6px;flex-wrap:wrap}
+.body{padding:4px 16px 14px}
+.body h3:first-child{margin-top:8px}
+pre.diff{margin:0 0 10px;background:var(--bg);border:1px solid var(--line);border-radius:6px;overflow-x:auto;padding:6px 0;line-height:1.45}
+pre.diff span{display:block;padding:0 12px;white-space:pre}
+pre.diff .add{background:var(--green-bg);color:#116329}
+pre.diff .del{background:var(--red-bg);color:#a40e26}
+pre.diff .hunk{background:var(--blue-bg);color:var(--blue)}
+pre.diff .file{color:var(--muted);font-weight:600}
+.named{font-weight:700}
+td.field{white-space:nowrap;overflow-wrap:normal}
+.note{color:var(--muted);font-size:12.5px;margin:0 0 10px}
+footer{color:var(--muted);font-size:12px;margin-top:18px;text-align:center}
+@media print{details.pkg{break-inside:avoid}button{display:none}}
+"#;
+
+/// HTML-escape text for element content and for quoted attribute values alike.
+pub(crate) fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            // C0 controls other than tab and newline are not allowed in HTML text; show them.
+            c if (c as u32) < 0x20 && c != '\t' && c != '\n' => o.push('\u{FFFD}'),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// The `id` of a package's section: `pkg-` and the name reduced to characters that are safe in
+/// an attribute and a URL fragment without escaping. Debian names use `[a-z0-9+.-]` only, so a
+/// real name comes through unchanged (`report.html#pkg-NAME` works as typed); anything else is
+/// written as `_XX` hex bytes.
+pub(crate) fn section_id(name: &str) -> String {
+    let mut id = String::from("pkg-");
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+') {
+            id.push(char::from(b));
+        } else {
+            let _ = write!(id, "_{b:02x}");
+        }
+    }
+    id
+}
+
+fn badge(class: &str, text: &str) -> String {
+    format!("<span class=\"badge b-{class}\">{}</span>", esc(text))
+}
+
+fn card(o: &mut String, n: usize, label: &str, tone: &str) {
+    let _ = write!(
+        o,
+        "<div class=\"card {}\"><div class=\"n\">{n}</div><div class=\"l\">{label}</div></div>",
+        if n > 0 { tone } else { "" }
+    );
+}
+
+pub fn html(r: &DiffReport) -> String {
+    let mut o = String::with_capacity(64 * 1024);
+    let title = format!("debgate diff {} → {}", r.old.label, r.new.label);
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src '{SCRIPT_HASH}'\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"generator\" content=\"debgate {}\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
+        env!("CARGO_PKG_VERSION"),
+        esc(&title)
+    );
+    let _ = writeln!(
+        o,
+        "<header><h1>debgate diff</h1><div class=\"sides\"><code>{}</code> → <code>{}</code></div></header>",
+        esc(&r.old.label),
+        esc(&r.new.label)
+    );
+    summary(&mut o, r);
+    verdicts(&mut o, r);
+    privileges(&mut o, r);
+    sysctl(&mut o, r);
+    packages(&mut o, r);
+    let _ = write!(
+        o,
+        "<footer>debgate {} · {}</footer>\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n",
+        env!("CARGO_PKG_VERSION"),
+        esc(&totals(r))
+    );
+    o
+}
+
+fn summary(o: &mut String, r: &DiffReport) {
+    let s = &r.summary;
+    let (tone, headline) = if s.errors > 0 {
+        ("bad", format!("{} package(s) could not be read", s.errors))
+    } else if s.regressions_error > 0 {
+        (
+            "bad",
+            format!("{} regression(s) of severity error", s.regressions_error),
+        )
+    } else if s.regressions > 0 {
+        (
+            "warn",
+            format!("{} regression(s), none of severity error", s.regressions),
+        )
+    } else {
+        ("ok", "No regression".to_string())
+    };
+    let _ = write!(
+        o,
+        "<div class=\"headline {tone}\" id=\"headline\">{}<small>{}</small></div>\n<div class=\"cards\">",
+        esc(&headline),
+        esc(&verdict_headline(r))
+    );
+    card(o, s.regressions, "regressions", "bad");
+    card(o, s.fixed, "fixed", "good");
+    card(o, s.privilege_changes, "privilege changes", "bad");
+    card(o, s.new_coverage, "new coverage", "good");
+    card(o, s.dropped_coverage, "dropped coverage", "warn");
+    card(o, s.changed, "packages changed", "");
+    card(o, s.added, "added", "");
+    card(o, s.removed, "removed", "");
+    card(o, s.errors, "unreadable", "bad");
+    o.push_str("</div>\n");
+    if !r.errors.is_empty() {
+        o.push_str("<section id=\"errors\"><h2>Unreadable packages</h2><table><tr><th>side</th><th>file</th><th>error</th></tr>");
+        for e in &r.errors {
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td class=\"mono\">{}</td><td>{}</td></tr>",
+                esc(e.side),
+                esc(&e.file),
+                esc(&e.error)
+            );
+        }
+        o.push_str("</table></section>\n");
+    }
+}
+
+fn verdicts(o: &mut String, r: &DiffReport) {
+    o.push_str("<section id=\"verdicts\"><h2>Policy verdicts</h2>");
+    if r.verdicts.is_empty() {
+        o.push_str("<p class=\"none\">No rule is loaded.</p></section>\n");
+        return;
+    }
+    o.push_str(
+        "<table><tr><th>rule</th><th>severity</th><th>old</th><th>new</th><th>transition</th></tr>",
+    );
+    for v in notable(r) {
+        let t = v.transition.as_str();
+        let _ = write!(o, "<tr><td class=\"mono\">{}", esc(&v.rule));
+        if v.transition == Transition::Regression && !v.new_failures.is_empty() {
+            o.push_str("<ul class=\"failures\">");
+            for f in &v.new_failures {
+                let _ = write!(o, "<li>{}</li>", esc(f));
+            }
+            o.push_str("</ul>");
+        }
+        let _ = write!(
+            o,
+            "</td><td class=\"nw\">{}</td><td class=\"nw st-{}\">{}</td><td class=\"nw st-{}\">{}</td><td class=\"nw\">{}</td></tr>",
+            esc(v.severity.as_str()),
+            esc(v.old.as_str()),
+            esc(v.old.as_str()),
+            esc(v.new.as_str()),
+            esc(v.new.as_str()),
+            badge(t, t)
+        );
+    }
+    o.push_str("</table></section>\n");
+}
+
+fn privilege_rows(o: &mut String, list: &[(&str, &PrivilegeChange)], with_package: bool) {
+    o.push_str("<table><tr>");
+    if with_package {
+        o.push_str("<th>package</th>");
+    }
+    o.push_str("<th>path</th><th>change</th><th>old</th><th>new</th><th>from</th></tr>");
+    for (pkg, c) in list {
+        o.push_str("<tr class=\"priv\">");
+        if with_package {
+            let _ = write!(
+                o,
+                "<td class=\"mono nw\"><a href=\"#{}\">{}</a></td>",
+                esc(&section_id(pkg)),
+                esc(pkg)
+            );
+        }
+        let _ = write!(
+            o,
+            "<td class=\"mono nw\">{}</td><td class=\"nw\">{}{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
+            esc(&c.path),
+            badge("priv", c.kind),
+            if c.conditional { " <span class=\"badge b-neutral\">conditional</span>" } else { "" },
+            esc(&c.old),
+            esc(&c.new),
+            esc(&c.sources.join(", "))
+        );
+    }
+    o.push_str("</table>");
+}
+
+fn privileges(o: &mut String, r: &DiffReport) {
+    o.push_str("<section id=\"privileges\"><h2>Privilege changes after maintainer scripts</h2>");
+    let list: Vec<(&str, &PrivilegeChange)> = r
+        .pairs
+        .iter()
+        .flat_map(|p| p.privileges.iter().map(move |c| (p.package.as_str(), c)))
+        .collect();
+    if list.is_empty() {
+        o.push_str("<p class=\"none\">None: no file became setuid, setgid or capable, moved to a non-root group or widened its mode.</p>");
+    } else {
+        privilege_rows(o, &list, true);
+    }
+    o.push_str("</section>\n");
+}
+
+fn sysctl(o: &mut String, r: &DiffReport) {
+    o.push_str("<section id=\"sysctl\"><h2>Effective sysctl values</h2>");
+    if r.sysctl.is_empty() {
+        o.push_str("<p class=\"none\">No effective value changed.</p>");
+    } else {
+        o.push_str("<table><tr><th>key</th><th>old</th><th>new</th></tr>");
+        for c in &r.sysctl {
+            let _ = write!(
+                o,
+                "<tr><td class=\"mono nw\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
+                esc(&c.key),
+                esc(&sysctl_value(&c.old)),
+                esc(&sysctl_value(&c.new))
+            );
+        }
+        o.push_str("</table>");
+    }
+    o.push_str("</section>\n");
+}
+
+fn packages(o: &mut String, r: &DiffReport) {
+    o.push_str(
+        "<section id=\"packages\"><div class=\"toolbar\"><h2>Packages</h2>\
+        <button type=\"button\" data-toggle=\"open\">Expand all</button>\
+        <button type=\"button\" data-toggle=\"close\">Collapse all</button></div>",
+    );
+    let _ = write!(o, "<p class=\"note\">{}</p>", esc(&totals(r)));
+    let refs = |o: &mut String, what: &str, list: &[debgate_diff::PackageRef]| {
+        if list.is_empty() {
+            return;
+        }
+        let _ = write!(o, "<h3>{what} ({})</h3><ul class=\"plain\">", list.len());
+        for a in list {
+            let _ = write!(
+                o,
+                "<li><span class=\"mono\">{}</span> <span class=\"ver\">{}</span> <span class=\"note\">{}</span></li>",
+                esc(&a.package),
+                esc(&a.version),
+                esc(&a.file)
+            );
+        }
+        o.push_str("</ul>");
+    };
+    refs(o, "added", &r.added);
+    refs(o, "removed", &r.removed);
+    let unchanged: Vec<&PairDiff> = r.pairs.iter().filter(|p| p.is_unchanged()).collect();
+    if !unchanged.is_empty() {
+        let _ = write!(
+            o,
+            "<h3>unchanged ({})</h3><ul class=\"plain\">",
+            unchanged.len()
+        );
+        for p in unchanged {
+            let _ = write!(
+                o,
+                "<li><span class=\"mono\">{}</span> <span class=\"ver\">{}</span></li>",
+                esc(&p.package),
+                esc(&p.new_version)
+            );
+        }
+        o.push_str("</ul>");
+    }
+    // Two pairs could share a name (one per architecture); ids must stay unique.
+    let mut ids = BTreeSet::new();
+    for p in r.pairs.iter().filter(|p| !p.is_unchanged()) {
+        let mut id = section_id(&p.package);
+        let mut n = 1;
+        while !ids.insert(id.clone()) {
+            n += 1;
+            id = format!("{}-{n}", section_id(&p.package));
+        }
+        pair(o, p, &id);
+    }
+    o.push_str("</section>\n");
+}
+
+fn pair(o: &mut String, p: &PairDiff, id: &str) {
+    let _ = write!(
+        o,
+        "<details class=\"pkg\" id=\"{}\" title=\"{}\"><summary>",
+        esc(id),
+        esc(&pair_title(p))
+    );
+    if p.old_package != p.package {
+        let _ = write!(
+            o,
+            "<span class=\"name\">{}</span><span class=\"ver\">{}</span> → ",
+            esc(&p.old_package),
+            esc(&p.old_version)
+        );
+        let _ = write!(
+            o,
+            "<span class=\"name\">{}</span><span class=\"ver\">{}</span>",
+            esc(&p.package),
+            esc(&p.new_version)
+        );
+    } else {
+        let _ = write!(
+            o,
+            "<span class=\"name\">{}</span><span class=\"ver\">{} → {}</span>",
+            esc(&p.package),
+            esc(&p.old_version),
+            esc(&p.new_version)
+        );
+    }
+    o.push_str(&badge(p.version_change.as_str(), p.version_change.as_str()));
+    if let Some(by) = &p.paired_by {
+        o.push_str(&badge("neutral", &format!("paired by {by}")));
+    }
+    o.push_str("<span class=\"counts\">");
+    if !p.privileges.is_empty() {
+        o.push_str(&badge(
+            "priv",
+            &format!("{} privilege change(s)", p.privileges.len()),
+        ));
+    }
+    let mut count = |n: usize, what: &str| {
+        if n > 0 {
+            o.push_str(&badge("neutral", &format!("{n} {what}")));
+        }
+    };
+    count(p.kconfig.len(), "kconfig");
+    count(p.content.len(), "diff(s)");
+    count(p.metadata.len(), "metadata");
+    count(
+        p.files_added.len() + p.files_removed.len() + p.files_moved.len(),
+        "file(s)",
+    );
+    count(p.control.len(), "control");
+    o.push_str("</span></summary><div class=\"body\">");
+
+    if !p.privileges.is_empty() {
+        o.push_str("<h3>Privileges gained</h3>");
+        let list: Vec<(&str, &PrivilegeChange)> = p
+            .privileges
+            .iter()
+            .map(|c| (p.package.as_str(), c))
+            .collect();
+        privilege_rows(o, &list, false);
+    }
+    if !p.kconfig.is_empty() {
+        o.push_str("<h3>Kernel config</h3><table><tr><th>file</th><th>option</th><th>old</th><th>new</th></tr>");
+        for k in &p.kconfig {
+            let _ = write!(
+                o,
+                "<tr><td class=\"mono nw\">{}</td><td class=\"mono nw{}\">{}{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
+                esc(&k.file),
+                if k.named_by_rule { " named" } else { "" },
+                esc(&k.option),
+                if k.named_by_rule { " <span class=\"badge b-new-coverage\">named by a rule</span>" } else { "" },
+                esc(kvalue(&k.old)),
+                esc(kvalue(&k.new))
+            );
+        }
+        o.push_str("</table>");
+    }
+    for c in &p.content {
+        let _ = write!(
+            o,
+            "<h3>{} <span class=\"mono\">{}</span></h3>",
+            esc(c.kind),
+            esc(&c.path)
+        );
+        if c.binary {
+            o.push_str("<p class=\"note\">binary content differs</p>");
+            continue;
+        }
+        o.push_str("<pre class=\"diff\">");
+        for line in c.diff.lines() {
+            let class = if line.starts_with("+++") || line.starts_with("---") {
+                "file"
+            } else if line.starts_with('+') {
+                "add"
+            } else if line.starts_with('-') {
+                "del"
+            } else if line.starts_with("@@") {
+                "hunk"
+            } else {
+                "ctx"
+            };
+            let _ = write!(o, "<span class=\"{class}\">{}</span>", esc(line));
+        }
+        o.push_str("</pre>");
+        if c.truncated {
+            o.push_str("<p class=\"note\">Only the head of a long file was compared.</p>");
+        }
+    }
+    if !p.control.is_empty() {
+        o.push_str("<h3>Control fields</h3><table><tr><th>field</th><th>old</th><th>new</th></tr>");
+        for c in &p.control {
+            let _ = write!(
+                o,
+                "<tr><td class=\"field\">{}</td><td class=\"mono\" title=\"{}\">{}</td><td class=\"mono\" title=\"{}\">{}</td></tr>",
+                esc(&c.field),
+                esc(c.old.as_deref().unwrap_or("")),
+                esc(&one_line(c.old.as_deref())),
+                esc(c.new.as_deref().unwrap_or("")),
+                esc(&one_line(c.new.as_deref()))
+            );
+        }
+        o.push_str("</table>");
+    }
+    if !p.metadata.is_empty() {
+        o.push_str(
+            "<h3>Metadata</h3><table><tr><th>path</th><th>field</th><th>old</th><th>new</th></tr>",
+        );
+        for m in &p.metadata {
+            let _ = write!(
+                o,
+                "<tr><td class=\"mono nw\">{}</td><td class=\"nw\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
+                esc(&m.path),
+                esc(m.field),
+                esc(&m.old),
+                esc(&m.new)
+            );
+        }
+        o.push_str("</table>");
+    }
+    let list = |o: &mut String, what: &str, items: &[String]| {
+        if items.is_empty() {
+            return;
+        }
+        let _ = write!(
+            o,
+            "<h3>{what} ({})</h3><ul class=\"plain mono\">",
+            items.len()
+        );
+        for i in items {
+            let _ = write!(o, "<li>{}</li>", esc(i));
+        }
+        o.push_str("</ul>");
+    };
+    list(o, "conffiles added", &p.conffiles_added);
+    list(o, "conffiles removed", &p.conffiles_removed);
+    list(o, "files added", &p.files_added);
+    list(o, "files removed", &p.files_removed);
+    let moved: Vec<String> = p
+        .files_moved
+        .iter()
+        .map(|m| format!("{} → {}", m.old, m.new))
+        .collect();
+    list(o, "files moved", &moved);
+    o.push_str("</div></details>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn esc_neutralises_markup_and_quotes() {
+        assert_eq!(
+            esc("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
+        assert_eq!(esc("a\u{1b}[31mb\tc\n"), "a\u{FFFD}[31mb\tc\n");
+    }
+
+    #[test]
+    fn section_ids_keep_debian_names_and_encode_the_rest() {
+        assert_eq!(section_id("libfoo2.0+dfsg-1"), "pkg-libfoo2.0+dfsg-1");
+        assert_eq!(section_id("a\"><b"), "pkg-a_22_3e_3cb");
+        assert_eq!(section_id("é"), "pkg-_c3_a9");
+    }
+
+    /// The CSP pins SCRIPT by hash: a changed script without a new hash would silently not run
+    /// (Chromium logs a console error, which the headless test catches too). Needs
+    /// `sha256sum` (coreutils); base64 is done here to need no extra crate.
+    #[test]
+    fn script_hash_matches_script() {
+        use std::io::Write as _;
+        use std::process::{Command, Stdio};
+        let Ok(mut child) = Command::new("sha256sum")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+        else {
+            eprintln!("skipped: no sha256sum to check the script's CSP hash");
+            return;
+        };
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(SCRIPT.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let hex = String::from_utf8(out.stdout).unwrap();
+        let bytes: Vec<u8> = (0..64)
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let expected = format!("sha256-{}", base64(&bytes));
+        assert_eq!(SCRIPT_HASH, expected, "update SCRIPT_HASH to {expected}");
+    }
+
+    fn base64(bytes: &[u8]) -> String {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut o = String::new();
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                chunk.get(1).copied().unwrap_or(0),
+                chunk.get(2).copied().unwrap_or(0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    o.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
+                } else {
+                    o.push('=');
+                }
+            }
+        }
+        o
+    }
+}
