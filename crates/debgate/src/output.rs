@@ -186,6 +186,9 @@ pub fn print_explain(r: &Rule) {
         r.assertion.kind(),
         r.location
     );
+    if !r.waivable {
+        println!("not waivable: a waiver of this rule is rejected and its failures stand");
+    }
     if !r.packages.is_empty() {
         println!("packages: {}", r.packages.describe());
     }
