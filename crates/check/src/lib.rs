@@ -33,19 +33,27 @@ pub fn bundled_rules() -> Result<RuleSet, debgate_policy::PolicyErrors> {
     debgate_policy::load_sources(bundled_policies())
 }
 
-/// How packages are read.
-#[derive(Debug, Clone)]
+/// How packages are read. The default is the default limits and automatic xz threading.
+#[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub limits: Limits,
-    /// Threads for the xz decoder of one package (1 = single-threaded, least memory).
+    /// Threads for the xz decoder of one package: 1 = single-threaded (least memory), N = N
+    /// threads, 0 = automatic (see [`Settings::plan`]).
     pub xz_threads: u32,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            limits: Limits::default(),
-            xz_threads: 1,
+impl Settings {
+    /// How to spend the cores on `packages` packages: (packages read at once, xz threads per
+    /// package). Automatic mode reads one package per core; a lone package gets the cores for
+    /// its xz decoder instead, which only helps multi-block streams (what dpkg's threaded xz
+    /// writes) and costs memory bounded by the `xz-memlimit` limit.
+    pub fn plan(&self, packages: usize) -> (usize, u32) {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        match self.xz_threads {
+            0 if packages <= 1 => (1, u32::try_from(cores).unwrap_or(1).max(1)),
+            0 | 1 => (cores.min(packages).max(1), 1),
+            // Threaded xz already uses the cores for one package; don't multiply threads.
+            n => (1, n),
         }
     }
 }
@@ -92,26 +100,36 @@ pub fn analyze_package(package: Package) -> AnalyzedPackage {
     }
 }
 
-/// Read and analyse every file, one package per core at a time (decompression is the cost, and
-/// it is single-threaded per package unless `xz_threads` says otherwise). Results keep the
-/// order of `files`.
+/// Read and analyse every file. Results keep the order of `files`.
 pub fn read_all(
     files: &[PathBuf],
     settings: &Settings,
     want: &(dyn Fn(&str) -> bool + Sync),
 ) -> Vec<Result<AnalyzedPackage, ReadError>> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // Threaded xz already uses the cores for one package; don't multiply threads.
-    let jobs = if settings.xz_threads > 1 {
-        1
-    } else {
-        cores.min(files.len()).max(1)
+    read_all_with_progress(files, settings, want, &|| {})
+}
+
+/// [`read_all`], calling `done` (from a reader thread) after each package, so a front end can
+/// show progress on long runs. Decompression is the cost: packages are spread over the cores
+/// as [`Settings::plan`] says.
+pub fn read_all_with_progress(
+    files: &[PathBuf],
+    settings: &Settings,
+    want: &(dyn Fn(&str) -> bool + Sync),
+    done: &(dyn Fn() + Sync),
+) -> Vec<Result<AnalyzedPackage, ReadError>> {
+    let (jobs, xz_threads) = settings.plan(files.len());
+    let per_package = Settings {
+        xz_threads,
+        ..settings.clone()
     };
-    if jobs == 1 {
-        return files
-            .iter()
-            .map(|f| analyze_file(f, settings, want))
-            .collect();
+    let read_one = |f: &PathBuf| {
+        let r = analyze_file(f, &per_package, want);
+        done();
+        r
+    };
+    if jobs <= 1 {
+        return files.iter().map(read_one).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut slots: Vec<Option<Result<AnalyzedPackage, ReadError>>> = Vec::new();
@@ -122,7 +140,7 @@ pub fn read_all(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(f) = files.get(i) else { break };
-                let r = analyze_file(f, settings, want);
+                let r = read_one(f);
                 if let Ok(mut s) = slots.lock() {
                     s[i] = Some(r);
                 }
@@ -162,4 +180,39 @@ pub fn check(rules: &RuleSet, files: &[PathBuf], settings: &Settings) -> CheckRe
         .collect();
     let results = evaluate(rules, &views);
     CheckReport::new(packages, results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_spends_the_cores_once() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let auto = Settings::default();
+        assert_eq!(
+            auto.plan(1),
+            (1, cores as u32),
+            "a lone package gets every core for xz"
+        );
+        assert_eq!(
+            auto.plan(5),
+            (cores.min(5), 1),
+            "several packages: one per core"
+        );
+        let single = Settings {
+            xz_threads: 1,
+            ..Settings::default()
+        };
+        assert_eq!(single.plan(1), (1, 1));
+        let two = Settings {
+            xz_threads: 2,
+            ..Settings::default()
+        };
+        assert_eq!(
+            two.plan(5),
+            (1, 2),
+            "threaded xz is not multiplied by parallel packages"
+        );
+    }
 }

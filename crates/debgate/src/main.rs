@@ -78,9 +78,10 @@ struct ReadArgs {
     /// Raise or lower a reader limit, e.g. `--limit max-entries=2000000` (see `debgate limits`).
     #[arg(long = "limit", value_name = "NAME=VALUE")]
     limits: Vec<String>,
-    /// Threads for xz decoding; more threads are faster on multi-block streams and use more memory
-    /// (bounded by the xz-memlimit limit).
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    /// Threads for xz decoding of one package: 1 for the least memory, N for N threads (faster on
+    /// the multi-block streams dpkg writes; memory bounded by the xz-memlimit limit), 0 for
+    /// automatic: a lone package gets every core, several packages are read one per core.
+    #[arg(long, default_value_t = 0, value_name = "N")]
     xz_threads: u32,
 }
 
@@ -225,7 +226,7 @@ fn check_waivers(rules: &RuleSet, given: Option<PathBuf>, none: bool) -> Result<
 
 fn settings(read: &ReadArgs) -> Result<Settings> {
     let mut s = Settings {
-        xz_threads: read.xz_threads.max(1),
+        xz_threads: read.xz_threads,
         ..Settings::default()
     };
     for l in &read.limits {
