@@ -307,16 +307,7 @@ struct Cx<'a> {
 
 impl Cx<'_> {
     fn location(&self, span: Span) -> Location {
-        let start = span.start.min(self.src.len());
-        let before = &self.src[..start];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
-        Location {
-            file: self.file.to_string(),
-            line,
-            column,
-        }
+        debgate_policy::spanned::locate(self.file, self.src, span)
     }
 
     fn err(&mut self, span: Span, code: &'static str, message: impl Into<String>) {
@@ -329,28 +320,12 @@ impl Cx<'_> {
     }
 
     fn file(&mut self, rules: &RuleSet) -> Vec<Waiver> {
-        let mut root = match toml_span::parse(self.src) {
-            Ok(v) => v,
-            Err(e) => {
-                let location = match e.line_info {
-                    Some((line, col)) => Location {
-                        file: self.file.to_string(),
-                        line: line + 1,
-                        column: col + 1,
-                    },
-                    None => self.location(e.span),
-                };
-                self.errors.push(PolicyError {
-                    location,
-                    code: "toml-syntax",
-                    message: e.kind.to_string(),
-                });
-                return Vec::new();
-            }
-        };
-        let span = root.span;
-        let ValueInner::Table(table) = root.take() else {
-            self.err(span, "wrong-type", "a waiver file is a TOML table");
+        let Some(table) = debgate_policy::spanned::parse_table(
+            self.file,
+            self.src,
+            "a waiver file",
+            &mut self.errors,
+        ) else {
             return Vec::new();
         };
         let mut out = Vec::new();

@@ -8,6 +8,7 @@
 pub mod eval;
 pub mod load;
 pub mod model;
+pub mod spanned;
 
 pub use eval::{evaluate, Analyzed, Finding, Status};
 pub use load::{load_paths, load_sources, PolicyError, PolicyErrors};

@@ -142,16 +142,7 @@ const RULE_KEYS: [&str; 12] = [
 
 impl<'a> Cx<'a> {
     fn location(&self, span: Span) -> Location {
-        let start = span.start.min(self.src.len());
-        let before = &self.src[..start];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
-        Location {
-            file: self.file.to_string(),
-            line,
-            column,
-        }
+        crate::spanned::locate(self.file, self.src, span)
     }
 
     fn err(&mut self, span: Span, code: &'static str, message: impl Into<String>) {
@@ -164,28 +155,9 @@ impl<'a> Cx<'a> {
     }
 
     fn file_rules(&mut self) -> Vec<Rule> {
-        let mut root = match toml_span::parse(self.src) {
-            Ok(v) => v,
-            Err(e) => {
-                let location = match e.line_info {
-                    Some((line, col)) => Location {
-                        file: self.file.to_string(),
-                        line: line + 1,
-                        column: col + 1,
-                    },
-                    None => self.location(e.span),
-                };
-                self.errors.push(PolicyError {
-                    location,
-                    code: "toml-syntax",
-                    message: e.kind.to_string(),
-                });
-                return Vec::new();
-            }
-        };
-        let span = root.span;
-        let ValueInner::Table(table) = root.take() else {
-            self.err(span, "wrong-type", "a policy file is a TOML table");
+        let Some(table) =
+            crate::spanned::parse_table(self.file, self.src, "a policy file", &mut self.errors)
+        else {
             return Vec::new();
         };
         let mut rules = Vec::new();
