@@ -23,7 +23,8 @@ enum Cmd {
     Sarif,
     /// Repository rules: rules are data, module docs, documented rules, crates in ARCHITECTURE.md.
     Tidy,
-    /// Regenerate the fixture .debs under testdata/releases/ from their trees.
+    /// Regenerate the fixture .debs under testdata/releases/ from their trees, and the uploads
+    /// under testdata/uploads/ from uploads.toml.
     Fixtures {
         /// The testdata directory to regenerate (to try the writer on a copy).
         #[arg(long, default_value = "testdata")]
@@ -61,13 +62,17 @@ fn run(cmd: Cmd) -> Result<()> {
         Cmd::Fixtures { testdata } => {
             // A relative --testdata is relative to the workspace, like everything xtask does.
             let testdata = root.join(testdata);
-            let written = debgate_writer::write_releases(&testdata)
+            let mut written = debgate_writer::write_releases(&testdata)
                 .with_context(|| format!("regenerating {}/releases", testdata.display()))?;
+            written.extend(
+                debgate_writer::write_uploads(&testdata)
+                    .with_context(|| format!("regenerating {}/uploads", testdata.display()))?,
+            );
             for path in &written {
                 println!("{}", path.strip_prefix(&root).unwrap_or(path).display());
             }
             println!(
-                "fixtures: {} .deb file(s) match their trees (only changed ones were rewritten)",
+                "fixtures: {} file(s) match their trees and upload cases (only changed ones were rewritten)",
                 written.len()
             );
             Ok(())

@@ -1,5 +1,6 @@
 //! Turning command-line paths into the list of package files to read.
 
+use crate::upload::CheckInputs;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -45,6 +46,39 @@ pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
         }
     }
     Ok(out)
+}
+
+/// Like [`collect_inputs`], but a `.changes` (named, or found in a directory) is an upload:
+/// its listed packages are judged with it as one set, apart from the loose packages.
+pub fn collect_check_inputs(paths: &[PathBuf]) -> Result<CheckInputs, InputError> {
+    let mut inputs = CheckInputs::default();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|_| InputError::Missing(p.clone()))?;
+        if meta.is_dir() {
+            let mut uploads = Vec::new();
+            for entry in walkdir::WalkDir::new(p).follow_links(false) {
+                let entry = entry.map_err(|source| InputError::Walk {
+                    path: p.clone(),
+                    source,
+                })?;
+                if entry.file_type().is_file() && is_changes(entry.path()) {
+                    uploads.push(entry.into_path());
+                }
+            }
+            uploads.sort();
+            inputs.uploads.extend(uploads);
+            inputs.debs.extend(collect_inputs(std::slice::from_ref(p))?);
+        } else if meta.is_file() && is_changes(p) {
+            inputs.uploads.push(p.clone());
+        } else {
+            inputs.debs.extend(collect_inputs(std::slice::from_ref(p))?);
+        }
+    }
+    Ok(inputs)
+}
+
+fn is_changes(p: &Path) -> bool {
+    p.extension().is_some_and(|x| x == "changes")
 }
 
 fn is_deb(p: &Path) -> bool {

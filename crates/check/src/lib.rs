@@ -5,11 +5,13 @@ pub mod formats;
 pub mod inputs;
 pub mod inspect;
 pub mod report;
+pub mod upload;
 pub mod waivers;
 
-pub use inputs::{collect_inputs, InputError};
+pub use inputs::{collect_check_inputs, collect_inputs, InputError};
 pub use inspect::{inspect, InspectReport};
-pub use report::{CheckReport, CheckResult, PackageSummary, Summary};
+pub use report::{CheckReport, CheckResult, PackageSummary, Summary, UploadSummary};
+pub use upload::{check_inputs, upload_rules, with_upload_rules, CheckInputs};
 pub use waivers::{Date, WaiverErrors, Waivers, DEFAULT_WAIVERS};
 
 use debgate_analyze::effective::EffectiveState;

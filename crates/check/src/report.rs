@@ -16,6 +16,9 @@ pub struct PackageSummary {
     /// Why the package could not be read; such a package is not judged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The `.changes` that listed this package, when it came from an upload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<String>,
 }
 
 impl PackageSummary {
@@ -26,6 +29,7 @@ impl PackageSummary {
             version: p.control.version().to_string(),
             architecture: p.control.architecture().to_string(),
             error: None,
+            upload: None,
         }
     }
 
@@ -36,15 +40,31 @@ impl PackageSummary {
             version: String::new(),
             architecture: String::new(),
             error: Some(err.to_string()),
+            upload: None,
         }
     }
 }
 
+/// One `.changes` checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadSummary {
+    pub file: String,
+    /// Source name and version, as the `.changes` gives them (empty when it could not be parsed).
+    pub source: String,
+    pub version: String,
+    /// The signing key's fingerprint, when a keyring was given and the signature is good.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    /// Why the `.changes` could not be checked; its packages are then not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
-    /// Package files given.
+    /// Package files given (directly or listed by a `.changes`).
     pub packages: usize,
-    /// Package files that could not be read.
+    /// Package files that could not be read, plus `.changes` files that could not be checked.
     pub errors: usize,
     /// Failed results of any severity.
     pub failed: usize,
@@ -76,6 +96,10 @@ pub struct CheckResult {
     /// failure stands).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiver: Option<AppliedWaiver>,
+    /// The `.changes` whose set this result belongs to, when the packages came from an upload
+    /// (each upload is judged as its own set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<String>,
 }
 
 impl std::ops::Deref for CheckResult {
@@ -88,6 +112,9 @@ impl std::ops::Deref for CheckResult {
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
     pub packages: Vec<PackageSummary>,
+    /// The `.changes` files checked (absent when none was given).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub uploads: Vec<UploadSummary>,
     pub results: Vec<CheckResult>,
     /// What became of each waiver (applied, unused, expired, rejected), in file order.
     pub waivers: Vec<WaiverNotice>,
@@ -101,11 +128,22 @@ impl CheckReport {
             .map(|finding| CheckResult {
                 finding,
                 waiver: None,
+                upload: None,
             })
             .collect();
-        let summary = summarize(&packages, &results, &[], Severity::Error);
+        CheckReport::from_parts(packages, Vec::new(), results)
+    }
+
+    /// A report of packages, uploads and results already tagged with their upload.
+    pub fn from_parts(
+        packages: Vec<PackageSummary>,
+        uploads: Vec<UploadSummary>,
+        results: Vec<CheckResult>,
+    ) -> CheckReport {
+        let summary = summarize(&packages, &uploads, &results, &[], Severity::Error);
         CheckReport {
             packages,
+            uploads,
             results,
             waivers: Vec::new(),
             summary,
@@ -116,16 +154,28 @@ impl CheckReport {
     pub fn gate(&mut self, rules: &RuleSet, waivers: &Waivers, fail_on: Severity, today: Date) {
         let mut findings: Vec<Finding> = self.results.iter().map(|r| r.finding.clone()).collect();
         let (applied, notices) = waivers.apply(rules, &mut findings, today);
+        let uploads: Vec<Option<String>> = self.results.iter().map(|r| r.upload.clone()).collect();
         self.results = findings
             .into_iter()
             .zip(applied)
-            .map(|(finding, waiver)| CheckResult { finding, waiver })
+            .zip(uploads)
+            .map(|((finding, waiver), upload)| CheckResult {
+                finding,
+                waiver,
+                upload,
+            })
             .collect();
         self.waivers = notices;
-        self.summary = summarize(&self.packages, &self.results, &self.waivers, fail_on);
+        self.summary = summarize(
+            &self.packages,
+            &self.uploads,
+            &self.results,
+            &self.waivers,
+            fail_on,
+        );
     }
 
-    /// The documented exit status: 2 when a package could not be read, else 1 when a result of
+    /// The documented exit status: 2 when a package or `.changes` could not be read, else 1 when a result of
     /// severity `--fail-on` or higher failed (waived results don't), else 0.
     pub fn exit_code(&self) -> i32 {
         if self.summary.errors > 0 {
@@ -140,6 +190,7 @@ impl CheckReport {
 
 fn summarize(
     packages: &[PackageSummary],
+    uploads: &[UploadSummary],
     results: &[CheckResult],
     waivers: &[WaiverNotice],
     fail_on: Severity,
@@ -154,7 +205,8 @@ fn summarize(
     let notices = |s: WaiverState| waivers.iter().filter(|w| w.waiver.state == s).count();
     Summary {
         packages: packages.len(),
-        errors: packages.iter().filter(|p| p.error.is_some()).count(),
+        errors: packages.iter().filter(|p| p.error.is_some()).count()
+            + uploads.iter().filter(|u| u.error.is_some()).count(),
         failed: count(Status::Fail),
         passed: count(Status::Pass),
         not_applicable: count(Status::NotApplicable),

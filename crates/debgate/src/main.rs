@@ -7,8 +7,8 @@ mod output;
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use debgate_check::{
-    bundled_rules, check, collect_inputs, formats, inspect, Date, Settings, Waivers,
-    DEFAULT_WAIVERS,
+    bundled_rules, check_inputs, collect_check_inputs, formats, inspect, with_upload_rules, Date,
+    Settings, Waivers, DEFAULT_WAIVERS,
 };
 use debgate_policy::{load_paths, RuleSet, Severity};
 use std::path::PathBuf;
@@ -102,6 +102,10 @@ enum Command {
         /// Read no waiver file, not even the default one.
         #[arg(long, conflicts_with = "waivers")]
         no_waivers: bool,
+        /// Verify each .changes' OpenPGP signature against this keyring with gpgv (or sqv);
+        /// an unsigned, badly signed or unknown-key upload then fails.
+        #[arg(long, value_name = "FILE")]
+        keyring: Option<PathBuf>,
         /// The lowest severity that fails the run.
         #[arg(long, value_enum, default_value_t = FailOn::Error)]
         fail_on: FailOn,
@@ -112,7 +116,8 @@ enum Command {
         verbose: bool,
         #[command(flatten)]
         read: ReadArgs,
-        /// .deb files, or directories walked for *.deb.
+        /// .deb and .changes files, or directories walked for both. A .changes is an upload:
+        /// its files are verified and its packages judged as one set.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
@@ -245,6 +250,7 @@ fn run(cli: Cli) -> Result<u8> {
             format,
             waivers,
             no_waivers,
+            keyring,
             fail_on,
             color,
             verbose,
@@ -252,13 +258,15 @@ fn run(cli: Cli) -> Result<u8> {
             paths,
         } => {
             let rules = rules(&policies)?;
-            // A bad waiver file stops the run before any package is read, like a bad policy.
-            let waivers = check_waivers(&rules, waivers, no_waivers)?;
-            let settings = settings(&read)?;
-            let files = collect_inputs(&paths)?;
-            if files.is_empty() {
+            if let Some(k) = &keyring {
+                if !k.is_file() {
+                    anyhow::bail!("--keyring {}: no such file", k.display());
+                }
+            }
+            let inputs = collect_check_inputs(&paths)?;
+            if inputs.is_empty() {
                 anyhow::bail!(
-                    "no .deb found in {}",
+                    "no .deb or .changes found in {}",
                     paths
                         .iter()
                         .map(|p| p.display().to_string())
@@ -266,7 +274,17 @@ fn run(cli: Cli) -> Result<u8> {
                         .join(", ")
                 );
             }
-            let mut report = check(&rules, &files, &settings);
+            // The upload checks are rules only where there is an upload, so that reports of
+            // plain packages (SARIF's rule list, JUnit) don't list checks that never ran.
+            let rules = if inputs.uploads.is_empty() {
+                rules
+            } else {
+                with_upload_rules(rules).map_err(anyhow::Error::msg)?
+            };
+            // A bad waiver file stops the run before any package is read, like a bad policy.
+            let waivers = check_waivers(&rules, waivers, no_waivers)?;
+            let settings = settings(&read)?;
+            let mut report = check_inputs(&rules, &inputs, &settings, keyring.as_deref());
             let fail_on = match fail_on {
                 FailOn::Error => Severity::Error,
                 FailOn::Warning => Severity::Warning,
@@ -353,11 +371,11 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(u8::try_from(report.exit_code()).unwrap_or(EXIT_BAD_INPUT))
         }
         Command::Rules { policies } => {
-            output::print_rules(&rules(&policies)?);
+            output::print_rules(&with_upload_rules(rules(&policies)?).map_err(anyhow::Error::msg)?);
             Ok(0)
         }
         Command::Explain { policies, rule } => {
-            let rules = rules(&policies)?;
+            let rules = with_upload_rules(rules(&policies)?).map_err(anyhow::Error::msg)?;
             match rules.get(&rule) {
                 Some(r) => {
                     output::print_explain(r);

@@ -18,6 +18,12 @@ fn paint(on: bool, code: &str, s: &str) -> String {
 }
 
 pub fn print_check(report: &CheckReport, verbose: bool, color: bool) {
+    // Errors already name their file.
+    for u in &report.uploads {
+        if let Some(err) = &u.error {
+            println!("{}: {err}", paint(color, "1;31", "E"));
+        }
+    }
     for p in &report.packages {
         if let Some(err) = &p.error {
             println!("{}: {}: {err}", paint(color, "1;31", "E"), p.file);
@@ -39,7 +45,15 @@ pub fn print_check(report: &CheckReport, verbose: bool, color: bool) {
             Status::NotApplicable if verbose => ("N".to_string(), "2"),
             _ => continue,
         };
-        let who = r.package.as_deref().unwrap_or("(set)");
+        // A result with no package belongs to a set: an upload's (named by its .changes) or
+        // the loose packages'.
+        let who = match (&r.package, &r.upload) {
+            (Some(p), _) => p.clone(),
+            (None, Some(u)) => std::path::Path::new(u)
+                .file_name()
+                .map_or_else(|| u.clone(), |n| n.to_string_lossy().into_owned()),
+            (None, None) => "(set)".to_string(),
+        };
         let path = r
             .path
             .as_deref()
@@ -111,8 +125,19 @@ pub fn print_check(report: &CheckReport, verbose: bool, color: bool) {
     } else {
         String::new()
     };
+    // Signers are worth a line: they are what an archive admits an upload on.
+    for u in &report.uploads {
+        if let Some(signer) = &u.signer {
+            println!("{}: good signature by {signer}", u.file);
+        }
+    }
+    let uploads = if report.uploads.is_empty() {
+        String::new()
+    } else {
+        format!(" in {} upload(s)", report.uploads.len())
+    };
     println!(
-        "{} package(s), {} unreadable; results: {} failed ({} of severity error{threshold}), {} passed, {} not applicable{waived}",
+        "{} package(s){uploads}, {} unreadable; results: {} failed ({} of severity error{threshold}), {} passed, {} not applicable{waived}",
         s.packages, s.errors, s.failed, s.failed_errors, s.passed, s.not_applicable
     );
 }

@@ -12,4 +12,4 @@ pub mod spanned;
 
 pub use eval::{evaluate, Analyzed, Finding, Status};
 pub use load::{load_paths, load_sources, PolicyError, PolicyErrors};
-pub use model::{Assertion, Pairing, Presence, Rule, RuleSet, Severity};
+pub use model::{Assertion, Globs, Location, Pairing, Presence, Rule, RuleSet, Severity};

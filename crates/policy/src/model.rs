@@ -81,6 +81,10 @@ pub struct Location {
 
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Line 0: declared by debgate itself, not at a place in a file.
+        if self.line == 0 {
+            return write!(f, "{}", self.file);
+        }
         write!(f, "{}:{}:{}", self.file, self.line, self.column)
     }
 }
@@ -169,6 +173,10 @@ pub enum Assertion {
     },
     /// The path must exist (combine with `presence = "required"`).
     Exists,
+    /// A check debgate makes itself outside the policy evaluator (the upload checks of a
+    /// `.changes`). Listed with the rules so that `rules`, `explain`, waivers and the CI formats
+    /// treat it alike; it cannot be written in a policy file.
+    Builtin,
 }
 
 impl Assertion {
@@ -182,6 +190,7 @@ impl Assertion {
             Assertion::Text { .. } => "text",
             Assertion::Sysctl { .. } => "sysctl",
             Assertion::Exists => "exists",
+            Assertion::Builtin => "built-in",
         }
     }
 

@@ -24,6 +24,7 @@ mod error;
 mod release;
 mod tarball;
 mod tree;
+mod upload;
 
 pub use archive::{ar_bytes, gnu_ar_bytes};
 pub use compress::compress;
@@ -32,6 +33,9 @@ pub use error::WriterError;
 pub use release::{build_release, release_dirs, write_releases, RELEASES_DIR};
 pub use tarball::{pax_record, tar_bytes};
 pub use tree::{load_package, load_tree, BuildOptions};
+pub use upload::{
+    build_upload, build_uploads, upload_cases, write_uploads, UploadCase, UPLOADS_DIR,
+};
 
 pub use debgate_facts::{Compression, EntryKind, ScriptName};
 

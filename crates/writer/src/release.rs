@@ -84,7 +84,7 @@ pub fn write_releases(testdata: &Path) -> Result<Vec<PathBuf>, WriterError> {
 }
 
 /// `NAME_VERSION_ARCH.deb` from a control paragraph, with the epoch dropped.
-fn deb_file_name(control: &str) -> Result<String, String> {
+pub(crate) fn deb_file_name(control: &str) -> Result<String, String> {
     let field = |name: &str| -> Result<String, String> {
         control
             .lines()

@@ -1,5 +1,5 @@
 //! `--format junit`: one `<testsuite>` per package (and one named `(set)` for set-level
-//! results), one `<testcase>` per rule evaluated there. A failure is `<failure>` with the
+//! results, one per `.changes` for an upload's checks and set-level results), one `<testcase>` per rule evaluated there. A failure is `<failure>` with the
 //! message and the evidence; not-applicable and waived results are `<skipped>` with the reason.
 //! No timestamps or durations, so the output is reproducible.
 
@@ -17,6 +17,23 @@ pub fn render(report: &CheckReport) -> Result<String, FormatError> {
     // Suites in the order packages were given, then the set; unreadable packages get a suite
     // with one errored case so that CI shows them.
     let mut suites: Vec<(String, TestSuite)> = Vec::new();
+    // Each upload is a suite named by its .changes: the upload checks and the results over its
+    // set are its test cases.
+    for u in &report.uploads {
+        let mut suite = TestSuite::new(u.file.as_str());
+        suite.add_property(("file", u.file.as_str()));
+        if let Some(err) = &u.error {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_message(err.as_str()).set_type("unreadable");
+            let mut case = TestCase::new("parse", status);
+            case.set_classname(u.file.as_str());
+            suite.add_test_case(case);
+        } else {
+            suite.add_property(("source", u.source.as_str()));
+            suite.add_property(("version", u.version.as_str()));
+        }
+        suites.push((u.file.clone(), suite));
+    }
     for p in &report.packages {
         let mut suite = TestSuite::new(if p.package.is_empty() {
             p.file.clone()
@@ -36,7 +53,11 @@ pub fn render(report: &CheckReport) -> Result<String, FormatError> {
         suites.push((p.package.clone(), suite));
     }
     for r in &report.results {
-        let who = r.package.clone().unwrap_or_else(|| SET_SUITE.to_string());
+        let who = r
+            .package
+            .clone()
+            .or_else(|| r.upload.clone())
+            .unwrap_or_else(|| SET_SUITE.to_string());
         let status = match r.status {
             Status::Pass => TestCaseStatus::success(),
             Status::Fail => {
