@@ -447,3 +447,82 @@ fn a_missing_keyring_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--keyring"));
 }
+
+/// Build testdata/sources/hello-debgate with dpkg-buildpackage in a temporary copy, signing
+/// with `key` in `gpg`'s home when given. Returns the directory and the .changes. None when
+/// dpkg-buildpackage is missing (CI installs dpkg-dev, so there it fails instead).
+fn dpkg_build(gpg: Option<(&Gpg, &str)>) -> Option<(tempfile::TempDir, PathBuf)> {
+    if Command::new("dpkg-buildpackage")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "dpkg-buildpackage is not installed; .ci/run installs dpkg-dev"
+        );
+        eprintln!("skipping: dpkg-buildpackage is not installed");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("hello-debgate");
+    let copy = Command::new("cp")
+        .arg("-r")
+        .arg(root().join("testdata/sources/hello-debgate"))
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let mut cmd = Command::new("dpkg-buildpackage");
+    // -b: binary-only; -d: no build-dependency check (the package needs nothing but dpkg-dev).
+    cmd.current_dir(&src).args(["-b", "-d"]);
+    match gpg {
+        Some((gpg, key)) => {
+            cmd.env("GNUPGHOME", gpg.home.path())
+                .arg(format!("--sign-key={key}"))
+                .arg("--force-sign");
+        }
+        None => {
+            cmd.args(["-us", "-uc"]);
+        }
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "dpkg-buildpackage: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let changes = changes_in(dir.path());
+    Some((dir, changes))
+}
+
+#[test]
+fn a_changes_written_by_dpkg_passes() {
+    let Some((_dir, changes)) = dpkg_build(None) else {
+        return;
+    };
+    let out = debgate(&["check", "--format", "json", changes.to_str().unwrap()]);
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    for id in FILE_CHECKS {
+        assert_eq!(result(&v, id)["status"], "pass", "{id}: {v:#}");
+    }
+    assert_eq!(v["packages"].as_array().unwrap().len(), 1);
+    assert_eq!(v["uploads"][0]["source"], "hello-debgate");
+}
+
+#[test]
+fn a_changes_signed_by_dpkg_buildpackage_verifies() {
+    let Some(gpg) = Gpg::new() else { return };
+    let key = gpg.new_key("debgate uploader <uploader@example.invalid>");
+    let Some((dir, changes)) = dpkg_build(Some((&gpg, &key))) else {
+        return;
+    };
+    let keyring = dir.path().join("keyring.gpg");
+    gpg.export(&key, &keyring);
+    let (code, v) = check_signed(&changes, &keyring);
+    assert_eq!(code, Some(0), "{v:#}");
+    assert_eq!(v["uploads"][0]["signer"].as_str(), Some(key.as_str()));
+    assert_eq!(result(&v, "changes-bad-signature")["status"], "pass");
+}
