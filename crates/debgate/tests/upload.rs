@@ -526,3 +526,35 @@ fn a_changes_signed_by_dpkg_buildpackage_verifies() {
     assert_eq!(v["uploads"][0]["signer"].as_str(), Some(key.as_str()));
     assert_eq!(result(&v, "changes-bad-signature")["status"], "pass");
 }
+
+#[test]
+fn a_listed_fifo_or_directory_is_not_opened() {
+    // Opening a FIFO would block the run forever; a directory is no upload file.
+    for make in ["mkfifo", "mkdir"] {
+        let (dir, changes) = copy_case("good");
+        let buildinfo = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "buildinfo"))
+            .unwrap();
+        std::fs::remove_file(&buildinfo).unwrap();
+        assert!(Command::new(make)
+            .arg(&buildinfo)
+            .status()
+            .unwrap()
+            .success());
+        let out = debgate(&["check", "--format", "json", changes.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{make}");
+        let v = json(&out);
+        let missing = v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule"] == "changes-file-missing" && r["status"] == "fail")
+            .unwrap_or_else(|| panic!("{make}: {v:#}"));
+        assert!(missing["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a regular file"));
+    }
+}
