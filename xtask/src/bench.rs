@@ -7,8 +7,13 @@
 //! best-of-3 wall times, the ratio debgate/dpkg-deb, and debgate's peak RSS, with
 //! `--xz-threads 1` and `--xz-threads 2`. Absolute times depend on the machine; the ratios are
 //! the figures to compare between runs and machines.
+//!
+//! A second table times `debgate diff` on each `[[diff]]` pair of corpus.toml (two versions of
+//! one package, fetched as `cargo xtask corpus` fetches them) against `dpkg-deb --fsys-tarfile`
+//! of the larger side and of both sides one after the other, and against debdiff and diffoscope
+//! where they are installed.
 
-use crate::corpus::{self, CorpusSpec};
+use crate::corpus::{self, CorpusSpec, FetchedDiff};
 use crate::util;
 use anyhow::{bail, Context, Result};
 use std::io::{Read, Seek, SeekFrom};
@@ -18,6 +23,22 @@ use std::time::{Duration, Instant};
 
 /// How many times each command runs; the best (least disturbed) run is reported.
 const RUNS: usize = 3;
+
+/// The diff table runs each command at least `DIFF_MIN_ROUNDS` times (more than the check
+/// table: it is the one with a target ratio, and a shared machine is noisy), and sub-second
+/// ones more often, up to `DIFF_MAX_ROUNDS` rounds or about `DIFF_ROUNDS_BUDGET` of work, so
+/// that process start-up noise does not decide a ratio.
+const DIFF_MIN_ROUNDS: usize = 5;
+const DIFF_MAX_ROUNDS: usize = 20;
+const DIFF_ROUNDS_BUDGET: Duration = Duration::from_secs(2);
+
+/// The `--xz-threads` values the diff table runs: debgate's default (automatic), then one
+/// thread per package.
+const DIFF_XZ_THREADS: [&str; 2] = ["0", "1"];
+
+/// debdiff and diffoscope run once each and are stopped after this long: diffoscope can take
+/// hours on a kernel.
+const OTHER_TOOL_TIMEOUT_SECS: u64 = 600;
 
 /// One finished child process.
 #[derive(Debug, Clone, Copy)]
@@ -152,10 +173,11 @@ fn debgate_ran(code: Option<i32>) -> bool {
 
 pub fn run(root: &Path) -> Result<()> {
     let spec = CorpusSpec::load(root)?;
-    let Some(fetched) = corpus::fetch_all(root, &spec)? else {
+    let Some(fetch) = corpus::fetch_all(root, &spec)? else {
         println!("bench: skipped: apt-get not found (the corpus is fetched with apt-get download)");
         return Ok(());
     };
+    let fetched = &fetch.packages;
     if !util::on_path("dpkg-deb") {
         bail!("dpkg-deb not found: it is the reference the ratios are taken against");
     }
@@ -182,7 +204,7 @@ pub fn run(root: &Path) -> Result<()> {
     );
 
     let mut reference_check = None;
-    for f in &fetched {
+    for f in fetched {
         let size = std::fs::metadata(&f.deb).map(|m| m.len()).unwrap_or(0);
         let dpkg = best_of(
             || {
@@ -259,6 +281,222 @@ pub fn run(root: &Path) -> Result<()> {
             );
         }
     }
+    println!();
+    diff_table(&exe, &spec, &fetch.diffs)
+}
+
+/// One `[[diff]]` pair's figures.
+struct DiffFigures {
+    dpkg_old: Measured,
+    dpkg_new: Measured,
+    /// One per `DIFF_XZ_THREADS` value, in that order.
+    diff: Vec<Measured>,
+    rounds: usize,
+}
+
+/// Times one pair in interleaved rounds (dpkg-deb old, dpkg-deb new, then debgate diff with
+/// each `DIFF_XZ_THREADS` value), so that a change in background load hits every command
+/// alike; each figure is its best round.
+fn time_pair(exe: &Path, f: &FetchedDiff) -> Result<DiffFigures> {
+    let dpkg = |deb: &Path| {
+        let mut c = Command::new("dpkg-deb");
+        c.arg("--fsys-tarfile").arg(deb);
+        c
+    };
+    let diff = |threads: &str| {
+        let mut c = Command::new(exe);
+        c.args(["diff", "--format", "json", "--xz-threads", threads])
+            .arg(&f.old.deb)
+            .arg(&f.new.deb);
+        c
+    };
+    let round = || -> Result<Vec<Measured>> {
+        let mut m = vec![
+            best_of(|| dpkg(&f.old.deb), |c| c == Some(0), 1)?,
+            best_of(|| dpkg(&f.new.deb), |c| c == Some(0), 1)?,
+        ];
+        for threads in DIFF_XZ_THREADS {
+            m.push(best_of(|| diff(threads), debgate_ran, 1)?);
+        }
+        Ok(m)
+    };
+    let mut best = round()?;
+    let first: Duration = best.iter().map(|m| m.wall).sum();
+    let wanted = DIFF_ROUNDS_BUDGET.as_secs_f64() / first.as_secs_f64().max(1e-3);
+    let rounds = (wanted.ceil() as usize).clamp(DIFF_MIN_ROUNDS, DIFF_MAX_ROUNDS);
+    for _ in 1..rounds {
+        for (b, m) in best.iter_mut().zip(round()?) {
+            *b = Measured {
+                wall: b.wall.min(m.wall),
+                max_rss: b.max_rss.max(m.max_rss),
+                exit_code: m.exit_code,
+            };
+        }
+    }
+    let mut best = best.into_iter();
+    let (Some(dpkg_old), Some(dpkg_new)) = (best.next(), best.next()) else {
+        bail!("no dpkg-deb figures");
+    };
+    Ok(DiffFigures {
+        dpkg_old,
+        dpkg_new,
+        diff: best.collect(),
+        rounds,
+    })
+}
+
+/// debdiff's or diffoscope's time on the pair: one run, stopped after
+/// `OTHER_TOOL_TIMEOUT_SECS`; "not installed" when it is not on PATH.
+fn other_tool(program: &str, f: &FetchedDiff) -> Result<String> {
+    if !util::on_path(program) {
+        return Ok("not installed".to_string());
+    }
+    let timeout = util::on_path("timeout");
+    let mut cmd = if timeout {
+        let mut c = Command::new("timeout");
+        c.arg(OTHER_TOOL_TIMEOUT_SECS.to_string()).arg(program);
+        c
+    } else {
+        Command::new(program)
+    };
+    cmd.arg(&f.old.deb)
+        .arg(&f.new.deb)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let m = measure(&mut cmd)?;
+    // Both exit 0 for no difference and 1 for differences; timeout(1) exits 124.
+    Ok(match m.exit_code {
+        Some(0) | Some(1) => format!("{} s", secs(m.wall)),
+        Some(124) if timeout => format!(">{OTHER_TOOL_TIMEOUT_SECS} s (stopped)"),
+        code => format!("failed ({code:?})"),
+    })
+}
+
+fn kib(path: &Path) -> u64 {
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .unwrap_or(0)
+        .div_ceil(1024)
+}
+
+/// One line of the diff table: the pair name left-aligned, every other cell right-aligned.
+fn diff_row<S: AsRef<str>>(cells: &[S]) -> String {
+    const WIDTHS: [usize; 13] = [24, 4, 6, 8, 8, 8, 8, 8, 8, 8, 8, 14, 14];
+    let mut line = String::new();
+    for (i, (cell, width)) in cells.iter().zip(WIDTHS).enumerate() {
+        let cell = cell.as_ref();
+        if i == 0 {
+            line.push_str(&format!("{cell:<width$}"));
+        } else {
+            line.push_str(&format!(" {cell:>width$}"));
+        }
+    }
+    line
+}
+
+/// The `debgate diff` table: one row per `[[diff]]` of corpus.toml and `--xz-threads` value.
+fn diff_table(
+    exe: &Path,
+    spec: &CorpusSpec,
+    diffs: &[std::result::Result<FetchedDiff, String>],
+) -> Result<()> {
+    if spec.diffs.is_empty() {
+        println!("diff: no [[diff]] pair in xtask/corpus.toml");
+        return Ok(());
+    }
+    println!(
+        "diff: debgate diff --format json OLD NEW against dpkg-deb --fsys-tarfile of each side; \
+         best of {DIFF_MIN_ROUNDS} to {DIFF_MAX_ROUNDS} interleaved rounds."
+    );
+    let mut rows = Vec::new();
+    for (d, fetched) in spec.diffs.iter().zip(diffs) {
+        let f = match fetched {
+            Ok(f) => f,
+            Err(err) => {
+                println!("  {}: not fetched: {err}", d.name);
+                continue;
+            }
+        };
+        let (old_kib, new_kib) = (kib(&f.old.deb), kib(&f.new.deb));
+        let larger_is_new = new_kib >= old_kib;
+        println!(
+            "  {}: old {} {} ({} KiB, data.tar.{}), new {} {} ({} KiB, data.tar.{}); larger side: {}",
+            d.name,
+            f.old.package,
+            f.old.version,
+            old_kib,
+            data_compression(&f.old.deb),
+            f.new.package,
+            f.new.version,
+            new_kib,
+            data_compression(&f.new.deb),
+            if larger_is_new { "new" } else { "old" },
+        );
+        let figures = time_pair(exe, f)?;
+        let debdiff = other_tool("debdiff", f)?;
+        let diffoscope = other_tool("diffoscope", f)?;
+        rows.push((d.name.clone(), larger_is_new, figures, debdiff, diffoscope));
+    }
+    println!();
+    println!(
+        "{}",
+        diff_row(&[
+            "pair",
+            "xz",
+            "rounds",
+            "dpkg old",
+            "dpkg new",
+            "dpkg seq",
+            "diff s",
+            "/larger",
+            "/seq",
+            "diff RSS",
+            "dpkg RSS",
+            "debdiff",
+            "diffoscope",
+        ])
+    );
+    for (name, larger_is_new, m, debdiff, diffoscope) in &rows {
+        let larger = if *larger_is_new {
+            m.dpkg_new.wall
+        } else {
+            m.dpkg_old.wall
+        };
+        let seq = m.dpkg_old.wall + m.dpkg_new.wall;
+        for (i, (threads, diff)) in DIFF_XZ_THREADS.iter().zip(&m.diff).enumerate() {
+            // debdiff and diffoscope do not depend on debgate's threads: once per pair.
+            let (debdiff, diffoscope) = if i == 0 {
+                (debdiff.as_str(), diffoscope.as_str())
+            } else {
+                ("", "")
+            };
+            let cells = [
+                name.clone(),
+                if *threads == "0" { "auto" } else { threads }.to_string(),
+                m.rounds.to_string(),
+                secs(m.dpkg_old.wall),
+                secs(m.dpkg_new.wall),
+                secs(seq),
+                secs(diff.wall),
+                ratio(diff.wall, larger),
+                ratio(diff.wall, seq),
+                mib(diff.max_rss),
+                mib(m.dpkg_old.max_rss.max(m.dpkg_new.max_rss)),
+                debdiff.to_string(),
+                diffoscope.to_string(),
+            ];
+            println!("{}", diff_row(&cells));
+        }
+    }
+    println!(
+        "(times in s, each the best round; xz = debgate diff --xz-threads (auto: the default); \
+         dpkg old/new = dpkg-deb --fsys-tarfile of that side; dpkg seq = old + new, both sides \
+         one after the other; /larger = diff time / dpkg-deb time of the larger .deb's side, \
+         the issue's target being at most 1.2; /seq = diff time / dpkg seq; RSS = peak resident \
+         set in MiB; debdiff and diffoscope: one run each, stopped after \
+         {OTHER_TOOL_TIMEOUT_SECS} s)"
+    );
     Ok(())
 }
 

@@ -4,6 +4,10 @@
 //! Packages are fetched with `apt-get download` into `target/corpus/` and reused from there.
 //! `apt-get update` runs only when a look-up or a download fails, since a fresh machine (or CI)
 //! may have no lists, or lists so old that the archive no longer has the versions they name.
+//!
+//! Besides the set of `[[package]]`s, each `[[diff]]` names two versions of one package (the
+//! oldest and newest that apt offers, say); both are fetched into the same cache, diffed with
+//! `debgate diff --format json`, and the report is held to the expectations next to it.
 
 use crate::util::{self, tail, usrmerge_canonical};
 use anyhow::{bail, Context, Result};
@@ -24,8 +28,182 @@ pub struct CorpusSpec {
     pub checks: Vec<CheckExpect>,
     #[serde(rename = "inspect", default)]
     pub inspects: Vec<InspectExpect>,
+    #[serde(rename = "diff", default)]
+    pub diffs: Vec<DiffSpec>,
     #[serde(default)]
     pub bench: BenchSpec,
+}
+
+/// One `[[diff]]`: two versions of one apt package and what their diff must say.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DiffSpec {
+    pub name: String,
+    pub old: String,
+    pub new: String,
+    pub resolve_depends: Option<String>,
+    pub why: Option<String>,
+    pub version_change: String,
+    pub paired_by: String,
+    #[serde(default)]
+    pub at_most: BTreeMap<String, usize>,
+    #[serde(default)]
+    pub at_least: BTreeMap<String, usize>,
+    #[serde(rename = "verdict", default)]
+    pub verdicts: Vec<VerdictExpect>,
+    #[serde(rename = "unchanged", default)]
+    pub unchanged: Vec<UnchangedExpect>,
+}
+
+/// `[[diff.verdict]]`: one rule's verdict transition between the two sides.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct VerdictExpect {
+    pub rule: String,
+    pub transition: Option<String>,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// `[[diff.unchanged]]`: a path whose privileges the diff must not report as changed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct UnchangedExpect {
+    pub path: String,
+    #[serde(default = "privilege_fields")]
+    pub fields: Vec<String>,
+}
+
+/// The list fields of a diff pair (`pairs[]` in the JSON schema) that `at-most` and `at-least`
+/// may count.
+const PAIR_LISTS: [&str; 10] = [
+    "control",
+    "conffiles_added",
+    "conffiles_removed",
+    "files_added",
+    "files_removed",
+    "files_moved",
+    "metadata",
+    "content",
+    "kconfig",
+    "privileges",
+];
+
+/// `metadata[].field` values (README, JSON schema of `debgate diff`).
+const METADATA_FIELDS: [&str; 9] = [
+    "type",
+    "mode",
+    "owner",
+    "group",
+    "setuid",
+    "setgid",
+    "capabilities",
+    "link-target",
+    "size",
+];
+
+/// What `[[diff.unchanged]]` compares when it gives no `fields`: everything but size and link
+/// target, i.e. what a privilege is made of.
+fn privilege_fields() -> Vec<String> {
+    [
+        "type",
+        "mode",
+        "owner",
+        "group",
+        "setuid",
+        "setgid",
+        "capabilities",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// How a `[[diff]]` side names its version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionPick {
+    Oldest,
+    Newest,
+    Exact(String),
+}
+
+impl VersionPick {
+    pub fn parse(text: &str) -> Result<VersionPick> {
+        Ok(match text {
+            "oldest" => VersionPick::Oldest,
+            "newest" => VersionPick::Newest,
+            v => {
+                // dpkg wants a version to start with a digit (an epoch is digits too); the
+                // parser alone would take a misspelt `latest` for one.
+                if !v.starts_with(|c: char| c.is_ascii_digit()) {
+                    bail!("`{v}` is neither oldest, newest nor a Debian version");
+                }
+                v.parse::<debversion::Version>().map_err(|e| {
+                    anyhow::anyhow!("`{v}` is neither oldest, newest nor a Debian version: {e}")
+                })?;
+                VersionPick::Exact(v.to_string())
+            }
+        })
+    }
+
+    /// The chosen version among `versions` (sorted oldest first), if there is one.
+    fn pick<'a>(&self, versions: &'a [String]) -> Option<&'a str> {
+        match self {
+            VersionPick::Oldest => versions.first(),
+            VersionPick::Newest => versions.last(),
+            VersionPick::Exact(v) => versions.iter().find(|x| *x == v),
+        }
+        .map(String::as_str)
+    }
+}
+
+impl DiffSpec {
+    fn validate(&self) -> Result<()> {
+        let what = format!("[[diff]] {}", self.name);
+        VersionPick::parse(&self.old).with_context(|| format!("{what}: old"))?;
+        VersionPick::parse(&self.new).with_context(|| format!("{what}: new"))?;
+        if self.old == self.new {
+            bail!("{what}: old and new name the same version `{}`", self.old);
+        }
+        let one_of = |field: &str, value: &str, allowed: &[&str]| {
+            if allowed.contains(&value) {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!(
+                    "{what}: {field} = {value:?} is not one of {}",
+                    allowed.join(", ")
+                ))
+            }
+        };
+        one_of(
+            "version-change",
+            &self.version_change,
+            &["upgrade", "downgrade", "same", "unknown"],
+        )?;
+        for key in self.at_most.keys().chain(self.at_least.keys()) {
+            one_of("at-most/at-least key", key, &PAIR_LISTS)?;
+        }
+        for v in &self.verdicts {
+            if let Some(t) = &v.transition {
+                let transitions = [
+                    "regression",
+                    "fixed",
+                    "new-coverage",
+                    "dropped-coverage",
+                    "unchanged",
+                ];
+                one_of("verdict transition", t, &transitions)?;
+            }
+            for s in [&v.old, &v.new].into_iter().flatten() {
+                one_of("verdict old/new", s, &["pass", "fail", "not-applicable"])?;
+            }
+        }
+        for u in &self.unchanged {
+            for f in &u.fields {
+                one_of("unchanged fields", f, &METADATA_FIELDS)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,6 +265,10 @@ impl CorpusSpec {
                 bail!("corpus.toml refers to `{name}`, which no [[package]] fetches");
             }
         }
+        for d in &spec.diffs {
+            d.validate()
+                .with_context(|| format!("parsing {}", path.display()))?;
+        }
         Ok(spec)
     }
 }
@@ -97,6 +279,30 @@ pub struct Fetched {
     pub name: String,
     pub resolved: String,
     pub deb: PathBuf,
+}
+
+/// One side of a fetched `[[diff]]`: the real package (after `resolve-depends`), its version and
+/// the `.deb`.
+#[derive(Debug, Clone)]
+pub struct DiffSide {
+    pub package: String,
+    pub version: String,
+    pub deb: PathBuf,
+}
+
+/// Both sides of one `[[diff]]`.
+#[derive(Debug, Clone)]
+pub struct FetchedDiff {
+    pub name: String,
+    pub old: DiffSide,
+    pub new: DiffSide,
+}
+
+/// Everything `fetch_all` fetched. `diffs` follows `CorpusSpec::diffs` one for one; a pair
+/// that could not be fetched carries the reason, so the rest of the corpus still runs.
+pub struct Fetch {
+    pub packages: Vec<Fetched>,
+    pub diffs: Vec<Result<FetchedDiff, String>>,
 }
 
 /// Why the corpus could not run at all on this machine (not a failure).
@@ -160,8 +366,10 @@ impl Apt {
         Ok(out)
     }
 
-    /// The dependency of metapackage `meta` whose name starts with `prefix`.
-    fn resolve(&mut self, meta: &str, prefix: &str) -> Result<String> {
+    /// The dependency of metapackage `meta` whose name starts with `prefix`; `version` asks
+    /// about that version of the metapackage (`apt-cache depends META=VERSION`) rather than
+    /// the candidate.
+    fn resolve(&mut self, meta: &str, version: Option<&str>, prefix: &str) -> Result<String> {
         let find = |out: &Output| {
             String::from_utf8_lossy(&out.stdout)
                 .lines()
@@ -169,10 +377,14 @@ impl Apt {
                 .map(|d| d.trim().trim_matches(['<', '>']).to_string())
                 .find(|d| d.starts_with(prefix) && d != meta)
         };
-        let what = format!("apt-cache depends {meta}");
+        let query = match version {
+            Some(v) => format!("{meta}={v}"),
+            None => meta.to_string(),
+        };
+        let what = format!("apt-cache depends {query}");
         let out = self.with_update(&what, || {
             let mut c = Command::new("apt-cache");
-            c.args(["depends", meta]);
+            c.args(["depends", &query]);
             c
         })?;
         if let Some(name) = find(&out) {
@@ -181,27 +393,101 @@ impl Apt {
         // The lists may know the metapackage but predate its current dependency.
         if self.update()? {
             let mut c = Command::new("apt-cache");
-            let out = c.args(["depends", meta]).output()?;
+            let out = c.args(["depends", &query]).output()?;
             if let Some(name) = find(&out) {
                 return Ok(name);
             }
         }
-        bail!("{meta} has no dependency starting with `{prefix}`")
+        bail!("{query} has no dependency starting with `{prefix}`")
     }
 
-    /// A cached `.deb` of `package`, or a fresh download of it.
-    fn fetch(&mut self, package: &str) -> Result<PathBuf> {
-        if let Some(deb) = cached(&self.cache, package)? {
+    /// Every version of `package` that the lists offer (`apt-cache madison`), oldest first by
+    /// dpkg's ordering. Updates the lists once when they offer none.
+    fn versions(&mut self, package: &str) -> Result<Vec<String>> {
+        let list = |package: &str| -> Result<Vec<String>> {
+            let out = Command::new("apt-cache")
+                .args(["madison", package])
+                .output()
+                .context("running apt-cache madison")?;
+            if !out.status.success() {
+                bail!(
+                    "apt-cache madison {package} failed: {}",
+                    tail(&out.stderr, 5)
+                );
+            }
+            sorted_versions(&String::from_utf8_lossy(&out.stdout), package)
+        };
+        let mut versions = list(package)?;
+        if versions.is_empty() && self.update()? {
+            versions = list(package)?;
+        }
+        if versions.is_empty() {
+            bail!("apt-cache madison {package} lists no version");
+        }
+        Ok(versions)
+    }
+
+    /// The two versions of `package` that `old` and `new` pick. When the lists lack one (only
+    /// one version offered, or an exact version missing), they are updated once and asked again.
+    fn pick_pair(
+        &mut self,
+        package: &str,
+        old: &VersionPick,
+        new: &VersionPick,
+    ) -> Result<(String, String)> {
+        loop {
+            let versions = self.versions(package)?;
+            let picked = (old.pick(&versions), new.pick(&versions));
+            if let (Some(o), Some(n)) = picked {
+                if o != n {
+                    return Ok((o.to_string(), n.to_string()));
+                }
+            }
+            if !self.update()? {
+                let offered = versions.join(", ");
+                let missing = [old, new].into_iter().find_map(|p| match p {
+                    VersionPick::Exact(v) if p.pick(&versions).is_none() => Some(v),
+                    _ => None,
+                });
+                match (missing, picked) {
+                    (Some(v), _) => {
+                        bail!("apt does not offer {package} {v} (it offers {offered})")
+                    }
+                    (None, (Some(v), _)) if versions.len() == 1 => bail!(
+                        "apt offers only one version of {package} ({v}), and the diff needs \
+                         two: add an apt source that has another, such as the security archive"
+                    ),
+                    (None, (Some(v), _)) => {
+                        bail!("old and new both pick {package} {v} (apt offers {offered})")
+                    }
+                    (None, _) => bail!("no version of {package} to pick (apt offers {offered})"),
+                }
+            }
+        }
+    }
+
+    /// A cached `.deb` of `package`, or a fresh download of it: of exactly `version` when given,
+    /// else of the candidate (or of the newest cached version, when one is cached).
+    fn fetch(&mut self, package: &str, version: Option<&str>) -> Result<PathBuf> {
+        let hit = match version {
+            Some(v) => cached_version(&self.cache, package, v)?,
+            None => cached(&self.cache, package)?,
+        };
+        if let Some(deb) = hit {
             return Ok(deb);
         }
+        let target = match version {
+            Some(v) => format!("{package}={v}"),
+            None => package.to_string(),
+        };
         // Download into a private directory and move the result in, so an interrupted
         // download never leaves a truncated .deb that a later run would take for a cached one.
         let partial = self.cache.join(format!(".partial-{}", std::process::id()));
         fs::create_dir_all(&partial)?;
-        let what = format!("apt-get download {package}");
+        let what = format!("apt-get download {target}");
         let result = self.with_update(&what, || {
             let mut c = Apt::command("apt-get");
-            c.current_dir(&partial).args(["download", "-q", package]);
+            c.current_dir(&partial).args(["download", "-q", &target]);
             c
         });
         let moved = result.and_then(|_| {
@@ -213,55 +499,160 @@ impl Apt {
                 fs::rename(&path, &dest)?;
                 got = Some(dest);
             }
-            got.with_context(|| format!("apt-get download {package} wrote no file"))
+            got.with_context(|| format!("apt-get download {target} wrote no file"))
         });
         let _ = fs::remove_dir_all(&partial);
         moved
     }
-}
 
-/// The newest-named cached `.deb` of exactly `package` (`NAME_VERSION_ARCH.deb`).
-fn cached(cache: &Path, package: &str) -> Result<Option<PathBuf>> {
-    let prefix = format!("{package}_");
-    let mut found: Vec<PathBuf> = fs::read_dir(cache)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".deb"))
+    /// Both sides of one `[[diff]]`.
+    fn fetch_diff(&mut self, d: &DiffSpec) -> Result<FetchedDiff> {
+        let old = VersionPick::parse(&d.old)?;
+        let new = VersionPick::parse(&d.new)?;
+        let (old_version, new_version) = self.pick_pair(&d.name, &old, &new)?;
+        let mut side = |version: String| -> Result<DiffSide> {
+            let (package, version) = match &d.resolve_depends {
+                // The ABI package a metapackage version depends on has a version of its own;
+                // apt offers one per ABI name, so its newest is the one that version meant.
+                Some(prefix) => {
+                    let dep = self.resolve(&d.name, Some(&version), prefix)?;
+                    let dep_version = self
+                        .versions(&dep)?
+                        .pop()
+                        .context("no version of the dependency")?;
+                    (dep, dep_version)
+                }
+                None => (d.name.clone(), version),
+            };
+            let deb = self.fetch(&package, Some(&version))?;
+            Ok(DiffSide {
+                package,
+                version,
+                deb,
+            })
+        };
+        let old = side(old_version)?;
+        let new = side(new_version)?;
+        Ok(FetchedDiff {
+            name: d.name.clone(),
+            old,
+            new,
         })
-        .collect();
-    found.sort();
-    Ok(found.pop())
+    }
 }
 
-/// Fetches every corpus package (from the cache when present). `None` when there is no apt.
-pub fn fetch_all(root: &Path, spec: &CorpusSpec) -> Result<Option<Vec<Fetched>>> {
+/// The versions in `apt-cache madison PACKAGE` output (`name | version | source` lines), each
+/// once, oldest first by dpkg's ordering.
+fn sorted_versions(madison: &str, package: &str) -> Result<Vec<String>> {
+    let mut versions: Vec<(debversion::Version, String)> = Vec::new();
+    for line in madison.lines() {
+        let mut cols = line.split('|').map(str::trim);
+        let (Some(name), Some(version)) = (cols.next(), cols.next()) else {
+            continue;
+        };
+        if name != package || versions.iter().any(|(_, v)| v == version) {
+            continue;
+        }
+        let parsed = version.parse::<debversion::Version>().map_err(|e| {
+            anyhow::anyhow!("apt-cache madison {package}: version `{version}`: {e}")
+        })?;
+        versions.push((parsed, version.to_string()));
+    }
+    versions.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(versions.into_iter().map(|(_, v)| v).collect())
+}
+
+/// The version in a `.deb` file name as apt-get download writes it (`NAME_VERSION_ARCH.deb`,
+/// with the epoch's `:` written `%3a`), when the file is a download of exactly `package`.
+fn file_version(file_name: &str, package: &str) -> Option<String> {
+    let rest = file_name.strip_prefix(package)?.strip_prefix('_')?;
+    let rest = rest.strip_suffix(".deb")?;
+    let (version, _arch) = rest.rsplit_once('_')?;
+    Some(version.replace("%3a", ":").replace("%3A", ":"))
+}
+
+/// The `.deb` files in `cache` downloaded as `package`, with their versions.
+fn cached_files(cache: &Path, package: &str) -> Result<Vec<(String, PathBuf)>> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(cache)? {
+        let path = entry?.path();
+        let version = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| file_version(n, package));
+        if let Some(version) = version {
+            found.push((version, path));
+        }
+    }
+    Ok(found)
+}
+
+/// The newest cached `.deb` of exactly `package`, by dpkg's version ordering: a `[[diff]]` may
+/// have put an older version next to the one the corpus uses.
+fn cached(cache: &Path, package: &str) -> Result<Option<PathBuf>> {
+    let mut found: Vec<(Option<debversion::Version>, String, PathBuf)> =
+        cached_files(cache, package)?
+            .into_iter()
+            .map(|(v, p)| (v.parse().ok(), v, p))
+            .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    Ok(found.pop().map(|(_, _, p)| p))
+}
+
+/// The cached `.deb` of `package` at exactly `version`.
+fn cached_version(cache: &Path, package: &str, version: &str) -> Result<Option<PathBuf>> {
+    Ok(cached_files(cache, package)?
+        .into_iter()
+        .find(|(v, _)| v == version)
+        .map(|(_, p)| p))
+}
+
+/// Fetches every corpus package and both sides of every `[[diff]]` (from the cache when
+/// present). `None` when there is no apt. A `[[package]]` that cannot be fetched is an error; a
+/// `[[diff]]` that cannot be is reported in `Fetch::diffs`.
+pub fn fetch_all(root: &Path, spec: &CorpusSpec) -> Result<Option<Fetch>> {
     if !util::on_path("apt-get") {
         return Ok(None);
     }
     let cache = util::target_dir(root).join("corpus");
     fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
     let mut apt = Apt::new(cache);
-    let mut out = Vec::new();
+    let mut packages = Vec::new();
     for p in &spec.packages {
         let resolved = match &p.resolve_depends {
-            Some(prefix) => apt.resolve(&p.name, prefix)?,
+            Some(prefix) => apt.resolve(&p.name, None, prefix)?,
             None => p.name.clone(),
         };
-        let deb = apt.fetch(&resolved)?;
-        eprintln!(
-            "corpus: {} -> {}",
-            p.name,
-            deb.file_name().unwrap_or_default().to_string_lossy()
-        );
-        out.push(Fetched {
+        let deb = apt.fetch(&resolved, None)?;
+        eprintln!("corpus: {} -> {}", p.name, file_name(&deb));
+        packages.push(Fetched {
             name: p.name.clone(),
             resolved,
             deb,
         });
     }
-    Ok(Some(out))
+    let mut diffs = Vec::new();
+    for d in &spec.diffs {
+        let fetched = apt.fetch_diff(d).map_err(|e| format!("{e:#}"));
+        match &fetched {
+            Ok(f) => eprintln!(
+                "corpus: diff {}: {} -> {}",
+                d.name,
+                file_name(&f.old.deb),
+                file_name(&f.new.deb)
+            ),
+            Err(e) => eprintln!("corpus: diff {}: not fetched: {e}", d.name),
+        }
+        diffs.push(fetched);
+    }
+    Ok(Some(Fetch { packages, diffs }))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Runs `debgate ARGS` and returns its JSON output. Exit 0 and 1 are verdicts; anything else
@@ -419,11 +810,140 @@ fn judge_checks(spec: &CorpusSpec, names: &BTreeMap<&str, &str>, report: &Value,
     }
 }
 
-/// Runs the corpus: fetch, build, check the set, inspect the privilege-granting packages.
+/// Judges one `[[diff]]`'s expectations against its `debgate diff --format json` report.
+fn judge_diff(d: &DiffSpec, f: &FetchedDiff, report: &Value, t: &mut Tally) {
+    let head = format!("diff {} {} -> {}", d.name, f.old.version, f.new.version);
+    let empty = Vec::new();
+    let list = |v: &Value, key: &str| v[key].as_array().unwrap_or(&empty).clone();
+
+    // Each side is one .deb, so a readable diff has exactly one pair and nothing else.
+    let errors = list(report, "errors");
+    let pairs = list(report, "pairs");
+    let (added, removed) = (list(report, "added"), list(report, "removed"));
+    let shape_ok = errors.is_empty() && pairs.len() == 1 && added.is_empty() && removed.is_empty();
+    t.record(
+        shape_ok,
+        &format!("{head}: both sides read and paired"),
+        &format!(
+            "{} error(s), {} pair(s), {} added, {} removed: {}",
+            errors.len(),
+            pairs.len(),
+            added.len(),
+            removed.len(),
+            brief(&report["summary"])
+        ),
+    );
+    let Some(pair) = pairs.first() else {
+        return;
+    };
+
+    let got = pair["version_change"].as_str().unwrap_or("?");
+    t.record(
+        got == d.version_change,
+        &format!("{head}: version change is {}", d.version_change),
+        &format!(
+            "reported {got} ({} -> {})",
+            pair["old_version"], pair["new_version"]
+        ),
+    );
+
+    let by = pair["paired_by"].as_str().unwrap_or("name");
+    t.record(
+        by == d.paired_by,
+        &format!("{head}: paired by {}", d.paired_by),
+        &format!(
+            "paired by {by}: {} -> {}",
+            pair["old_package"], pair["package"]
+        ),
+    );
+
+    for (key, max) in &d.at_most {
+        let n = list(pair, key).len();
+        t.record(
+            n <= *max,
+            &format!("{head}: at most {max} {key}"),
+            &format!("{n} reported, the first: {}", brief(&pair[key][0])),
+        );
+    }
+    for (key, min) in &d.at_least {
+        let n = list(pair, key).len();
+        t.record(
+            n >= *min,
+            &format!("{head}: at least {min} {key}"),
+            &format!("{n} reported"),
+        );
+    }
+
+    let verdicts = list(report, "verdicts");
+    for e in &d.verdicts {
+        let mut what = format!("{head}: verdict {}", e.rule);
+        for v in [&e.transition, &e.old, &e.new].into_iter().flatten() {
+            what.push(' ');
+            what.push_str(v);
+        }
+        let Some(v) = verdicts.iter().find(|v| v["rule"] == e.rule.as_str()) else {
+            t.record(false, &what, "no such rule in verdicts");
+            continue;
+        };
+        let same = |want: &Option<String>, key: &str| {
+            want.as_deref().is_none_or(|w| v[key].as_str() == Some(w))
+        };
+        let ok = same(&e.transition, "transition") && same(&e.old, "old") && same(&e.new, "new");
+        t.record(ok, &what, &brief(v));
+    }
+
+    for u in &d.unchanged {
+        let want = usrmerge_canonical(&u.path);
+        let is_it = |p: &Value| p.as_str().is_some_and(|p| usrmerge_canonical(p) == want);
+        let mut found: Vec<String> = Vec::new();
+        for key in ["files_added", "files_removed"] {
+            found.extend(
+                list(pair, key)
+                    .iter()
+                    .filter(|p| is_it(p))
+                    .map(|p| format!("{key} {p}")),
+            );
+        }
+        found.extend(
+            list(pair, "files_moved")
+                .iter()
+                .filter(|m| is_it(&m["old"]) || is_it(&m["new"]))
+                .map(|m| format!("moved {}", brief(m))),
+        );
+        found.extend(
+            list(pair, "metadata")
+                .iter()
+                .filter(|m| is_it(&m["path"]))
+                .filter(|m| {
+                    m["field"]
+                        .as_str()
+                        .is_some_and(|f| u.fields.iter().any(|x| x == f))
+                })
+                .map(brief),
+        );
+        found.extend(
+            list(pair, "privileges")
+                .iter()
+                .filter(|m| is_it(&m["path"]))
+                .map(brief),
+        );
+        t.record(
+            found.is_empty(),
+            &format!("{head}: {} unchanged ({})", u.path, u.fields.join(", ")),
+            &found.join("; "),
+        );
+    }
+}
+
+/// Runs the corpus: fetch, build, check the set, inspect the privilege-granting packages, diff
+/// each declared pair of versions.
 pub fn run(root: &Path) -> Result<Outcome> {
     let spec = CorpusSpec::load(root)?;
-    let fetched = match fetch_all(root, &spec) {
-        Ok(Some(fetched)) => fetched,
+    let Fetch {
+        packages: fetched,
+        diffs,
+    } = match fetch_all(root, &spec) {
+        Ok(Some(fetch)) => fetch,
         Ok(None) => return Ok(Outcome::Skipped("apt-get not found".to_string())),
         // With apt-get present, a package that cannot be fetched is a failure, never a skip:
         // otherwise a renamed package or an unreachable mirror would make the corpus pass
@@ -507,6 +1027,25 @@ pub fn run(root: &Path) -> Result<Outcome> {
         }
     }
 
+    for (d, fetched) in spec.diffs.iter().zip(&diffs) {
+        let f = match fetched {
+            Ok(f) => f,
+            Err(err) => {
+                t.record(false, &format!("diff {}: fetch both versions", d.name), err);
+                continue;
+            }
+        };
+        let debs = [f.old.deb.as_path(), f.new.deb.as_path()];
+        match debgate_json(&exe, &["diff", "--format", "json"], &debs) {
+            Ok(report) => judge_diff(d, f, &report, &mut t),
+            Err(err) => t.record(
+                false,
+                &format!("diff {} {} -> {}", d.name, f.old.version, f.new.version),
+                &format!("{err:#}"),
+            ),
+        }
+    }
+
     println!("corpus: {} passed, {} failed", t.passed, t.failed);
     Ok(Outcome::Ran {
         passed: t.passed,
@@ -532,6 +1071,163 @@ mod tests {
         assert!(!spec.packages.is_empty());
         assert!(!spec.checks.is_empty());
         assert!(!spec.inspects.is_empty());
+        assert!(!spec.diffs.is_empty());
+    }
+
+    #[test]
+    fn madison_versions_sort_by_dpkg_order() {
+        let madison = "\
+ pkg | 2.38.1-5+deb12u10 | http://deb.debian.org/debian bookworm/main amd64 Packages
+ pkg | 2.38.1-5+deb12u3 | http://deb.debian.org/debian bookworm/main amd64 Packages
+ pkg | 1:1.0-1 | http://deb.debian.org/debian-security bookworm-security/main amd64 Packages
+ pkg | 2.38.1-5+deb12u3 | http://deb.debian.org/debian bookworm/main i386 Packages
+ pkg-doc | 9.0-1 | http://deb.debian.org/debian bookworm/main amd64 Packages
+";
+        let v = sorted_versions(madison, "pkg").unwrap();
+        assert_eq!(v, ["2.38.1-5+deb12u3", "2.38.1-5+deb12u10", "1:1.0-1"]);
+        assert_eq!(VersionPick::Oldest.pick(&v), Some("2.38.1-5+deb12u3"));
+        assert_eq!(VersionPick::Newest.pick(&v), Some("1:1.0-1"));
+        assert_eq!(
+            VersionPick::parse("1:1.0-1").unwrap().pick(&v),
+            Some("1:1.0-1")
+        );
+        assert_eq!(VersionPick::parse("3.0").unwrap().pick(&v), None);
+        assert!(VersionPick::parse("not a version!").is_err());
+        assert!(sorted_versions("", "pkg").unwrap().is_empty());
+    }
+
+    #[test]
+    fn cache_files_are_read_by_package_and_version() {
+        assert_eq!(
+            file_version("pkg_2%3a4.0.2-3_amd64.deb", "pkg").as_deref(),
+            Some("2:4.0.2-3")
+        );
+        assert_eq!(file_version("pkg-ng_1-1_amd64.deb", "pkg"), None);
+        assert_eq!(file_version("pkg_1-1_amd64.txt", "pkg"), None);
+
+        let dir = std::env::temp_dir().join(format!("xtask-cache-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        for name in [
+            "p_1.0-1+deb12u3_amd64.deb",
+            "p_1.0-1+deb12u10_amd64.deb",
+            "p-extra_9_amd64.deb",
+        ] {
+            fs::write(dir.join(name), b"").unwrap();
+        }
+        // By dpkg's order deb12u10 is newer, though it sorts first as a string.
+        let newest = cached(&dir, "p").unwrap().unwrap();
+        assert!(newest.ends_with("p_1.0-1+deb12u10_amd64.deb"), "{newest:?}");
+        let exact = cached_version(&dir, "p", "1.0-1+deb12u3").unwrap().unwrap();
+        assert!(exact.ends_with("p_1.0-1+deb12u3_amd64.deb"));
+        assert!(cached_version(&dir, "p", "1.0-2").unwrap().is_none());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn diff_spec(toml_text: &str) -> DiffSpec {
+        let d: DiffSpec = toml::from_str(toml_text).unwrap();
+        d.validate().unwrap();
+        d
+    }
+
+    fn fetched_diff() -> FetchedDiff {
+        let side = |v: &str| DiffSide {
+            package: "k".into(),
+            version: v.into(),
+            deb: PathBuf::from(format!("k_{v}_amd64.deb")),
+        };
+        FetchedDiff {
+            name: "k".into(),
+            old: side("1"),
+            new: side("2"),
+        }
+    }
+
+    /// `(passed, failed)` of the diff expectations against `report`.
+    fn judge(d: &DiffSpec, report: &Value) -> (usize, usize) {
+        let mut t = Tally::default();
+        judge_diff(d, &fetched_diff(), report, &mut t);
+        (t.passed, t.failed)
+    }
+
+    #[test]
+    fn diff_expectations_pass_and_fail() {
+        let d = diff_spec(
+            r#"
+            name = "k"
+            old = "oldest"
+            new = "newest"
+            version-change = "upgrade"
+            paired-by = "abi"
+            at-most = { files_added = 1, privileges = 0 }
+            at-least = { content = 1 }
+            [[verdict]]
+            rule = "r"
+            transition = "unchanged"
+            new = "pass"
+            [[unchanged]]
+            path = "/bin/x"
+            "#,
+        );
+        let pair = serde_json::json!({
+            "package": "k-2", "old_package": "k-1", "paired_by": "abi",
+            "old_version": "1", "new_version": "2", "version_change": "upgrade",
+            "control": [], "conffiles_added": [], "conffiles_removed": [],
+            "files_added": ["/lib/new"], "files_removed": [], "files_moved": [],
+            "metadata": [{"path": "/usr/bin/x", "field": "size", "old": "1", "new": "2"}],
+            "content": [{"path": "postinst"}], "kconfig": [], "privileges": []
+        });
+        let report = |pair: Value| {
+            serde_json::json!({
+                "errors": [], "added": [], "removed": [], "pairs": [pair], "summary": {},
+                "verdicts": [{"rule": "r", "transition": "unchanged", "old": "pass", "new": "pass"}]
+            })
+        };
+        // shape, version, pairing, 2 at-most, 1 at-least, 1 verdict, 1 unchanged.
+        assert_eq!(judge(&d, &report(pair.clone())), (8, 0));
+
+        let mut worse = pair.clone();
+        worse["paired_by"] = Value::Null;
+        worse["version_change"] = "downgrade".into();
+        worse["files_added"] = serde_json::json!(["/a", "/b"]);
+        worse["metadata"] =
+            serde_json::json!([{"path": "/bin/x", "field": "mode", "old": "0755", "new": "4755"}]);
+        worse["content"] = serde_json::json!([]);
+        assert_eq!(judge(&d, &report(worse)), (3, 5));
+
+        let mut moved = pair.clone();
+        moved["files_moved"] = serde_json::json!([{"old": "/usr/bin/x", "new": "/usr/sbin/x"}]);
+        assert_eq!(judge(&d, &report(moved)), (7, 1));
+
+        let unpaired = serde_json::json!({
+            "errors": [], "added": [{"package": "k-2"}], "removed": [{"package": "k-1"}],
+            "pairs": [], "summary": {}, "verdicts": []
+        });
+        assert_eq!(judge(&d, &unpaired), (0, 1));
+    }
+
+    #[test]
+    fn diff_specs_are_validated() {
+        let bad = |extra: &str| {
+            let text = format!(
+                "name = \"k\"\nversion-change = \"upgrade\"\npaired-by = \"name\"\n{extra}"
+            );
+            toml::from_str::<DiffSpec>(&text)
+                .map_err(anyhow::Error::from)
+                .and_then(|d| d.validate())
+                .is_err()
+        };
+        assert!(!bad("old = \"oldest\"\nnew = \"newest\""));
+        assert!(bad("old = \"newest\"\nnew = \"newest\""));
+        assert!(bad("old = \"oldest\"\nnew = \"latest\""));
+        assert!(bad(
+            "old = \"oldest\"\nnew = \"newest\"\nat-most = { filez = 1 }"
+        ));
+        assert!(bad(
+            "old = \"oldest\"\nnew = \"newest\"\n[[verdict]]\nrule = \"r\"\nnew = \"passed\""
+        ));
+        assert!(bad(
+            "old = \"oldest\"\nnew = \"newest\"\n[[unchanged]]\npath = \"/x\"\nfields = [\"perm\"]"
+        ));
     }
 
     #[test]
