@@ -30,9 +30,10 @@ enum Cmd {
         #[arg(long, default_value = "testdata")]
         testdata: std::path::PathBuf,
     },
-    /// Check real Debian packages (apt-get download) against xtask/corpus.toml.
+    /// Check and diff real Debian packages (apt-get download) against xtask/corpus.toml.
     Corpus,
-    /// Time debgate against dpkg-deb --fsys-tarfile and lintian on the corpus.
+    /// Time debgate check and diff against dpkg-deb --fsys-tarfile, lintian, debdiff and
+    /// diffoscope on the corpus (ratios from one run).
     Bench,
 }
 

@@ -108,30 +108,34 @@ pub fn read_all(
     settings: &Settings,
     want: &(dyn Fn(&str) -> bool + Sync),
 ) -> Vec<Result<AnalyzedPackage, ReadError>> {
-    read_all_with_progress(files, settings, want, &|| {})
+    read_all_with_progress(files, settings, want, &|_| {})
 }
 
-/// [`read_all`], calling `done` (from a reader thread) after each package, so a front end can
-/// show progress on long runs. Decompression is the cost: packages are spread over the cores
-/// as [`Settings::plan`] says.
+/// [`read_all`], calling `done(i)` (from a reader thread) after package `files[i]`, so a
+/// front end can show progress on long runs. Decompression is the cost: packages are spread
+/// over the cores as [`Settings::plan`] says.
 pub fn read_all_with_progress(
     files: &[PathBuf],
     settings: &Settings,
     want: &(dyn Fn(&str) -> bool + Sync),
-    done: &(dyn Fn() + Sync),
+    done: &(dyn Fn(usize) + Sync),
 ) -> Vec<Result<AnalyzedPackage, ReadError>> {
     let (jobs, xz_threads) = settings.plan(files.len());
     let per_package = Settings {
         xz_threads,
         ..settings.clone()
     };
-    let read_one = |f: &PathBuf| {
+    let read_one = |i: usize, f: &PathBuf| {
         let r = analyze_file(f, &per_package, want);
-        done();
+        done(i);
         r
     };
     if jobs <= 1 {
-        return files.iter().map(read_one).collect();
+        return files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| read_one(i, f))
+            .collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut slots: Vec<Option<Result<AnalyzedPackage, ReadError>>> = Vec::new();
@@ -142,7 +146,7 @@ pub fn read_all_with_progress(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(f) = files.get(i) else { break };
-                let r = read_one(f);
+                let r = read_one(i, f);
                 if let Ok(mut s) = slots.lock() {
                     s[i] = Some(r);
                 }

@@ -101,26 +101,9 @@ pub fn diff_files_with_progress(
     progress: Progress<'_>,
 ) -> DiffReport {
     let want = |p: &str| wants_content(rules, p);
-    // Each side is one stream per package; reading the two sides at once keeps every core busy
-    // when one side has fewer packages than there are cores (a kernel pair, say). Each
-    // `read_side` sizes its own pool to the cores, so a big pair briefly runs up to twice as
-    // many threads as cores; the decompressors are CPU-bound and the OS evens that out.
-    let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    let (old_read, new_read) = if parallel {
-        std::thread::scope(|s| {
-            let o = s.spawn(|| read::read_side("old", old.1, settings, &want, progress));
-            let n = read::read_side("new", new.1, settings, &want, progress);
-            // A panic while reading is a bug, not a bad package: don't turn it into a side
-            // that silently lost its packages.
-            let o = o.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (o, n)
-        })
-    } else {
-        (
-            read::read_side("old", old.1, settings, &want, progress),
-            read::read_side("new", new.1, settings, &want, progress),
-        )
-    };
+    // Both sides in one pool, so that a side with fewer packages than cores (a kernel pair,
+    // say) still keeps every core busy, and threads never outnumber cores.
+    let (old_read, new_read) = read::read_sides(old.1, new.1, settings, &want, progress);
     let mut errors = Vec::new();
     let mut split =
         |side: &'static str,
