@@ -1,6 +1,7 @@
 //! Parsing a `.changes` file (Debian Policy §5.5): the OpenPGP clearsign armour, the deb822
 //! paragraph (with `debcontrol`), and the three file lists.
 
+use crate::armour::{self, Framing};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -92,13 +93,19 @@ impl Changes {
             path: path.to_path_buf(),
             line: line_of(bytes, e.valid_up_to()),
         })?;
-        let (body, clearsigned) = strip_clearsign(text).map_err(|detail| ChangesError::Armor {
+        let framing = armour::frame(bytes).map_err(|detail| ChangesError::Armor {
             path: path.to_path_buf(),
             detail,
         })?;
-        let mut changes = parse_body(path, &body)?;
-        changes.clearsigned = clearsigned;
-        Ok(changes)
+        match framing {
+            Framing::Plain => parse_body(path, text),
+            Framing::Clearsigned { text } => {
+                // Removing the ASCII "- " of dash-escaping keeps valid UTF-8 valid.
+                let mut changes = parse_body(path, &String::from_utf8_lossy(&text))?;
+                changes.clearsigned = true;
+                Ok(changes)
+            }
+        }
     }
 
     /// A field's value, by case-insensitive name (deb822 field names are).
@@ -143,93 +150,6 @@ fn line_of(bytes: &[u8], offset: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
-}
-
-const BEGIN_SIGNED: &str = "-----BEGIN PGP SIGNED MESSAGE-----";
-const BEGIN_SIGNATURE: &str = "-----BEGIN PGP SIGNATURE-----";
-const END_SIGNATURE: &str = "-----END PGP SIGNATURE-----";
-
-/// The signed text of a clearsigned message (RFC 4880 §7: armour headers up to a blank line,
-/// then dash-escaped text up to the signature block), or the whole text when it is not signed.
-///
-/// As dak does, text before or after the one signed block is refused: a parser that read it
-/// would see fields nobody signed. An unsigned file that holds an armour line anywhere is
-/// refused too, since it is neither a plain `.changes` nor a well-formed signed one.
-pub fn strip_clearsign(text: &str) -> Result<(String, bool), String> {
-    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    let first = text.split('\n').next().unwrap_or("");
-    if first.trim_end() != BEGIN_SIGNED {
-        if let Some((n, _)) = text
-            .split('\n')
-            .enumerate()
-            .find(|(_, l)| l.starts_with("-----BEGIN PGP") || l.starts_with("-----END PGP"))
-        {
-            return Err(format!(
-                "line {}: an armour line in a file that does not start with `{BEGIN_SIGNED}`",
-                n + 1
-            ));
-        }
-        return Ok((text.to_string(), false));
-    }
-    lines.next();
-    let mut line_no = 1;
-    // Armour headers (`Hash: SHA512`) up to the first blank line.
-    loop {
-        line_no += 1;
-        match lines.next() {
-            None => return Err("no blank line after the armour headers".to_string()),
-            Some(l) if l.trim().is_empty() => break,
-            Some(l) if l.contains(':') => continue,
-            Some(l) => {
-                return Err(format!(
-                    "line {line_no}: `{}` is not an armour header",
-                    l.escape_debug()
-                ))
-            }
-        }
-    }
-    let mut body = String::new();
-    let mut signature_started = false;
-    for l in lines.by_ref() {
-        line_no += 1;
-        if l == BEGIN_SIGNATURE {
-            signature_started = true;
-            break;
-        }
-        if let Some(rest) = l.strip_prefix("- ") {
-            body.push_str(rest);
-        } else if l.starts_with('-') {
-            return Err(format!(
-                "line {line_no}: a line starting with `-` that is not dash-escaped"
-            ));
-        } else {
-            body.push_str(l);
-        }
-        body.push('\n');
-    }
-    if !signature_started {
-        return Err(format!("no `{BEGIN_SIGNATURE}` line"));
-    }
-    let mut ended = false;
-    for l in lines.by_ref() {
-        line_no += 1;
-        if l == END_SIGNATURE {
-            ended = true;
-            break;
-        }
-    }
-    if !ended {
-        return Err(format!("no `{END_SIGNATURE}` line"));
-    }
-    for l in lines {
-        line_no += 1;
-        if !l.trim().is_empty() {
-            return Err(format!(
-                "line {line_no}: text after the signature, which no signature covers"
-            ));
-        }
-    }
-    Ok((body, true))
 }
 
 /// Parse the deb822 body of a `.changes`.
@@ -417,32 +337,19 @@ mod tests {
     }
 
     #[test]
-    fn strips_armour_and_dash_escapes() {
+    fn a_clearsigned_body_is_parsed_without_its_armour() {
         let signed = format!(
-            "{BEGIN_SIGNED}\nHash: SHA512\n\n{BODY}- -dashed\n{BEGIN_SIGNATURE}\n\nabc\n{END_SIGNATURE}\n"
+            "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\n{BODY}-----BEGIN PGP SIGNATURE-----\n\nabc\n-----END PGP SIGNATURE-----\n"
         );
-        let (body, signed_flag) = strip_clearsign(&signed).unwrap();
-        assert!(signed_flag);
-        assert!(body.starts_with("Format: 1.8\n"));
-        assert!(body.ends_with("-dashed\n"));
-    }
-
-    #[test]
-    fn refuses_text_outside_the_signature() {
-        let after = format!(
-            "{BEGIN_SIGNED}\nHash: SHA256\n\n{BODY}{BEGIN_SIGNATURE}\nabc\n{END_SIGNATURE}\nVersion: 9\n"
+        let c = Changes::parse(Path::new("x.changes"), signed.as_bytes()).unwrap();
+        assert!(c.clearsigned);
+        assert_eq!(c.version, "2.10-3+b1");
+        let after = format!("{signed}Version: 9\n");
+        let e = Changes::parse(Path::new("x.changes"), after.as_bytes()).unwrap_err();
+        assert!(
+            e.to_string().contains("after -----END PGP SIGNATURE-----"),
+            "{e}"
         );
-        assert!(strip_clearsign(&after)
-            .unwrap_err()
-            .contains("after the signature"));
-        let before = format!("Version: 9\n{BEGIN_SIGNED}\n\n{BODY}");
-        assert!(strip_clearsign(&before)
-            .unwrap_err()
-            .contains("armour line"));
-        let undashed = format!("{BEGIN_SIGNED}\n\n-x\n{BEGIN_SIGNATURE}\n{END_SIGNATURE}\n");
-        assert!(strip_clearsign(&undashed)
-            .unwrap_err()
-            .contains("not dash-escaped"));
     }
 
     #[test]

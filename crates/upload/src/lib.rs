@@ -1,6 +1,7 @@
 //! Checking a Debian upload as dak and Launchpad do before it enters an archive: the `.changes`
 //! file, the files it lists, their checksums, and its OpenPGP signature.
 
+pub mod armour;
 pub mod changes;
 pub mod signature;
 pub mod verify;

@@ -13,6 +13,7 @@
 //! - mapping what it reports to a [`SignatureOutcome`], and handing back the text the
 //!   signature covers *as the verifier wrote it*, which is the only text the caller may parse.
 
+use crate::armour::{self, Framing};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read};
@@ -20,9 +21,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use thiserror::Error;
 
-/// The largest signed `.changes` we verify. Real ones are a few KiB (a long changelog makes a
-/// few hundred); the cap bounds what we copy and what we read back as signed text.
-pub const MAX_SIGNED_BYTES: u64 = 16 * 1024 * 1024;
+/// The largest signed `.changes` we verify: the parser's cap, so that what verifies can be
+/// parsed. It bounds what we copy and what we read back as signed text.
+pub const MAX_SIGNED_BYTES: u64 = crate::changes::MAX_CHANGES_BYTES;
 
 /// The most we read of a verifier's status output or its diagnostics. gpgv writes a few hundred
 /// bytes per signature; more than this means something is wrong, not that we should read on.
@@ -30,10 +31,6 @@ pub const MAX_VERIFIER_OUTPUT: u64 = 1024 * 1024;
 
 /// The longest `detail` we pass on: one line a human reads in a report.
 const MAX_DETAIL_CHARS: usize = 200;
-
-const BEGIN_SIGNED: &str = "-----BEGIN PGP SIGNED MESSAGE-----";
-const BEGIN_SIGNATURE: &str = "-----BEGIN PGP SIGNATURE-----";
-const END_SIGNATURE: &str = "-----END PGP SIGNATURE-----";
 
 /// Which program verifies, and where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,108 +237,12 @@ fn read_capped(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
 
 /// The armour check. `None` means: one complete clearsigned block, nothing outside it but
 /// trailing blank lines; hand it to the verifier. Otherwise the outcome, decided here.
-///
-/// Only the framing is judged. What is inside (headers, base64, the signature packets) is the
-/// verifier's business, and a structure it rejects comes back as `Bad` from it.
 fn check_armour(bytes: &[u8]) -> Option<SignatureOutcome> {
-    let bad = |detail: &str| {
-        Some(SignatureOutcome::Bad {
-            detail: detail.to_string(),
-        })
-    };
-    // Armour lines are compared without the line ending and without trailing blanks, as gpg
-    // accepts them; being as lenient as gpg here means we never miss a boundary it sees.
-    let lines: Vec<&[u8]> = bytes
-        .split(|&b| b == b'\n')
-        .map(|l| l.trim_ascii_end())
-        .collect();
-    let is = |line: &[u8], armour: &str| line == armour.as_bytes();
-    let contains =
-        |line: &[u8], needle: &str| line.windows(needle.len()).any(|w| w == needle.as_bytes());
-
-    if !lines.first().is_some_and(|l| is(l, BEGIN_SIGNED)) {
-        // Not a clearsigned message from its first byte. Is it one further down, or another
-        // kind of OpenPGP data? Those are not "unsigned", and saying so would mislead.
-        if lines.iter().any(|l| contains(l, BEGIN_SIGNED)) {
-            return bad("text before -----BEGIN PGP SIGNED MESSAGE-----, outside the signature");
-        }
-        let first = lines
-            .iter()
-            .find(|l| !l.is_empty())
-            .copied()
-            .unwrap_or_default();
-        if first.starts_with(b"-----BEGIN PGP SIGNATURE-----") {
-            return bad("a detached signature, not a clearsigned .changes");
-        }
-        if first.starts_with(b"-----BEGIN PGP MESSAGE-----") {
-            return bad("an armoured OpenPGP message (inline-signed), not a clearsigned .changes");
-        }
-        if bytes.first().is_some_and(|&b| is_signed_packet_start(b)) {
-            return bad("binary OpenPGP data, not a clearsigned .changes");
-        }
-        return Some(SignatureOutcome::Unsigned);
+    match armour::frame(bytes) {
+        Ok(Framing::Clearsigned { .. }) => None,
+        Ok(Framing::Plain) => Some(SignatureOutcome::Unsigned),
+        Err(detail) => Some(SignatureOutcome::Bad { detail }),
     }
-
-    // Armour headers ("Hash: SHA512") up to the first blank line.
-    let mut i = 1;
-    while i < lines.len() && !lines[i].is_empty() {
-        if lines[i].starts_with(b"-----") {
-            return bad("malformed clearsigned message: armour line among the armour headers");
-        }
-        i += 1;
-    }
-    if i >= lines.len() {
-        return bad("malformed clearsigned message: no blank line after the armour headers");
-    }
-
-    // The signed text, dash-escaped: any line starting with "-" is sent as "- -...". An
-    // armour line here (say a second BEGIN PGP SIGNED MESSAGE) was not escaped, so it is not
-    // signed text, and readers disagree on what it means.
-    i += 1;
-    while i < lines.len() && !is(lines[i], BEGIN_SIGNATURE) {
-        if lines[i].starts_with(b"-----BEGIN ") || lines[i].starts_with(b"-----END ") {
-            return bad("malformed clearsigned message: unescaped armour line in the signed text");
-        }
-        i += 1;
-    }
-    if i >= lines.len() {
-        return bad("malformed clearsigned message: no -----BEGIN PGP SIGNATURE-----");
-    }
-
-    i += 1;
-    while i < lines.len() && !is(lines[i], END_SIGNATURE) {
-        if lines[i].starts_with(b"-----") {
-            return bad("malformed clearsigned message: unexpected armour line in the signature");
-        }
-        i += 1;
-    }
-    if i >= lines.len() {
-        return bad("malformed clearsigned message: no -----END PGP SIGNATURE-----");
-    }
-
-    // After the signature: blank lines only. Anything else is unsigned text a parser might
-    // read as part of the .changes (or a second signed block, which is the same problem).
-    if lines[i + 1..].iter().any(|l| !l.is_empty()) {
-        let second = lines[i + 1..].iter().any(|l| contains(l, BEGIN_SIGNED));
-        return bad(if second {
-            "more than one signed block in the file"
-        } else {
-            "text after -----END PGP SIGNATURE-----, outside the signature"
-        });
-    }
-    None
-}
-
-/// Whether `b` opens an OpenPGP packet that a signed message (not a .changes) starts with:
-/// signature (2), one-pass signature (4), compressed data (8), literal data (11), in the old
-/// or the new packet format.
-fn is_signed_packet_start(b: u8) -> bool {
-    let tag = match b {
-        0xC0..=0xFF => b & 0x3F,
-        0x80..=0xBF => (b >> 2) & 0x0F,
-        _ => return false,
-    };
-    matches!(tag, 2 | 4 | 8 | 11)
 }
 
 /// What a verifier run leaves us: its exit status, stdout and stderr.
@@ -753,6 +654,7 @@ fn sqv_missing_key(stderr: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::armour::{BEGIN_SIGNED, END_SIGNATURE};
 
     fn bad(o: Option<SignatureOutcome>) -> String {
         match o {
