@@ -558,3 +558,30 @@ fn a_listed_fifo_or_directory_is_not_opened() {
             .contains("not a regular file"));
     }
 }
+
+#[test]
+fn jsonl_names_each_upload_even_an_unparsable_one() {
+    let out = debgate(&[
+        "check",
+        "--format",
+        "jsonl",
+        &case_changes("unparsable"),
+        &case_changes("good"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let uploads: Vec<&Value> = lines.iter().filter(|l| l["type"] == "upload").collect();
+    assert_eq!(uploads.len(), 2);
+    assert!(uploads.iter().any(|u| u["error"].is_string()));
+    assert!(uploads
+        .iter()
+        .any(|u| u["source"].as_str().is_some_and(|s| !s.is_empty())));
+    assert!(
+        lines.iter().any(|l| l["type"] == "result"),
+        "the good one is judged"
+    );
+}

@@ -249,9 +249,9 @@ pub fn check_files(changes: &Changes) -> FileReport {
             .iter()
             .filter_map(|(l, s)| s.map(|s| format!("{s} in {l}")))
             .collect();
-        let mut distinct: Vec<u64> = sizes.iter().filter_map(|(_, s)| *s).collect();
-        distinct.dedup();
-        if distinct.windows(2).any(|w| w[0] != w[1]) {
+        let distinct: std::collections::BTreeSet<u64> =
+            sizes.iter().filter_map(|(_, s)| *s).collect();
+        if distinct.len() > 1 {
             report.problems.push(problem(
                 Check::ListMismatch,
                 name,

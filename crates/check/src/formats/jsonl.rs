@@ -1,4 +1,5 @@
-//! `--format jsonl`: JSON Lines. One object per line: each package (`"type": "package"`), each
+//! `--format jsonl`: JSON Lines. One object per line: each `.changes` (`"type": "upload"`, the
+//! fields of a `--format json` upload), each package (`"type": "package"`), each
 //! result (`"type": "result"`, the fields of a `--format json` result), each waiver notice
 //! (`"type": "waiver"`), and a closing `"type": "summary"` line. Lines are written and flushed
 //! one by one, so a consumer sees results as they are written and never holds the whole report.
@@ -28,6 +29,9 @@ fn line<T: Serialize>(
 
 /// Write the report as JSON Lines.
 pub fn write(report: &CheckReport, out: &mut dyn Write) -> Result<(), FormatError> {
+    for u in &report.uploads {
+        line(out, "upload", u)?;
+    }
     for p in &report.packages {
         line(out, "package", p)?;
     }
