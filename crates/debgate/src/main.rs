@@ -260,7 +260,7 @@ fn run(cli: Cli) -> Result<u8> {
             let rules = rules(&policies)?;
             if let Some(k) = &keyring {
                 if !k.is_file() {
-                    anyhow::bail!("--keyring {}: no such file", k.display());
+                    anyhow::bail!("--keyring {}: not a readable file", k.display());
                 }
             }
             let inputs = collect_check_inputs(&paths)?;
