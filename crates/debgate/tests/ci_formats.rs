@@ -4,38 +4,11 @@
 //! to rewrite them after an intended change.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
+mod common;
 
-/// Run debgate in the workspace root, so that relative paths in the output are stable.
-fn debgate_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_debgate"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run debgate")
-}
-
-fn debgate(args: &[&str]) -> Output {
-    debgate_in(&root(), args)
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
+use common::{debgate, debgate_in, json, root};
 
 const FOCAL: &str = "testdata/releases/focal-like";
 
@@ -339,23 +312,7 @@ fn jsonl_is_one_object_per_line_ending_with_the_summary() {
 
 /// Compare with an expected file, or rewrite it under `DEBGATE_BLESS=1`.
 fn snapshot(name: &str, actual: &str) {
-    let path = root().join("testdata/waivers/expected").join(name);
-    if std::env::var_os("DEBGATE_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run with DEBGATE_BLESS=1 to create it)",
-            path.display()
-        )
-    });
-    assert!(
-        expected == actual,
-        "{} differs (DEBGATE_BLESS=1 rewrites it):\n{actual}",
-        path.display()
-    );
+    common::snapshot("testdata/waivers/expected", name, actual);
 }
 
 #[test]

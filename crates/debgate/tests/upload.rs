@@ -8,30 +8,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
+mod common;
 
-fn debgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_debgate"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("run debgate")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
+use common::{debgate, json, root};
 
 /// The one `.changes` of a case directory (relative to the workspace root).
 fn changes_in(dir: &Path) -> PathBuf {
@@ -238,18 +217,7 @@ fn upload_checks_cannot_be_waived() {
 }
 
 fn snapshot(name: &str, actual: &str) {
-    let path = root().join("testdata/uploads/expected").join(name);
-    if std::env::var_os("DEBGATE_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        expected == actual,
-        "{} differs (DEBGATE_BLESS=1 rewrites it):\n{actual}",
-        path.display()
-    );
+    common::snapshot("testdata/uploads/expected", name, actual);
 }
 
 #[test]
