@@ -6,6 +6,7 @@
 //! that stale exceptions get noticed and removed.
 
 use debgate_policy::model::Location;
+use debgate_policy::spanned::unknown_keys;
 use debgate_policy::{Finding, PolicyError, RuleSet, Status};
 use globset::{Glob, GlobMatcher};
 use serde::Serialize;
@@ -406,19 +407,9 @@ impl Cx<'_> {
         };
         let location = self.location(value.span);
         let before = self.errors.len();
-        for key in t.keys() {
-            if !KEYS.contains(&key.name.as_ref()) {
-                self.err(
-                    key.span,
-                    "unknown-key",
-                    format!(
-                        "unknown key `{}` in waiver; expected one of: {}",
-                        key.name,
-                        KEYS.join(", ")
-                    ),
-                );
-            }
-        }
+        unknown_keys(t, &KEYS, "in waiver", &KEYS, |span, msg| {
+            self.err(span, "unknown-key", msg)
+        });
         let get = |name: &str| t.iter().find(|(k, _)| k.name == name).map(|(_, v)| v);
         let required = |cx: &mut Self, name: &str| {
             let v = get(name);

@@ -5,6 +5,7 @@ use crate::model::{
     Assertion, CapsRule, FileStateAssert, Globs, Location, Pairing, PathSelector, Presence, Rule,
     RuleSet, Severity,
 };
+use crate::spanned::unknown_keys;
 use debgate_facts::caps;
 use debgate_facts::path::usrmerge_canonical;
 use debgate_facts::EntryKind;
@@ -234,19 +235,9 @@ impl<'a> Cx<'a> {
         let location = self.location(value.span);
         let before = self.errors.len();
         const KEYS: [&str; 3] = ["id", "pattern", "explanation"];
-        for key in t.keys() {
-            if !KEYS.contains(&key.name.as_ref()) {
-                self.err(
-                    key.span,
-                    "unknown-key",
-                    format!(
-                        "unknown key `{}` in pairing; expected one of: {}",
-                        key.name,
-                        KEYS.join(", ")
-                    ),
-                );
-            }
-        }
+        unknown_keys(t, &KEYS, "in pairing", &KEYS, |span, msg| {
+            self.err(span, "unknown-key", msg)
+        });
         let get = |name: &str| t.iter().find(|(k, _)| k.name == name).map(|(_, v)| v);
         let id = match get("id") {
             None => {
@@ -473,19 +464,9 @@ impl<'a> Cx<'a> {
         let t = self.table(value, "rule")?;
         let location = self.location(value.span);
         let errors_before = self.errors.len();
-        for key in t.keys() {
-            if !RULE_KEYS.contains(&key.name.as_ref()) {
-                self.err(
-                    key.span,
-                    "unknown-key",
-                    format!(
-                        "unknown key `{}` in rule; expected one of: {}",
-                        key.name,
-                        RULE_KEYS.join(", ")
-                    ),
-                );
-            }
-        }
+        unknown_keys(t, &RULE_KEYS, "in rule", &RULE_KEYS, |span, msg| {
+            self.err(span, "unknown-key", msg)
+        });
         let get = |name: &str| t.iter().find(|(k, _)| k.name == name).map(|(_, v)| v);
         let required = |cx: &mut Self, name: &str| {
             let v = get(name);
@@ -663,19 +644,11 @@ impl<'a> Cx<'a> {
             }
         };
         let before = self.errors.len();
-        for key in t.keys() {
-            if !allowed.contains(&key.name.as_ref()) {
-                self.err(
-                    key.span,
-                    "unknown-key",
-                    format!(
-                        "unknown key `{}` for a `{kind}` assertion; expected one of: {}",
-                        key.name,
-                        allowed[1..].join(", ")
-                    ),
-                );
-            }
-        }
+        // `kind` itself is allowed but not worth suggesting.
+        let what = format!("for a `{kind}` assertion");
+        unknown_keys(t, allowed, &what, &allowed[1..], |span, msg| {
+            self.err(span, "unknown-key", msg)
+        });
         let assertion = match kind.as_str() {
             "kconfig" => self.kconfig(value, get("expect")),
             "file-state" => self.file_state(&get),

@@ -26,6 +26,29 @@ pub fn locate(file: &str, src: &str, span: Span) -> Location {
     }
 }
 
+/// Call `report(span, message)` for each key of `table` that is not in `allowed`, saying it is
+/// unknown `what` (e.g. "in rule") and listing `expected`, the keys worth suggesting.
+pub fn unknown_keys(
+    table: &Table<'_>,
+    allowed: &[&str],
+    what: &str,
+    expected: &[&str],
+    mut report: impl FnMut(Span, String),
+) {
+    for key in table.keys() {
+        if !allowed.contains(&key.name.as_ref()) {
+            report(
+                key.span,
+                format!(
+                    "unknown key `{}` {what}; expected one of: {}",
+                    key.name,
+                    expected.join(", ")
+                ),
+            );
+        }
+    }
+}
+
 /// Parse `src` and return its top-level table. A syntax error (`toml-syntax`) or a document that
 /// is not a table (`wrong-type`, naming `what`) is pushed to `errors` and gives `None`; a syntax
 /// error stops the parser, so it is the only error such a file can report.
