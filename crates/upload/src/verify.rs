@@ -6,7 +6,7 @@ use crate::changes::{split_source, Changes};
 use md5::Md5;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -159,195 +159,172 @@ pub fn name_is_safe(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// One of the three file lists: its field, the digest it carries, and `(name, size, digest)`
+/// per line.
+struct List<'a> {
+    field: &'static str,
+    algorithm: Algorithm,
+    entries: Vec<(&'a str, u64, &'a str)>,
+}
+
+impl List<'_> {
+    fn get(&self, name: &str) -> Option<(u64, &str)> {
+        self.entries
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, size, digest)| (*size, *digest))
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Algorithm {
+    Md5,
+    Sha1,
+    Sha256,
+}
+
+impl Algorithm {
+    fn name(self) -> &'static str {
+        match self {
+            Algorithm::Md5 => "MD5",
+            Algorithm::Sha1 => "SHA-1",
+            Algorithm::Sha256 => "SHA-256",
+        }
+    }
+}
+
+fn sum_list<'a>(
+    field: &'static str,
+    algorithm: Algorithm,
+    sums: &'a [crate::changes::ListedSum],
+) -> List<'a> {
+    List {
+        field,
+        algorithm,
+        entries: sums
+            .iter()
+            .map(|f| (f.name.as_str(), f.size, f.digest.as_str()))
+            .collect(),
+    }
+}
+
+fn lists(changes: &Changes) -> [List<'_>; 3] {
+    [
+        List {
+            field: "Files",
+            algorithm: Algorithm::Md5,
+            entries: changes
+                .files
+                .iter()
+                .map(|f| (f.name.as_str(), f.size, f.md5.as_str()))
+                .collect(),
+        },
+        sum_list("Checksums-Sha1", Algorithm::Sha1, &changes.sha1),
+        sum_list("Checksums-Sha256", Algorithm::Sha256, &changes.sha256),
+    ]
+}
+
 /// Check the lists against each other and the files beside the `.changes` against the lists.
 /// Files are streamed through the three digests at once, in bounded memory.
 pub fn check_files(changes: &Changes) -> FileReport {
     let mut report = FileReport::default();
-    let problem = |check, name: &str, message: String| Problem {
-        check,
-        name: Some(name.to_string()),
-        message,
+    let mut problem = |check, name: &str, message: String| {
+        report.problems.push(Problem {
+            check,
+            name: Some(name.to_string()),
+            message,
+        })
     };
+    let lists = lists(changes);
 
-    // name -> size per list, in the order of `Files` then the others' extra names.
-    let lists: [(&str, Vec<(&str, u64)>); 3] = [
-        (
-            "Files",
-            changes
-                .files
-                .iter()
-                .map(|f| (f.name.as_str(), f.size))
-                .collect(),
-        ),
-        (
-            "Checksums-Sha1",
-            changes
-                .sha1
-                .iter()
-                .map(|f| (f.name.as_str(), f.size))
-                .collect(),
-        ),
-        (
-            "Checksums-Sha256",
-            changes
-                .sha256
-                .iter()
-                .map(|f| (f.name.as_str(), f.size))
-                .collect(),
-        ),
-    ];
+    // Every name, in the order of `Files` then the others' extra names.
     let mut names: Vec<&str> = Vec::new();
-    for (list, entries) in &lists {
-        let mut seen = BTreeMap::new();
-        for (name, _) in entries {
-            if seen.insert(*name, ()).is_some() {
-                report.problems.push(problem(
+    for list in &lists {
+        let mut seen = BTreeSet::new();
+        for (name, _, _) in &list.entries {
+            if !seen.insert(*name) {
+                problem(
                     Check::ListMismatch,
                     name,
-                    format!("listed twice in {list}"),
-                ));
+                    format!("listed twice in {}", list.field),
+                );
             }
             if !names.contains(name) {
                 names.push(name);
             }
         }
     }
-    let mut unsafe_names = Vec::new();
-    for name in &names {
-        if let Err(why) = name_is_safe(name) {
-            report.problems.push(problem(
-                Check::UnsafeName,
-                name,
-                format!("`{}` {why}; it was not opened", name.escape_debug()),
-            ));
-            unsafe_names.push(*name);
-        }
-        let sizes: Vec<(&str, Option<u64>)> = lists
+
+    for name in names {
+        let listed: Vec<(&List<'_>, Option<(u64, &str)>)> =
+            lists.iter().map(|l| (l, l.get(name))).collect();
+        let present: Vec<&str> = listed
             .iter()
-            .map(|(list, entries)| {
-                (
-                    *list,
-                    entries.iter().find(|(n, _)| n == name).map(|(_, s)| *s),
-                )
-            })
+            .filter(|(_, e)| e.is_some())
+            .map(|(l, _)| l.field)
             .collect();
-        for (list, size) in &sizes {
-            if size.is_none() {
-                let present: Vec<&str> = sizes
-                    .iter()
-                    .filter(|(_, s)| s.is_some())
-                    .map(|(l, _)| *l)
-                    .collect();
-                report.problems.push(problem(
+        for (list, entry) in &listed {
+            if entry.is_none() {
+                problem(
                     Check::ListMismatch,
                     name,
-                    format!("in {} but not in {list}", present.join(" and ")),
-                ));
+                    format!("in {} but not in {}", present.join(" and "), list.field),
+                );
             }
         }
-        let given: Vec<String> = sizes
-            .iter()
-            .filter_map(|(l, s)| s.map(|s| format!("{s} in {l}")))
-            .collect();
-        let distinct: std::collections::BTreeSet<u64> =
-            sizes.iter().filter_map(|(_, s)| *s).collect();
-        if distinct.len() > 1 {
-            report.problems.push(problem(
+        let sizes: BTreeSet<u64> = listed.iter().filter_map(|(_, e)| e.map(|e| e.0)).collect();
+        if sizes.len() > 1 {
+            let given: Vec<String> = listed
+                .iter()
+                .filter_map(|(l, e)| e.map(|(size, _)| format!("{size} in {}", l.field)))
+                .collect();
+            problem(
                 Check::ListMismatch,
                 name,
                 format!("the lists give different sizes: {}", given.join(", ")),
-            ));
+            );
         }
-    }
 
-    for name in names {
-        if unsafe_names.contains(&name) {
+        if let Err(why) = name_is_safe(name) {
+            problem(
+                Check::UnsafeName,
+                name,
+                format!("`{}` {why}; it was not opened", name.escape_debug()),
+            );
             continue;
         }
         let path = changes.dir().join(name);
-        let meta = match std::fs::symlink_metadata(&path) {
-            Ok(m) => m,
-            Err(e) => {
-                report.problems.push(problem(
-                    Check::FileMissing,
-                    name,
-                    format!("not beside the .changes ({e})"),
-                ));
+        let actual = match open_listed(&path) {
+            Ok(file) => file,
+            Err(why) => {
+                problem(Check::FileMissing, name, why);
                 continue;
             }
         };
-        if meta.file_type().is_symlink() {
-            report.problems.push(problem(
-                Check::FileMissing,
+        let size = actual.metadata().map_or(0, |m| m.len());
+        if let Some(listed_size) = sizes.iter().find(|s| **s != size) {
+            problem(
+                Check::SizeMismatch,
                 name,
-                "a symbolic link; debgate follows no link from an upload".to_string(),
-            ));
-            continue;
-        }
-        if !meta.is_file() {
-            report.problems.push(problem(
-                Check::FileMissing,
-                name,
-                "not a regular file".to_string(),
-            ));
-            continue;
-        }
-        let listed_size = changes
-            .sha256
-            .iter()
-            .find(|f| f.name == name)
-            .map(|f| f.size)
-            .or_else(|| {
-                changes
-                    .files
-                    .iter()
-                    .find(|f| f.name == name)
-                    .map(|f| f.size)
-            })
-            .or_else(|| changes.sha1.iter().find(|f| f.name == name).map(|f| f.size));
-        let size_ok = match listed_size {
-            Some(s) if s != meta.len() => {
-                report.problems.push(problem(
-                    Check::SizeMismatch,
-                    name,
-                    format!("{} bytes; the .changes says {s}", meta.len()),
-                ));
-                false
-            }
-            _ => true,
-        };
-        if size_ok {
-            match digests(&path) {
+                format!("{size} bytes; the .changes says {listed_size}"),
+            );
+        } else {
+            match digests(actual) {
                 Ok(d) => {
-                    let mut wrong = Vec::new();
-                    if let Some(f) = changes.files.iter().find(|f| f.name == name) {
-                        if f.md5 != d.md5 {
-                            wrong.push(format!("MD5 is {}, listed {}", d.md5, f.md5));
-                        }
-                    }
-                    if let Some(f) = changes.sha1.iter().find(|f| f.name == name) {
-                        if f.digest != d.sha1 {
-                            wrong.push(format!("SHA-1 is {}, listed {}", d.sha1, f.digest));
-                        }
-                    }
-                    if let Some(f) = changes.sha256.iter().find(|f| f.name == name) {
-                        if f.digest != d.sha256 {
-                            wrong.push(format!("SHA-256 is {}, listed {}", d.sha256, f.digest));
-                        }
-                    }
+                    let wrong: Vec<String> = listed
+                        .iter()
+                        .filter_map(|(l, e)| {
+                            let (_, digest) = (*e)?;
+                            let is = d.of(l.algorithm);
+                            (is != digest)
+                                .then(|| format!("{} is {is}, listed {digest}", l.algorithm.name()))
+                        })
+                        .collect();
                     if !wrong.is_empty() {
-                        report.problems.push(problem(
-                            Check::ChecksumMismatch,
-                            name,
-                            wrong.join("; "),
-                        ));
+                        problem(Check::ChecksumMismatch, name, wrong.join("; "));
                     }
                 }
-                Err(e) => report.problems.push(problem(
-                    Check::FileMissing,
-                    name,
-                    format!("could not be read: {e}"),
-                )),
+                Err(e) => problem(Check::FileMissing, name, format!("could not be read: {e}")),
             }
         }
         // The package is judged whatever its checksums say: the findings above already stop
@@ -359,14 +336,49 @@ pub fn check_files(changes: &Changes) -> FileReport {
     report
 }
 
+/// Open a listed file without following a symbolic link (`O_NOFOLLOW`, so no link swapped in
+/// after a check can lead elsewhere) and without blocking on a FIFO (`O_NONBLOCK`); then make
+/// sure what was opened is a regular file. `Err` says why not, for a `changes-file-missing`.
+fn open_listed(path: &Path) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+    let file = match file {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err("a symbolic link; debgate follows no link from an upload".to_string())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!("not beside the .changes ({e})"))
+        }
+        Err(e) => return Err(format!("could not be opened: {e}")),
+    };
+    match file.metadata() {
+        Ok(m) if m.is_file() => Ok(file),
+        Ok(_) => Err("not a regular file".to_string()),
+        Err(e) => Err(format!("could not be read: {e}")),
+    }
+}
+
 struct Digests {
     md5: String,
     sha1: String,
     sha256: String,
 }
 
-fn digests(path: &Path) -> std::io::Result<Digests> {
-    let mut file = std::fs::File::open(path)?;
+impl Digests {
+    fn of(&self, algorithm: Algorithm) -> &str {
+        match algorithm {
+            Algorithm::Md5 => &self.md5,
+            Algorithm::Sha1 => &self.sha1,
+            Algorithm::Sha256 => &self.sha256,
+        }
+    }
+}
+
+fn digests(mut file: std::fs::File) -> std::io::Result<Digests> {
     let (mut md5, mut sha1, mut sha256) = (Md5::new(), Sha1::new(), Sha256::new());
     let mut buf = vec![0u8; 256 * 1024];
     loop {
