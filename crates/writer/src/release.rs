@@ -83,16 +83,22 @@ pub fn write_releases(testdata: &Path) -> Result<Vec<PathBuf>, WriterError> {
     Ok(written)
 }
 
+/// A field's value (its first line, trimmed) in a control paragraph the writer is given as text.
+pub(crate) fn control_field<'a>(control: &'a str, name: &str) -> Option<&'a str> {
+    control
+        .lines()
+        .filter(|l| !l.starts_with([' ', '\t']))
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+}
+
 /// `NAME_VERSION_ARCH.deb` from a control paragraph, with the epoch dropped.
 pub(crate) fn deb_file_name(control: &str) -> Result<String, String> {
     let field = |name: &str| -> Result<String, String> {
-        control
-            .lines()
-            .filter(|l| !l.starts_with([' ', '\t']))
-            .filter_map(|l| l.split_once(':'))
-            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim().to_string())
+        control_field(control, name)
             .filter(|v| !v.is_empty())
+            .map(str::to_string)
             .ok_or_else(|| format!("control has no {name} field"))
     };
     let version = field("Version")?;

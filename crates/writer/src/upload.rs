@@ -3,7 +3,7 @@
 //! release, and a `.buildinfo`), deterministically. A case may then break the upload in one
 //! declared way, so that each upload check has a failing fixture.
 
-use crate::release::deb_file_name;
+use crate::release::{control_field as field, deb_file_name};
 use crate::{deb_bytes, load_package, WriterError};
 use md5::Md5;
 use serde::Deserialize;
@@ -77,15 +77,6 @@ struct Listed {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn field<'a>(control: &'a str, name: &str) -> Option<&'a str> {
-    control
-        .lines()
-        .filter(|l| !l.starts_with([' ', '\t']))
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim())
 }
 
 /// Build one case: `(file name, bytes)` of every file in `testdata/uploads/CASE/`, the
