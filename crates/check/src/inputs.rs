@@ -22,56 +22,47 @@ pub enum InputError {
 /// not followed, so a hostile tree cannot lead us elsewhere on the host). Sorted within each
 /// directory for reproducible output.
 pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
-    let mut out = Vec::new();
-    for p in paths {
-        let meta = std::fs::metadata(p).map_err(|_| InputError::Missing(p.clone()))?;
-        if meta.is_dir() {
-            let mut found = Vec::new();
-            for entry in walkdir::WalkDir::new(p).follow_links(false) {
-                let entry = entry.map_err(|source| InputError::Walk {
-                    path: p.clone(),
-                    source,
-                })?;
-                if entry.file_type().is_file() && is_deb(entry.path()) {
-                    found.push(entry.into_path());
-                }
-            }
-            found.sort();
-            out.extend(found);
-        } else if meta.is_file() {
-            // A file named explicitly is read whatever its name; the reader says if it is no .deb.
-            out.push(p.clone());
-        } else {
-            return Err(InputError::NotADeb(p.clone()));
-        }
-    }
-    Ok(out)
+    Ok(collect(paths, false)?.debs)
 }
 
 /// Like [`collect_inputs`], but a `.changes` (named, or found in a directory) is an upload:
 /// its listed packages are judged with it as one set, apart from the loose packages.
 pub fn collect_check_inputs(paths: &[PathBuf]) -> Result<CheckInputs, InputError> {
+    collect(paths, true)
+}
+
+/// One walk per directory, taking `.deb`s and, with `uploads`, `.changes` files.
+fn collect(paths: &[PathBuf], uploads: bool) -> Result<CheckInputs, InputError> {
     let mut inputs = CheckInputs::default();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|_| InputError::Missing(p.clone()))?;
         if meta.is_dir() {
-            let mut uploads = Vec::new();
+            let mut found = CheckInputs::default();
             for entry in walkdir::WalkDir::new(p).follow_links(false) {
                 let entry = entry.map_err(|source| InputError::Walk {
                     path: p.clone(),
                     source,
                 })?;
-                if entry.file_type().is_file() && is_changes(entry.path()) {
-                    uploads.push(entry.into_path());
+                if !entry.file_type().is_file() {
+                    continue;
+                }
+                if is_deb(entry.path()) {
+                    found.debs.push(entry.into_path());
+                } else if uploads && is_changes(entry.path()) {
+                    found.uploads.push(entry.into_path());
                 }
             }
-            uploads.sort();
-            inputs.uploads.extend(uploads);
-            inputs.debs.extend(collect_inputs(std::slice::from_ref(p))?);
-        } else if meta.is_file() && is_changes(p) {
+            found.debs.sort();
+            found.uploads.sort();
+            inputs.debs.extend(found.debs);
+            inputs.uploads.extend(found.uploads);
+        } else if meta.is_file() && uploads && is_changes(p) {
             inputs.uploads.push(p.clone());
+        } else if meta.is_file() {
+            // A file named explicitly is read whatever its name; the reader says if it is no .deb.
+            inputs.debs.push(p.clone());
         } else {
-            inputs.debs.extend(collect_inputs(std::slice::from_ref(p))?);
+            return Err(InputError::NotADeb(p.clone()));
         }
     }
     Ok(inputs)
