@@ -9,7 +9,7 @@
 //! slip in escaping still could not run injected script or phone home.
 
 use crate::diff_output::{
-    kvalue, notable, one_line, pair_title, sysctl_value, totals, verdict_headline,
+    kvalue, meta_value, notable, one_line, pair_title, sysctl_value, totals, verdict_headline,
 };
 use debgate_diff::{DiffReport, PairDiff, PrivilegeChange, Transition};
 use std::collections::BTreeSet;
@@ -516,8 +516,8 @@ fn pair(o: &mut String, p: &PairDiff, id: &str) {
                 "<tr><td class=\"mono nw\">{}</td><td class=\"nw\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
                 esc(&m.path),
                 esc(m.field),
-                esc(&m.old),
-                esc(&m.new)
+                esc(meta_value(&m.old)),
+                esc(meta_value(&m.new))
             );
         }
         o.push_str("</table>");

@@ -28,6 +28,16 @@ pub(crate) fn kvalue(v: &Option<String>) -> &str {
     }
 }
 
+/// A metadata value as people say it: the JSON keeps "" for no capabilities or no link target,
+/// which a reader of `capabilities:  → cap_syslog=ep` would take for a lost value.
+pub(crate) fn meta_value(v: &str) -> &str {
+    if v.is_empty() {
+        "none"
+    } else {
+        v
+    }
+}
+
 pub(crate) fn sysctl_value(v: &Option<SysctlValue>) -> String {
     match v {
         None => "unset".to_string(),
@@ -248,7 +258,15 @@ fn text_pair(o: &mut String, p: &PairDiff, color: bool) {
     let meta: Vec<String> = p
         .metadata
         .iter()
-        .map(|m| format!("{} {}: {} → {}", m.path, m.field, m.old, m.new))
+        .map(|m| {
+            format!(
+                "{} {}: {} → {}",
+                m.path,
+                m.field,
+                meta_value(&m.old),
+                meta_value(&m.new)
+            )
+        })
         .collect();
     text_list(o, "metadata", &meta);
     let mut files: Vec<&str> = p.kconfig.iter().map(|k| k.file.as_str()).collect();
@@ -456,7 +474,15 @@ fn markdown_pair(o: &mut String, p: &PairDiff) {
     let meta: Vec<String> = p
         .metadata
         .iter()
-        .map(|m| format!("`{}` {}: {} → {}", m.path, m.field, m.old, m.new))
+        .map(|m| {
+            format!(
+                "`{}` {}: {} → {}",
+                m.path,
+                m.field,
+                meta_value(&m.old),
+                meta_value(&m.new)
+            )
+        })
         .collect();
     details(o, "metadata", &meta);
     if !p.kconfig.is_empty() {

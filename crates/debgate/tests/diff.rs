@@ -2,74 +2,19 @@
 //! every format, `-o`, and snapshots of the JSON and markdown under testdata/diff/ (rewrite
 //! them with `DEBGATE_BLESS=1 cargo test -p debgate --test diff` and review the change).
 
+mod common;
+
+use common::{debgate, json, root, stdout};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Run from the repository root with relative paths, so reports name the sets as a user would.
-fn debgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_debgate"))
-        .current_dir(root())
-        .env_remove("NO_COLOR")
-        .args(args)
-        .output()
-        .expect("run debgate")
-}
+use std::path::PathBuf;
 
 const FOCAL: &str = "testdata/releases/focal-like";
 const GROOVY: &str = "testdata/releases/groovy-like";
 const ADM_SCRIPT: &str = "testdata/releases/adm-proposal-script";
 
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-            stdout(out),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
 /// Compare with testdata/diff/NAME, or rewrite it when DEBGATE_BLESS is set.
 fn snapshot(name: &str, actual: &str) {
-    let path = root().join("testdata/diff").join(name);
-    if std::env::var_os("DEBGATE_BLESS").is_some() {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run with DEBGATE_BLESS=1", path.display()));
-    if expected != actual {
-        let diff = similar_lines(&expected, actual);
-        panic!(
-            "{} is stale; run `DEBGATE_BLESS=1 cargo test -p debgate --test diff` and review:\n{diff}",
-            path.display()
-        );
-    }
-}
-
-/// The first differing lines, enough to see what moved without another crate.
-fn similar_lines(expected: &str, actual: &str) -> String {
-    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    let first = e
-        .iter()
-        .zip(&a)
-        .position(|(x, y)| x != y)
-        .unwrap_or(e.len().min(a.len()));
-    format!(
-        "line {}:\n- {}\n+ {}",
-        first + 1,
-        e.get(first).unwrap_or(&"(end)"),
-        a.get(first).unwrap_or(&"(end)")
-    )
+    common::snapshot("testdata/diff", name, actual)
 }
 
 #[test]
@@ -177,6 +122,37 @@ fn a_privilege_grant_in_postinst_is_a_regression_exit_1() {
     assert!(plain.contains("REGRESSION: "), "{plain}");
     let colored = stdout(&debgate(&["diff", "--color", "always", GROOVY, ADM_SCRIPT]));
     assert!(colored.contains("\x1b[1;31mREGRESSION\x1b[0m"), "{colored}");
+}
+
+/// The rejected proposal in data.tar: JSON keeps "" for "no capabilities", and the text and
+/// markdown say "none" rather than print an empty value.
+#[test]
+fn a_capability_granted_in_data_tar_reads_none_to_the_grant() {
+    const ADM: &str = "testdata/releases/adm-proposal";
+    let out = debgate(&["diff", "--format", "json", GROOVY, ADM]);
+    assert_eq!(out.status.code(), Some(1), "a regression of severity error");
+    let report = json(&out);
+    let caps: Vec<&Value> = report["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["metadata"].as_array().unwrap())
+        .filter(|m| m["field"] == "capabilities")
+        .collect();
+    assert_eq!(caps.len(), 1, "{caps:?}");
+    assert_eq!(caps[0]["old"], "");
+    assert_eq!(caps[0]["new"], "cap_syslog=ep");
+
+    let plain = stdout(&debgate(&["diff", GROOVY, ADM]));
+    assert!(
+        plain.contains("/bin/dmesg capabilities: none → cap_syslog=ep"),
+        "{plain}"
+    );
+    let md = stdout(&debgate(&["diff", "--format", "markdown", GROOVY, ADM]));
+    assert!(
+        md.contains("`/bin/dmesg` capabilities: none → cap_syslog=ep"),
+        "{md}"
+    );
 }
 
 #[test]

@@ -6,11 +6,14 @@
 //! `DEBGATE_BLESS=1 cargo test -p debgate --test diff_html` also rewrites docs/diff-report.png,
 //! the focal-like → groovy-like screenshot the README shows.
 
+mod common;
+
+use common::{debgate, root};
 use debgate_facts::{Compression, ScriptName};
 use debgate_writer::{deb_bytes, FileSpec, PackageSpec};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const FOCAL: &str = "testdata/releases/focal-like";
@@ -21,18 +24,6 @@ const ADM_SCRIPT: &str = "testdata/releases/adm-proposal-script";
 /// any of it reached the page unescaped.
 const HOSTILE: &str =
     "<script>console.log('pwned')</script>\"><img src=x onerror=\"console.log('pwned')\">";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn debgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_debgate"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("run debgate")
-}
 
 /// Write the HTML report of OLD → NEW to DIR/report.html; returns its path and the exit code.
 fn html_report(dir: &Path, old: &str, new: &str) -> (PathBuf, Option<i32>) {

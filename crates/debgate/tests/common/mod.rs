@@ -15,10 +15,12 @@ pub fn root() -> PathBuf {
         .expect("workspace root")
 }
 
-/// Run debgate in `dir`.
+/// Run debgate in `dir`. NO_COLOR is removed so that a test sees the default colouring (none
+/// on a pipe), not the caller's setting.
 pub fn debgate_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_debgate"))
         .current_dir(dir)
+        .env_remove("NO_COLOR")
         .args(args)
         .output()
         .expect("run debgate")
@@ -29,11 +31,15 @@ pub fn debgate(args: &[&str]) -> Output {
     debgate_in(&root(), args)
 }
 
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
+            stdout(out),
             String::from_utf8_lossy(&out.stderr)
         )
     })
