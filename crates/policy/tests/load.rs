@@ -160,3 +160,47 @@ fn waivable_defaults_to_true_and_must_be_a_boolean() {
     assert_eq!(errs[0].code, "wrong-type");
     assert_eq!(errs[0].location.to_string(), "p.toml:9:13");
 }
+
+/// Random edits to the bundled policies (bytes that matter to TOML and to our patterns) give a
+/// rule set or errors that each carry a real file:line:column, never a panic.
+#[test]
+fn corrupted_bundled_policies_never_panic_and_errors_have_locations() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|f| f.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "policies/ holds the bundled policies");
+    let mut seed = 0x1234_5678_u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    const NASTY: &[char] = &['"', '\'', '[', ']', '{', '}', '=', '\n', '#', '*', '\\', '.', 'é'];
+    let (mut refused, mut runs) = (0, 0);
+    for f in &files {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        let text = std::fs::read_to_string(f).unwrap();
+        for _ in 0..300 {
+            let mut chars: Vec<char> = text.chars().collect();
+            for _ in 0..1 + next() % 3 {
+                let i = next() as usize % chars.len();
+                chars[i] = NASTY[next() as usize % NASTY.len()];
+            }
+            let edited: String = chars.into_iter().collect();
+            runs += 1;
+            if let Err(errs) = load_sources(&[(name, &edited)]) {
+                refused += 1;
+                for e in &errs.0 {
+                    assert_eq!(e.location.file, name, "{e}");
+                    assert!(e.location.line >= 1 && e.location.column >= 1, "{e}");
+                }
+            }
+        }
+    }
+    assert!(refused > runs / 4, "{refused} of {runs} edits refused");
+}
