@@ -8,6 +8,8 @@ pub mod report;
 pub mod upload;
 pub mod waivers;
 
+/// For `--keyring`: whether a signature verifier is installed, asked once before any upload.
+pub use debgate_upload::{SignatureError, Verifier};
 pub use inputs::{collect_check_inputs, collect_inputs, InputError};
 pub use inspect::{inspect, InspectReport};
 pub use report::{CheckReport, CheckResult, PackageSummary, Summary, UploadSummary};

@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use debgate_check::{
     bundled_rules, check_inputs, collect_check_inputs, formats, inspect, with_upload_rules, Date,
-    Settings, Waivers, DEFAULT_WAIVERS,
+    Settings, SignatureError, Verifier, Waivers, DEFAULT_WAIVERS,
 };
 use debgate_policy::{load_paths, RuleSet, Severity};
 use std::path::PathBuf;
@@ -273,6 +273,11 @@ fn run(cli: Cli) -> Result<u8> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
+            }
+            // Without a verifier every signed upload would fail the same way: say so once, as
+            // the usage error it is, before reading anything.
+            if keyring.is_some() && !inputs.uploads.is_empty() && Verifier::find().is_none() {
+                anyhow::bail!("--keyring: {}", SignatureError::NoVerifier);
             }
             // The upload checks are rules only where there is an upload, so that reports of
             // plain packages (SARIF's rule list, JUnit) don't list checks that never ran.

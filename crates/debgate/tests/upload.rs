@@ -416,6 +416,44 @@ fn a_missing_keyring_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--keyring"));
 }
 
+/// With no gpgv or sqv on PATH, `--keyring` is one usage error before any package is read, not
+/// one error per upload.
+#[test]
+fn keyring_without_a_verifier_is_one_usage_error() {
+    let empty = tempfile::tempdir().unwrap();
+    let keyring = empty.path().join("keyring.gpg");
+    std::fs::write(&keyring, b"not read").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_debgate"))
+        .current_dir(root())
+        .env("PATH", empty.path())
+        .args(["check", "--format", "json", "--keyring"])
+        .arg(&keyring)
+        .args([case_changes("good"), case_changes("adm-proposal")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "no report: nothing was read");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("no OpenPGP verifier found").count(),
+        1,
+        "{stderr}"
+    );
+    // Without --keyring the same PATH is no problem: signatures are not checked.
+    let plain = Command::new(env!("CARGO_BIN_EXE_debgate"))
+        .current_dir(root())
+        .env("PATH", empty.path())
+        .args(["check", "--format", "json", &case_changes("good")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        plain.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&plain.stderr)
+    );
+}
+
 /// Build testdata/sources/hello-debgate with dpkg-buildpackage in a temporary copy, signing
 /// with `key` in `gpg`'s home when given. Returns the directory and the .changes. None when
 /// dpkg-buildpackage is missing (CI installs dpkg-dev, so there it fails instead).

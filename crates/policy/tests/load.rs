@@ -180,7 +180,9 @@ fn corrupted_bundled_policies_never_panic_and_errors_have_locations() {
         seed ^= seed << 5;
         seed
     };
-    const NASTY: &[char] = &['"', '\'', '[', ']', '{', '}', '=', '\n', '#', '*', '\\', '.', 'é'];
+    const NASTY: &[char] = &[
+        '"', '\'', '[', ']', '{', '}', '=', '\n', '#', '*', '\\', '.', 'é',
+    ];
     let (mut refused, mut runs) = (0, 0);
     for f in &files {
         let name = f.file_name().unwrap().to_str().unwrap();
