@@ -173,13 +173,7 @@ fn corrupted_bundled_policies_never_panic_and_errors_have_locations() {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "policies/ holds the bundled policies");
-    let mut seed = 0x1234_5678_u32;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        seed
-    };
+    let mut rng = fastrand::Rng::with_seed(0x1234_5678);
     const NASTY: &[char] = &[
         '"', '\'', '[', ']', '{', '}', '=', '\n', '#', '*', '\\', '.', 'é',
     ];
@@ -189,9 +183,9 @@ fn corrupted_bundled_policies_never_panic_and_errors_have_locations() {
         let text = std::fs::read_to_string(f).unwrap();
         for _ in 0..300 {
             let mut chars: Vec<char> = text.chars().collect();
-            for _ in 0..1 + next() % 3 {
-                let i = next() as usize % chars.len();
-                chars[i] = NASTY[next() as usize % NASTY.len()];
+            for _ in 0..rng.usize(1..=3) {
+                let i = rng.usize(..chars.len());
+                chars[i] = NASTY[rng.usize(..NASTY.len())];
             }
             let edited: String = chars.into_iter().collect();
             runs += 1;

@@ -14,28 +14,12 @@ fn run(text: &str) -> Analysis {
     })
 }
 
-/// xorshift64*: deterministic, so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 #[test]
 fn random_bytes_never_panic() {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = fastrand::Rng::with_seed(0x9E37_79B9_7F4A_7C15);
     for _ in 0..1500 {
-        let len = rng.below(300);
-        let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        let len = rng.usize(..300);
+        let bytes: Vec<u8> = (0..len).map(|_| rng.u8(..)).collect();
         run(&String::from_utf8_lossy(&bytes));
     }
 }
@@ -130,13 +114,13 @@ fn shell_token_soup_never_panics() {
         "xargs",
         "-I",
     ];
-    let mut rng = Rng(42);
+    let mut rng = fastrand::Rng::with_seed(42);
     for _ in 0..1500 {
-        let n = rng.below(60);
+        let n = rng.usize(..60);
         let mut s = String::new();
         for _ in 0..n {
-            s.push_str(TOKENS[rng.below(TOKENS.len())]);
-            s.push(if rng.below(4) == 0 { '\n' } else { ' ' });
+            s.push_str(TOKENS[rng.usize(..TOKENS.len())]);
+            s.push(if rng.usize(..4) == 0 { '\n' } else { ' ' });
         }
         run(&s);
     }

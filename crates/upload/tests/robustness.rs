@@ -62,21 +62,15 @@ fn random_corruption_never_panics() {
 }
 
 fn random_corruption(path: &Path, bytes: &[u8]) {
-    let mut seed = 0x9e37_79b9_u32;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        seed
-    };
+    let mut rng = fastrand::Rng::with_seed(0x9e37_79b9);
     let mut refused = 0;
     for _ in 0..2000 {
         let mut b = bytes.to_vec();
-        for _ in 0..1 + next() % 4 {
-            let i = next() as usize % b.len();
+        for _ in 0..rng.usize(1..=4) {
+            let i = rng.usize(..b.len());
             // Control bytes, high bytes, field syntax and list syntax: the bytes a parser trips on.
             const NASTY: &[u8] = b"\0\n\r\t :/.-\x7f\xc3\xff";
-            b[i] = NASTY[next() as usize % NASTY.len()];
+            b[i] = NASTY[rng.usize(..NASTY.len())];
         }
         if Changes::parse(path, &b).is_err() {
             refused += 1;
