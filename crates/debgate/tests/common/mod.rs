@@ -62,7 +62,24 @@ pub fn snapshot(dir: &str, name: &str, actual: &str) {
     });
     assert!(
         expected == actual,
-        "{} differs (DEBGATE_BLESS=1 rewrites it):\n{actual}",
-        path.display()
+        "{} differs (DEBGATE_BLESS=1 rewrites it; review the change): {}",
+        path.display(),
+        first_difference(&expected, actual)
     );
+}
+
+/// The first differing line, enough to see what moved.
+fn first_difference(expected: &str, actual: &str) -> String {
+    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    let first = e
+        .iter()
+        .zip(&a)
+        .position(|(x, y)| x != y)
+        .unwrap_or(e.len().min(a.len()));
+    format!(
+        "line {}:\n- {}\n+ {}",
+        first + 1,
+        e.get(first).unwrap_or(&"(end)"),
+        a.get(first).unwrap_or(&"(end)")
+    )
 }
