@@ -10,8 +10,9 @@
 //!
 //! A second table times `debgate diff` on each `[[diff]]` pair of corpus.toml (two versions of
 //! one package, fetched as `cargo xtask corpus` fetches them) against `dpkg-deb --fsys-tarfile`
-//! of the larger side and of both sides one after the other, and against debdiff and diffoscope
-//! where they are installed.
+//! of the larger side and of both sides one after the other, against its floor (`debgate check
+//! --xz-threads 1` of the larger side alone), and against debdiff and diffoscope where they are
+//! installed.
 
 use crate::corpus::{self, CorpusSpec, FetchedDiff};
 use crate::util;
@@ -289,15 +290,18 @@ pub fn run(root: &Path) -> Result<()> {
 struct DiffFigures {
     dpkg_old: Measured,
     dpkg_new: Measured,
+    /// `debgate check --xz-threads 1` of the larger side alone: the diff's floor when each side
+    /// has one core, since the diff then waits for that side's single-threaded decode.
+    floor: Measured,
     /// One per `DIFF_XZ_THREADS` value, in that order.
     diff: Vec<Measured>,
     rounds: usize,
 }
 
-/// Times one pair in interleaved rounds (dpkg-deb old, dpkg-deb new, then debgate diff with
-/// each `DIFF_XZ_THREADS` value), so that a change in background load hits every command
-/// alike; each figure is its best round.
-fn time_pair(exe: &Path, f: &FetchedDiff) -> Result<DiffFigures> {
+/// Times one pair in interleaved rounds (dpkg-deb old, dpkg-deb new, the floor, then debgate
+/// diff with each `DIFF_XZ_THREADS` value), so that a change in background load hits every
+/// command alike; each figure is its best round.
+fn time_pair(exe: &Path, f: &FetchedDiff, larger: &Path) -> Result<DiffFigures> {
     let dpkg = |deb: &Path| {
         let mut c = Command::new("dpkg-deb");
         c.arg("--fsys-tarfile").arg(deb);
@@ -310,10 +314,17 @@ fn time_pair(exe: &Path, f: &FetchedDiff) -> Result<DiffFigures> {
             .arg(&f.new.deb);
         c
     };
+    let floor = || {
+        let mut c = Command::new(exe);
+        c.args(["check", "--format", "json", "--xz-threads", "1"])
+            .arg(larger);
+        c
+    };
     let round = || -> Result<Vec<Measured>> {
         let mut m = vec![
             best_of(|| dpkg(&f.old.deb), |c| c == Some(0), 1)?,
             best_of(|| dpkg(&f.new.deb), |c| c == Some(0), 1)?,
+            best_of(floor, debgate_ran, 1)?,
         ];
         for threads in DIFF_XZ_THREADS {
             m.push(best_of(|| diff(threads), debgate_ran, 1)?);
@@ -334,12 +345,14 @@ fn time_pair(exe: &Path, f: &FetchedDiff) -> Result<DiffFigures> {
         }
     }
     let mut best = best.into_iter();
-    let (Some(dpkg_old), Some(dpkg_new)) = (best.next(), best.next()) else {
+    let (Some(dpkg_old), Some(dpkg_new), Some(floor)) = (best.next(), best.next(), best.next())
+    else {
         bail!("no dpkg-deb figures");
     };
     Ok(DiffFigures {
         dpkg_old,
         dpkg_new,
+        floor,
         diff: best.collect(),
         rounds,
     })
@@ -382,7 +395,7 @@ fn kib(path: &Path) -> u64 {
 
 /// One line of the diff table: the pair name left-aligned, every other cell right-aligned.
 fn diff_row<S: AsRef<str>>(cells: &[S]) -> String {
-    const WIDTHS: [usize; 13] = [24, 4, 6, 8, 8, 8, 8, 8, 8, 8, 8, 14, 14];
+    const WIDTHS: [usize; 15] = [24, 4, 6, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 14, 14];
     let mut line = String::new();
     for (i, (cell, width)) in cells.iter().zip(WIDTHS).enumerate() {
         let cell = cell.as_ref();
@@ -433,7 +446,12 @@ fn diff_table(
             data_compression(&f.new.deb),
             if larger_is_new { "new" } else { "old" },
         );
-        let figures = time_pair(exe, f)?;
+        let larger = if larger_is_new {
+            &f.new.deb
+        } else {
+            &f.old.deb
+        };
+        let figures = time_pair(exe, f, larger)?;
         let debdiff = other_tool("debdiff", f)?;
         let diffoscope = other_tool("diffoscope", f)?;
         rows.push((d.name.clone(), larger_is_new, figures, debdiff, diffoscope));
@@ -451,6 +469,8 @@ fn diff_table(
             "diff s",
             "/larger",
             "/seq",
+            "floor s",
+            "/floor",
             "diff RSS",
             "dpkg RSS",
             "debdiff",
@@ -481,6 +501,8 @@ fn diff_table(
                 secs(diff.wall),
                 ratio(diff.wall, larger),
                 ratio(diff.wall, seq),
+                secs(m.floor.wall),
+                ratio(diff.wall, m.floor.wall),
                 mib(diff.max_rss),
                 mib(m.dpkg_old.max_rss.max(m.dpkg_new.max_rss)),
                 debdiff.to_string(),
@@ -493,8 +515,9 @@ fn diff_table(
         "(times in s, each the best round; xz = debgate diff --xz-threads (auto: the default); \
          dpkg old/new = dpkg-deb --fsys-tarfile of that side; dpkg seq = old + new, both sides \
          one after the other; /larger = diff time / dpkg-deb time of the larger .deb's side, \
-         the issue's target being at most 1.2; /seq = diff time / dpkg seq; RSS = peak resident \
-         set in MiB; debdiff and diffoscope: one run each, stopped after \
+         the issue's target being at most 1.2; /seq = diff time / dpkg seq; floor = debgate check \
+         --xz-threads 1 of the larger side alone, the least a diff with one core a side can take, \
+         and /floor = diff time / floor; RSS = peak resident set in MiB; debdiff and diffoscope: one run each, stopped after \
          {OTHER_TOOL_TIMEOUT_SECS} s)"
     );
     Ok(())
