@@ -36,6 +36,10 @@ pub enum ReadError {
     #[error("cannot read the file: {0}")]
     Io(#[source] io::Error),
 
+    /// The path names a directory, FIFO, socket or device, not a regular file.
+    #[error("not a regular file but {kind}")]
+    NotAFile { kind: &'static str },
+
     /// The ar container is malformed: bad magic, bad header, or an extended name form.
     #[error("ar archive is corrupt: {detail}")]
     CorruptAr { detail: String },

@@ -62,12 +62,42 @@ impl Default for ReadOptions<'static> {
 
 /// Read the `.deb` at `path`.
 pub fn read_package(path: &Path, opts: &ReadOptions) -> Result<Package, ReadError> {
-    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let file = open_regular(path)?;
     read_package_from(
         path.to_path_buf(),
         BufReader::with_capacity(64 * 1024, file),
         opts,
     )
+}
+
+/// Open `path` only if it is a regular file. A FIFO named `x.deb` would otherwise block the run
+/// forever waiting for a writer, and a directory fails deep in the ar reader with a misleading
+/// message. O_NONBLOCK lets the open of a FIFO return at once (it changes nothing for a regular
+/// file), and the type is checked on the open handle, so a path swapped after an earlier check
+/// (say, the upload's checksum pass) is still caught. Symlinks given by the user are followed.
+fn open_regular(path: &Path) -> Result<std::fs::File, ReadError> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(ReadError::Io)?;
+    let t = file.metadata().map_err(ReadError::Io)?.file_type();
+    if t.is_file() {
+        return Ok(file);
+    }
+    let kind = if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "another kind of file"
+    };
+    Err(ReadError::NotAFile { kind })
 }
 
 /// Which member the container rules expect next.

@@ -6,6 +6,7 @@ use common::*;
 use debgate_facts::caps::FileCaps;
 use debgate_facts::{Compression, EntryKind, ScriptName};
 use debgate_reader::{read_package, Limits, ReadError, ReadOptions};
+use std::path::Path;
 
 #[test]
 fn reads_every_compression_of_control_and_data() {
@@ -367,6 +368,37 @@ fn reads_from_a_path() {
     assert_eq!(pkg.name(), "pinger");
     let missing = read_package(&dir.path().join("nope.deb"), &ReadOptions::default());
     assert!(matches!(missing, Err(ReadError::Io(_))));
+}
+
+/// A FIFO named like a package must not block the run waiting for a writer, and a directory or
+/// device must be named for what it is; a symlink to a real package is followed.
+#[test]
+fn refuses_paths_that_are_not_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo_1_amd64.deb");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates the node.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    let subdir = dir.path().join("dir_1_amd64.deb");
+    std::fs::create_dir(&subdir).unwrap();
+    for (path, kind) in [
+        (fifo.as_path(), "a FIFO"),
+        (subdir.as_path(), "a directory"),
+        (Path::new("/dev/zero"), "a device"),
+    ] {
+        match read_package(path, &ReadOptions::default()) {
+            Err(ReadError::NotAFile { kind: k }) => assert_eq!(k, kind, "{}", path.display()),
+            other => panic!("{}: {other:?}", path.display()),
+        }
+    }
+    let real = dir.path().join("pinger_1.2-3_amd64.deb");
+    std::fs::write(&real, deb(&simple_data())).unwrap();
+    let link = dir.path().join("link.deb");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    assert_eq!(
+        read_package(&link, &ReadOptions::default()).unwrap().name(),
+        "pinger"
+    );
 }
 
 #[test]
