@@ -312,20 +312,20 @@ pub enum Outcome {
 }
 
 /// Talks to apt, running `apt-get update` at most once per xtask run and only on demand.
-struct Apt {
+pub(crate) struct Apt {
     cache: PathBuf,
     updated: bool,
 }
 
 impl Apt {
-    fn new(cache: PathBuf) -> Apt {
+    pub(crate) fn new(cache: PathBuf) -> Apt {
         Apt {
             cache,
             updated: false,
         }
     }
 
-    fn command(program: &str) -> Command {
+    pub(crate) fn command(program: &str) -> Command {
         let mut cmd = Command::new(program);
         // As root, apt hands the download to the `_apt` user, which cannot write into our
         // cache and then prints a warning for every file; downloading as root is what happens
@@ -468,7 +468,7 @@ impl Apt {
 
     /// A cached `.deb` of `package`, or a fresh download of it: of exactly `version` when given,
     /// else of the candidate (or of the newest cached version, when one is cached).
-    fn fetch(&mut self, package: &str, version: Option<&str>) -> Result<PathBuf> {
+    pub(crate) fn fetch(&mut self, package: &str, version: Option<&str>) -> Result<PathBuf> {
         let hit = match version {
             Some(v) => cached_version(&self.cache, package, v)?,
             None => cached(&self.cache, package)?,

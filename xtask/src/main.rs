@@ -1,10 +1,11 @@
-//! `cargo xtask`: the project's automation (`ci`, `tidy`, `fixtures`, `corpus`, `bench`, `sarif`).
+//! `cargo xtask`: the project's automation (`ci`, `tidy`, `fixtures`, `corpus`, `bench`, `sarif`,
+//! `sweep`).
 //! See README.md ("Development") and ARCHITECTURE.md.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use xtask::{bench, ci, corpus, sarif, tidy, workspace_root};
+use xtask::{bench, ci, corpus, sarif, sweep, tidy, workspace_root};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "debgate project automation")]
@@ -35,6 +36,14 @@ enum Cmd {
     /// Time debgate check and diff against dpkg-deb --fsys-tarfile, lintian, debdiff and
     /// diffoscope on the corpus (ratios from one run).
     Bench,
+    /// Read and inspect COUNT real packages picked at random (by SEED) from apt's lists; fails
+    /// if any cannot be read. Not part of ci: it downloads hundreds of MiB.
+    Sweep {
+        #[arg(long, default_value_t = 200)]
+        count: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -87,6 +96,7 @@ fn run(cmd: Cmd) -> Result<()> {
             corpus::Outcome::Ran { failed, .. } => bail!("{failed} corpus expectation(s) failed"),
         },
         Cmd::Bench => bench::run(&root),
+        Cmd::Sweep { count, seed } => sweep::run(&root, count, seed),
         Cmd::Sarif => sarif::validate(&root)?.map_err(|why| anyhow::anyhow!(why)),
     }
 }
