@@ -122,33 +122,41 @@ pub fn read_all_with_progress(
     want: &(dyn Fn(&str) -> bool + Sync),
     done: &(dyn Fn(usize) + Sync),
 ) -> Vec<Result<AnalyzedPackage, ReadError>> {
-    let (jobs, xz_threads) = settings.plan(files.len());
+    schedule(files.len(), settings, &|i, per_package| {
+        let r = analyze_file(&files[i], per_package, want);
+        done(i);
+        r
+    })
+}
+
+/// Run `job(i, settings)` for every `i` in `0..n`, spread over the cores as [`Settings::plan`]
+/// says (`settings` as handed to each job carries the per-package xz thread count). Results
+/// keep the order of `i`.
+pub(crate) fn schedule<T: Send>(
+    n: usize,
+    settings: &Settings,
+    job: &(dyn Fn(usize, &Settings) -> T + Sync),
+) -> Vec<T> {
+    let (jobs, xz_threads) = settings.plan(n);
     let per_package = Settings {
         xz_threads,
         ..settings.clone()
     };
-    let read_one = |i: usize, f: &PathBuf| {
-        let r = analyze_file(f, &per_package, want);
-        done(i);
-        r
-    };
     if jobs <= 1 {
-        return files
-            .iter()
-            .enumerate()
-            .map(|(i, f)| read_one(i, f))
-            .collect();
+        return (0..n).map(|i| job(i, &per_package)).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut slots: Vec<Option<Result<AnalyzedPackage, ReadError>>> = Vec::new();
-    slots.resize_with(files.len(), || None);
+    let mut slots: Vec<Option<T>> = Vec::new();
+    slots.resize_with(n, || None);
     let slots = std::sync::Mutex::new(slots);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(f) = files.get(i) else { break };
-                let r = read_one(i, f);
+                if i >= n {
+                    break;
+                }
+                let r = job(i, &per_package);
                 if let Ok(mut s) = slots.lock() {
                     s[i] = Some(r);
                 }
@@ -159,7 +167,7 @@ pub fn read_all_with_progress(
         .into_inner()
         .unwrap_or_default()
         .into_iter()
-        .map(|r| r.expect("every file was read by some worker"))
+        .map(|r| r.expect("every job was run by some worker"))
         .collect()
 }
 

@@ -3,12 +3,15 @@
 //! set of their own. The upload checks are listed among the rules as built-in rules.
 
 use crate::report::{CheckResult, PackageSummary, UploadSummary};
-use crate::{read_all, AnalyzedPackage, CheckReport, Settings};
+use crate::{analyze_file, analyze_package, schedule, AnalyzedPackage, CheckReport, Settings};
 use debgate_policy::{
     evaluate, Analyzed, Assertion, Finding, Globs, Location, Presence, Rule, RuleSet, Severity,
     Status,
 };
+use debgate_reader::{open_package, read_package_from, ReadError, ReadOptions};
 use debgate_upload::{check_upload, control_agrees, BinaryControl, Check, Problem, UploadReport};
+use sha2::{Digest, Sha256};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// What `debgate check` was given: loose packages (judged together as one set) and `.changes`
@@ -118,22 +121,30 @@ pub fn check_inputs(
         .collect();
     let judge_loose = !files.is_empty();
     let mut owner: Vec<Option<(usize, String)>> = vec![None; files.len()];
+    // Per file: None for a loose package; for a listed one, Some(the SHA-256 it was verified
+    // to have, if the file checks found it matching).
+    let mut verified: Vec<Option<Option<String>>> = vec![None; files.len()];
     for (i, (_, r)) in checked.iter().enumerate() {
         for (name, path) in &r.packages {
             files.push(path.clone());
             owner.push(Some((i, name.clone())));
+            verified.push(Some(verified_sha256(r, name)));
         }
     }
     let want = |p: &str| rules.wants_content(p);
+    let read = schedule(
+        files.len(),
+        settings,
+        &|i, per_package| match &verified[i] {
+            Some(sha256) => analyze_listed_file(&files[i], sha256.as_deref(), per_package, &want),
+            None => analyze_file(&files[i], per_package, &want),
+        },
+    );
     let mut loose: Vec<AnalyzedPackage> = Vec::new();
     let mut per_upload: Vec<Vec<(String, AnalyzedPackage)>> =
         checked.iter().map(|_| Vec::new()).collect();
     let mut packages = Vec::new();
-    for ((f, result), owner) in files
-        .iter()
-        .zip(read_all(&files, settings, &want))
-        .zip(owner)
-    {
+    for ((f, result), owner) in files.iter().zip(read).zip(owner) {
         let upload = owner.as_ref().map(|(i, _)| checked[*i].0.clone());
         match result {
             Ok(a) => {
@@ -273,5 +284,142 @@ fn pass_message(check: Check, report: &UploadReport) -> String {
             report.changes.source,
             report.changes.version
         ),
+    }
+}
+
+/// The SHA-256 the upload lists for `name`, when the file checks found it matching: reading
+/// then insists on the same bytes. None when a size or checksum problem is already reported.
+fn verified_sha256(report: &UploadReport, name: &str) -> Option<String> {
+    let already_wrong = report
+        .problems
+        .iter()
+        .any(|p| p.name.as_deref() == Some(name));
+    if already_wrong {
+        return None;
+    }
+    report
+        .changes
+        .sha256
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.digest.to_ascii_lowercase())
+}
+
+/// [`analyze_file`] for a package an upload lists. It is opened without following a symbolic
+/// link, like every file of an upload; and when its checksums were verified (`sha256`), it is
+/// hashed as it is read, so a file swapped or rewritten in the upload directory between the
+/// two is refused instead of judged in place of the verified one (an upload queue is writable
+/// by uploaders).
+pub(crate) fn analyze_listed_file(
+    path: &Path,
+    sha256: Option<&str>,
+    settings: &Settings,
+    want: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<AnalyzedPackage, ReadError> {
+    let mut hashing = Hashing {
+        inner: open_package(path, false)?,
+        hasher: Sha256::new(),
+    };
+    let opts = ReadOptions {
+        limits: settings.limits.clone(),
+        want_content: want,
+        xz_threads: settings.xz_threads,
+    };
+    let package = read_package_from(
+        path.to_path_buf(),
+        BufReader::with_capacity(64 * 1024, &mut hashing),
+        &opts,
+    )?;
+    // Whatever follows the last member the reader needed is part of the verified file too.
+    io::copy(&mut hashing, &mut io::sink()).map_err(ReadError::Io)?;
+    let now = format!("{:x}", hashing.hasher.finalize());
+    if let Some(sha256) = sha256.filter(|s| *s != now) {
+        return Err(ReadError::Io(io::Error::other(format!(
+            "the file changed after its checksums were verified: SHA-256 is now {now}, the .changes lists {sha256}"
+        ))));
+    }
+    Ok(analyze_package(package))
+}
+
+/// Hashes every byte read through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The good upload's package, copied into a temporary upload directory.
+    fn listed_copy() -> (tempfile::TempDir, PathBuf, String) {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/uploads/good");
+        let deb = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "deb"))
+            .expect("the good upload has a .deb");
+        let bytes = std::fs::read(&deb).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let copy = tmp.path().join(deb.file_name().unwrap());
+        std::fs::write(&copy, &bytes).unwrap();
+        (tmp, copy, format!("{:x}", Sha256::digest(&bytes)))
+    }
+
+    fn read(path: &Path, sha256: &str) -> Result<AnalyzedPackage, ReadError> {
+        analyze_listed_file(path, Some(sha256), &Settings::default(), &|_| false)
+    }
+
+    #[test]
+    fn a_listed_package_is_read_when_its_bytes_are_the_verified_ones() {
+        let (_tmp, deb, sha256) = listed_copy();
+        let a = read(&deb, &sha256).expect("the verified bytes are read");
+        assert!(!a.package.name().is_empty());
+    }
+
+    #[test]
+    fn a_listed_package_rewritten_after_verification_is_refused() {
+        let (_tmp, deb, sha256) = listed_copy();
+        // Another readable package in its place: the rejected proposal's build of the same one.
+        let other = std::fs::read_dir(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../testdata/uploads/adm-proposal"),
+        )
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .unwrap();
+        std::fs::copy(&other, &deb).unwrap();
+        assert!(
+            analyze_file(&deb, &Settings::default(), &|_| false).is_ok(),
+            "the swapped-in package is readable on its own"
+        );
+        let e = read(&deb, &sha256).expect_err("changed bytes");
+        let text = e.to_string();
+        assert!(
+            text.contains("changed after its checksums were verified") && text.contains(&sha256),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_listed_package_swapped_for_a_symlink_is_refused() {
+        let (tmp, deb, sha256) = listed_copy();
+        let real = tmp.path().join("elsewhere.deb");
+        std::fs::rename(&deb, &real).unwrap();
+        std::os::unix::fs::symlink(&real, &deb).unwrap();
+        match read(&deb, &sha256) {
+            Err(ReadError::NotAFile { kind }) => assert_eq!(kind, "a symbolic link"),
+            other => panic!("{other:?}"),
+        }
     }
 }

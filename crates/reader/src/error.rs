@@ -36,7 +36,8 @@ pub enum ReadError {
     #[error("cannot read the file: {0}")]
     Io(#[source] io::Error),
 
-    /// The path names a directory, FIFO, socket or device, not a regular file.
+    /// The path names a directory, FIFO, socket or device, not a regular file (or, where links
+    /// are not followed, a symbolic link).
     #[error("not a regular file but {kind}")]
     NotAFile { kind: &'static str },
 

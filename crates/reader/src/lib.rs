@@ -62,7 +62,7 @@ impl Default for ReadOptions<'static> {
 
 /// Read the `.deb` at `path`.
 pub fn read_package(path: &Path, opts: &ReadOptions) -> Result<Package, ReadError> {
-    let file = open_regular(path)?;
+    let file = open_package(path, true)?;
     read_package_from(
         path.to_path_buf(),
         BufReader::with_capacity(64 * 1024, file),
@@ -70,18 +70,32 @@ pub fn read_package(path: &Path, opts: &ReadOptions) -> Result<Package, ReadErro
     )
 }
 
-/// Open `path` only if it is a regular file. A FIFO named `x.deb` would otherwise block the run
-/// forever waiting for a writer, and a directory fails deep in the ar reader with a misleading
-/// message. O_NONBLOCK lets the open of a FIFO return at once (it changes nothing for a regular
-/// file), and the type is checked on the open handle, so a path swapped after an earlier check
-/// (say, the upload's checksum pass) is still caught. Symlinks given by the user are followed.
-fn open_regular(path: &Path) -> Result<std::fs::File, ReadError> {
+/// Open `path` for [`read_package_from`], only if it is a regular file. A FIFO named `x.deb`
+/// would otherwise block the run forever waiting for a writer, and a directory fails deep in
+/// the ar reader with a misleading message. O_NONBLOCK lets the open of a FIFO return at once
+/// (it changes nothing for a regular file), and the type is checked on the open handle, so a
+/// path swapped after an earlier check is still caught. `follow_symlinks` is true for paths
+/// the user gave; false for files an upload lists, which must be what was verified.
+pub fn open_package(path: &Path, follow_symlinks: bool) -> Result<std::fs::File, ReadError> {
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-    let file = std::fs::OpenOptions::new()
+    let flags = if follow_symlinks {
+        libc::O_NONBLOCK
+    } else {
+        libc::O_NONBLOCK | libc::O_NOFOLLOW
+    };
+    let file = match std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(flags)
         .open(path)
-        .map_err(ReadError::Io)?;
+    {
+        Ok(f) => f,
+        Err(e) if !follow_symlinks && e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(ReadError::NotAFile {
+                kind: "a symbolic link",
+            })
+        }
+        Err(e) => return Err(ReadError::Io(e)),
+    };
     let t = file.metadata().map_err(ReadError::Io)?.file_type();
     if t.is_file() {
         return Ok(file);
