@@ -3,6 +3,7 @@
 //! `.changes`. Every problem is a [`Problem`] under a stable check id.
 
 use crate::changes::{split_source, Changes};
+use debgate_reader::{open_package, ReadError};
 use md5::Md5;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -336,29 +337,21 @@ pub fn check_files(changes: &Changes) -> FileReport {
     report
 }
 
-/// Open a listed file without following a symbolic link (`O_NOFOLLOW`, so no link swapped in
-/// after a check can lead elsewhere) and without blocking on a FIFO (`O_NONBLOCK`); then make
-/// sure what was opened is a regular file. `Err` says why not, for a `changes-file-missing`.
+/// Open a listed file as the reader opens an upload's package: without following a symbolic
+/// link (so no link swapped in after a check can lead elsewhere), without blocking on a FIFO,
+/// and only if what was opened is a regular file. `Err` says why not, for a
+/// `changes-file-missing`.
 fn open_listed(path: &Path) -> Result<std::fs::File, String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path);
-    let file = match file {
-        Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Err("a symbolic link; debgate follows no link from an upload".to_string())
+    match open_package(path, false) {
+        Ok(file) => Ok(file),
+        Err(ReadError::NotAFile {
+            kind: "a symbolic link",
+        }) => Err("a symbolic link; debgate follows no link from an upload".to_string()),
+        Err(ReadError::NotAFile { kind }) => Err(format!("not a regular file but {kind}")),
+        Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(format!("not beside the .changes ({e})"))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!("not beside the .changes ({e})"))
-        }
-        Err(e) => return Err(format!("could not be opened: {e}")),
-    };
-    match file.metadata() {
-        Ok(m) if m.is_file() => Ok(file),
-        Ok(_) => Err("not a regular file".to_string()),
-        Err(e) => Err(format!("could not be read: {e}")),
+        Err(e) => Err(format!("could not be opened: {e}")),
     }
 }
 
