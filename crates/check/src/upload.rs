@@ -121,25 +121,21 @@ pub fn check_inputs(
         .collect();
     let judge_loose = !files.is_empty();
     let mut owner: Vec<Option<(usize, String)>> = vec![None; files.len()];
-    // Per file: None for a loose package; for a listed one, Some(the SHA-256 it was verified
-    // to have, if the file checks found it matching).
-    let mut verified: Vec<Option<Option<String>>> = vec![None; files.len()];
+    // The SHA-256 a listed package was verified to have (None: loose, or a problem already
+    // reported for it).
+    let mut verified: Vec<Option<String>> = vec![None; files.len()];
     for (i, (_, r)) in checked.iter().enumerate() {
         for (name, path) in &r.packages {
             files.push(path.clone());
             owner.push(Some((i, name.clone())));
-            verified.push(Some(verified_sha256(r, name)));
+            verified.push(verified_sha256(r, name));
         }
     }
     let want = |p: &str| rules.wants_content(p);
-    let read = schedule(
-        files.len(),
-        settings,
-        &|i, per_package| match &verified[i] {
-            Some(sha256) => analyze_listed_file(&files[i], sha256.as_deref(), per_package, &want),
-            None => analyze_file(&files[i], per_package, &want),
-        },
-    );
+    let read = schedule(files.len(), settings, &|i, per_package| match owner[i] {
+        Some(_) => analyze_listed_file(&files[i], verified[i].as_deref(), per_package, &want),
+        None => analyze_file(&files[i], per_package, &want),
+    });
     let mut loose: Vec<AnalyzedPackage> = Vec::new();
     let mut per_upload: Vec<Vec<(String, AnalyzedPackage)>> =
         checked.iter().map(|_| Vec::new()).collect();
