@@ -5,9 +5,11 @@
 //! them, shuffles them with the seed (the same seed and lists give the same packages), and
 //! downloads `--count` of them with `apt-get download` into `target/sweep/` (kept as a cache).
 //! It then runs `debgate check --format json` on all of them as one set and `debgate inspect
-//! --format json` on each. It fails when a package cannot be read or inspected, and prints
-//! what the maintainer-script analyzer found, so that a reader can spot-check it against the
-//! scripts. It is not a step of `ci`: it downloads hundreds of MiB.
+//! --format json` on each, so each package is decompressed twice: those are the two commands
+//! under test (`check` reports no script changes; `inspect` takes one package). It fails when
+//! a package cannot be read or inspected, and prints what the maintainer-script analyzer
+//! found, so that a reader can spot-check it against the scripts. It is not a step of `ci`:
+//! it downloads hundreds of MiB.
 
 use crate::corpus::Apt;
 use crate::util::{self, tail};
@@ -32,17 +34,16 @@ pub fn run(root: &Path, count: usize, seed: u64) -> Result<()> {
     if !util::on_path("apt-get") || !util::on_path("apt-cache") {
         bail!("apt-get and apt-cache are needed: the sweep picks packages from apt's lists");
     }
-    let names = package_names()?;
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let mut order = names.clone();
-    rng.shuffle(&mut order);
+    let mut names = package_names()?;
+    let listed = names.len();
+    fastrand::Rng::with_seed(seed).shuffle(&mut names);
 
     let cache = util::target_dir(root).join("sweep");
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
     let mut apt = Apt::new(cache);
     let mut debs = Vec::new();
     let mut skipped = 0;
-    for name in order.iter().take(count * TRIES_PER_PACKAGE) {
+    for name in names.iter().take(count * TRIES_PER_PACKAGE) {
         if debs.len() == count {
             break;
         }
@@ -60,7 +61,7 @@ pub fn run(root: &Path, count: usize, seed: u64) -> Result<()> {
     eprintln!(
         "sweep: {} package(s) of {} listed names (seed {seed}; {skipped} name(s) had nothing to download), {:.1} MiB",
         debs.len(),
-        names.len(),
+        listed,
         bytes as f64 / (1 << 20) as f64
     );
     let exe = util::build_release_debgate(root)?;
