@@ -2,8 +2,9 @@
 //! part of our contract.
 
 use crate::{analyze_file, AnalyzedPackage, Settings};
+use debgate_analyze::effective::EndState;
 use debgate_analyze::{kconfig, sysctl};
-use debgate_facts::change::{Action, Target};
+use debgate_facts::change::{Action, ModeSpec, Operand, Target};
 use debgate_reader::ReadError;
 use serde::Serialize;
 use std::path::Path;
@@ -20,6 +21,10 @@ pub struct InspectFile {
     pub capabilities: String,
     pub conditional: bool,
     pub sources: Vec<String>,
+    /// Every end state the file can be left in. `mode`, `owner`, `group` and `capabilities`
+    /// above are their join: mode bits OR-ed, capabilities united, owner and group kept when
+    /// every state agrees, else `*`.
+    pub states: Vec<EndState>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -45,6 +50,9 @@ pub struct InspectChange {
     pub owner: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// Operands only run time knows, as `owner $owner` (attribute, then the word as written).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unresolved: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -103,6 +111,7 @@ fn build(a: &AnalyzedPackage) -> InspectReport {
                 || f.setgid()
                 || f.caps.is_some()
                 || f.caps_error.is_some()
+                || f.states.iter().any(|s| !s.unknown.is_empty())
         })
         .map(|f| InspectFile {
             path: f.path.clone(),
@@ -113,6 +122,7 @@ fn build(a: &AnalyzedPackage) -> InspectReport {
             capabilities: f.caps_text(),
             conditional: f.conditional,
             sources: f.sources.clone(),
+            states: f.states.clone(),
         })
         .collect();
     let changes = a
@@ -136,29 +146,37 @@ fn build(a: &AnalyzedPackage) -> InspectReport {
                 mode: None,
                 owner: None,
                 group: None,
+                unresolved: c
+                    .action
+                    .unresolved()
+                    .into_iter()
+                    .map(|(what, raw)| format!("{what} {raw}"))
+                    .collect(),
             };
+            let known = |o: &Option<Operand<String>>| o.as_ref().and_then(|o| o.known().cloned());
+            let mode_text = |m: &Operand<ModeSpec>| m.known().map(ModeSpec::text);
             match &c.action {
-                Action::SetCaps { caps } => ic.capabilities = Some(caps.to_text()),
+                Action::SetCaps { caps } => ic.capabilities = caps.known().map(|c| c.to_text()),
                 Action::RemoveCaps => ic.capabilities = Some(String::new()),
-                Action::Chmod { mode } => ic.mode = Some(mode.text()),
+                Action::Chmod { mode } => ic.mode = mode_text(mode),
                 Action::Chown { owner, group } => {
-                    ic.owner = owner.clone();
-                    ic.group = group.clone();
+                    ic.owner = known(owner);
+                    ic.group = known(group);
                 }
                 Action::StatOverrideAdd {
                     owner, group, mode, ..
                 } => {
-                    ic.owner = Some(owner.clone());
-                    ic.group = Some(group.clone());
-                    ic.mode = Some(format!("{mode:04o}"));
+                    ic.owner = owner.known().cloned();
+                    ic.group = group.known().cloned();
+                    ic.mode = mode.known().map(|m| format!("{m:04o}"));
                 }
                 Action::StatOverrideRemove => {}
                 Action::Install {
                     owner, group, mode, ..
                 } => {
-                    ic.owner = owner.clone();
-                    ic.group = group.clone();
-                    ic.mode = mode.as_ref().map(|m| m.text());
+                    ic.owner = known(owner);
+                    ic.group = known(group);
+                    ic.mode = mode.as_ref().and_then(mode_text);
                 }
             }
             ic

@@ -18,7 +18,7 @@ pub use waivers::{Date, WaiverErrors, Waivers, DEFAULT_WAIVERS};
 
 use debgate_analyze::effective::EffectiveState;
 use debgate_facts::change::Change;
-use debgate_facts::Package;
+use debgate_facts::{Package, ScriptName};
 use debgate_policy::{evaluate, Analyzed, RuleSet};
 use debgate_reader::{read_package, Limits, ReadError, ReadOptions};
 use std::path::{Path, PathBuf};
@@ -66,8 +66,11 @@ impl Settings {
 #[derive(Debug)]
 pub struct AnalyzedPackage {
     pub package: Package,
+    /// Every script's changes, in script order (for reports and evidence).
     pub changes: Vec<Change>,
     pub diagnostics: Vec<debgate_script::Diagnostic>,
+    /// Each script's analysis, whose runs and paths the effective state is computed from.
+    pub analyses: Vec<(ScriptName, debgate_script::Analysis)>,
     pub state: EffectiveState,
 }
 
@@ -83,23 +86,35 @@ pub fn analyze_file(
         xz_threads: settings.xz_threads,
     };
     let package = read_package(path, &opts)?;
-    Ok(analyze_package(package))
+    Ok(analyze_package(package, &settings.limits))
 }
 
 /// Run the script analyzer and compute the effective state of an already-read package.
-pub fn analyze_package(package: Package) -> AnalyzedPackage {
-    let mut changes = Vec::new();
-    let mut diagnostics = Vec::new();
-    for script in &package.scripts {
-        let a = debgate_script::analyze(script);
-        changes.extend(a.changes);
-        diagnostics.extend(a.diagnostics);
-    }
-    let state = EffectiveState::compute(&package, &changes);
+pub fn analyze_package(package: Package, limits: &Limits) -> AnalyzedPackage {
+    let opts = debgate_script::Options {
+        max_paths: limits.max_script_paths,
+    };
+    let analyses: Vec<(ScriptName, debgate_script::Analysis)> = package
+        .scripts
+        .iter()
+        .map(|s| (s.name, debgate_script::analyze_with(s, &opts)))
+        .collect();
+    let views: Vec<(ScriptName, &debgate_script::Analysis)> =
+        analyses.iter().map(|(n, a)| (*n, a)).collect();
+    let state = EffectiveState::compute(&package, &views);
+    let changes = analyses
+        .iter()
+        .flat_map(|(_, a)| a.changes.iter().cloned())
+        .collect();
+    let diagnostics = analyses
+        .iter()
+        .flat_map(|(_, a)| a.diagnostics.iter().cloned())
+        .collect();
     AnalyzedPackage {
         package,
         changes,
         diagnostics,
+        analyses,
         state,
     }
 }

@@ -334,7 +334,7 @@ pub(crate) fn analyze_listed_file(
             "the file changed after its checksums were verified: SHA-256 is now {now}, the .changes lists {sha256}"
         ))));
     }
-    Ok(analyze_package(package))
+    Ok(analyze_package(package, &settings.limits))
 }
 
 /// Hashes every byte read through it.

@@ -280,10 +280,10 @@ fn privilege_rows(o: &mut String, list: &[(&str, &PrivilegeChange)], with_packag
             "<td class=\"mono nw\">{}</td><td class=\"nw\">{}{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
             esc(&c.path),
             badge("priv", c.kind),
-            if c.conditional { " <span class=\"badge b-neutral\">conditional</span>" } else { "" },
+            if c.rerun { " <span class=\"badge b-neutral\">after a re-run</span>" } else { "" },
             esc(&c.old),
             esc(&c.new),
-            esc(&c.sources.join(", "))
+            esc(&c.sources.join(" → "))
         );
     }
     o.push_str("</table>");

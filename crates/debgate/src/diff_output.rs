@@ -69,6 +69,9 @@ pub(crate) fn privilege_line(c: &PrivilegeChange) -> String {
         "capabilities" => "newly granted capabilities",
         "group" => "group changed to a non-root group",
         "mode-widened" => "mode widened",
+        "owner" => "owner changed to a non-root owner",
+        "unknown" => "a state static reading could not resolve",
+        "state" => "a new end state",
         other => other,
     };
     format!(
@@ -76,8 +79,8 @@ pub(crate) fn privilege_line(c: &PrivilegeChange) -> String {
         c.path,
         c.old,
         c.new,
-        c.sources.join(", "),
-        if c.conditional { " (conditional)" } else { "" }
+        c.sources.join(" → "),
+        if c.rerun { " (after a re-run)" } else { "" }
     )
 }
 

@@ -142,6 +142,24 @@ pub fn print_check(report: &CheckReport, verbose: bool, color: bool) {
     );
 }
 
+/// `[data.tar]`, `[via postinst:9 failed → postinst:19, after a re-run]`, and what could not be
+/// resolved.
+fn provenance(s: &debgate_analyze::effective::EndState) -> String {
+    let mut out = if s.via.is_empty() {
+        "[as shipped".to_string()
+    } else {
+        format!("[via {}", s.via.join(" → "))
+    };
+    if s.rerun {
+        out.push_str(", after a re-run");
+    }
+    out.push(']');
+    for u in &s.unknown {
+        out.push_str(&format!(" ({u})"));
+    }
+    out
+}
+
 pub fn print_inspect(r: &InspectReport) {
     println!("{} {} ({})", r.package, r.version, r.architecture);
     if r.files.is_empty() {
@@ -149,20 +167,17 @@ pub fn print_inspect(r: &InspectReport) {
     } else {
         println!("files:");
         for f in &r.files {
-            let caps = if f.capabilities.is_empty() {
-                String::new()
-            } else {
-                format!(" {}", f.capabilities)
-            };
-            let cond = if f.conditional { " (conditional)" } else { "" };
-            println!(
-                "  {} {} {}:{}{caps}{cond}  [{}]",
-                f.path,
-                f.mode,
-                f.owner,
-                f.group,
-                f.sources.join(", ")
-            );
+            // One line per end state, with the lines that lead to it; a state only a re-run
+            // of postinst reaches is marked, so the usual outcomes stand out.
+            match f.states.as_slice() {
+                [one] => println!("  {} {}  {}", f.path, one.text(), provenance(one)),
+                states => {
+                    println!("  {}: {} end states", f.path, states.len());
+                    for s in states {
+                        println!("    {}  {}", s.text(), provenance(s));
+                    }
+                }
+            }
         }
     }
     if !r.changes.is_empty() {

@@ -152,8 +152,8 @@ fn html_report_headlines_a_regression() {
     );
     assert_eq!(
         html.matches("<tr class=\"priv\">").count(),
-        4,
-        "listed at the top and in the package"
+        6,
+        "three new end states, listed at the top and in the package"
     );
     assert!(html.contains("<span class=\"badge b-regression\">regression</span>"));
     assert!(html.contains("postinst:"), "provenance of the grant");

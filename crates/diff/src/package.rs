@@ -3,7 +3,7 @@
 
 use crate::pair::{compare_versions, Pair};
 use crate::report::*;
-use debgate_analyze::effective::FileState;
+use debgate_analyze::effective::{EndState, FileState};
 use debgate_analyze::kconfig::{self, Kconfig};
 use debgate_analyze::sysctl;
 use debgate_check::AnalyzedPackage;
@@ -378,6 +378,62 @@ fn kconfig_changes(
     out
 }
 
+fn same_attributes(a: &EndState, b: &EndState) -> bool {
+    a.mode == b.mode && a.owner == b.owner && a.group == b.group && a.caps == b.caps
+}
+
+/// What a new end state has that no old one had: `setuid`, `setgid`, `capabilities`, `group`
+/// (a non-root group), `owner` (a non-root owner), `mode-widened`, or `unknown`.
+fn escalations(st: &EndState, old: &[&EndState]) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if !st.unknown.is_empty() && old.iter().all(|o| o.unknown.is_empty()) {
+        out.push("unknown");
+    }
+    let old_mode = old
+        .iter()
+        .filter_map(|o| o.mode.known())
+        .fold(0, |a, m| a | m);
+    if let Some(m) = st.mode.known() {
+        if m & 0o4000 != 0 && old_mode & 0o4000 == 0 {
+            out.push("setuid");
+        }
+        if m & 0o2000 != 0 && old_mode & 0o2000 == 0 {
+            out.push("setgid");
+        }
+        if !old.is_empty() && m & 0o777 & !old_mode != 0 {
+            out.push("mode-widened");
+        }
+    }
+    let old_caps = old
+        .iter()
+        .filter_map(|o| o.caps.known().copied().flatten())
+        .fold(0, |a, c| a | c.any());
+    if let Some(Some(c)) = st.caps.known() {
+        if c.any() & !old_caps != 0 {
+            out.push("capabilities");
+        }
+    }
+    if !old.is_empty() {
+        for (what, new, pick) in [
+            ("group", st.group.known(), 0),
+            ("owner", st.owner.known(), 1),
+        ] {
+            let seen = old.iter().any(|o| {
+                let v = if pick == 0 {
+                    o.group.known()
+                } else {
+                    o.owner.known()
+                };
+                v == new
+            });
+            if new.is_some_and(|n| n != "root") && !seen {
+                out.push(what);
+            }
+        }
+    }
+    out
+}
+
 fn privilege_changes(
     old: &AnalyzedPackage,
     new: &AnalyzedPackage,
@@ -402,33 +458,41 @@ fn privilege_changes(
             Some(o) => old.state.files.get(*o),
             None => old_by_new.get(path).copied(),
         };
-        let mut push = |kind: &'static str| {
+        let old_states: Vec<&EndState> = os.map(|s| s.states.iter().collect()).unwrap_or_default();
+        let old_text = match os {
+            None => "absent".to_string(),
+            Some(_) => old_states
+                .iter()
+                .map(|s| s.text())
+                .collect::<Vec<_>>()
+                .join(" or "),
+        };
+        // Every end state the new side can reach that no old end state equals is a change; a
+        // new path counts only where it is privileged (or unknown).
+        for st in &ns.states {
+            if old_states.iter().any(|o| same_attributes(o, st)) {
+                continue;
+            }
+            let kinds = escalations(st, &old_states);
+            let kind = match kinds.first() {
+                Some(k) => *k,
+                None if os.is_some() => "state",
+                None => continue,
+            };
             out.push(PrivilegeChange {
                 path: path.clone(),
                 kind,
-                old: os.map_or_else(|| "absent".to_string(), FileState::summary),
-                new: ns.summary(),
-                conditional: ns.conditional,
-                sources: ns.sources.clone(),
+                old: old_text.clone(),
+                new: st.text(),
+                conditional: ns.states.len() > 1,
+                sources: if st.via.is_empty() {
+                    vec![debgate_analyze::effective::FROM_DATA.to_string()]
+                } else {
+                    st.via.clone()
+                },
+                rerun: st.rerun,
+                unknown: st.unknown.clone(),
             });
-        };
-        let (o_mode, o_caps) = os.map_or((0, 0), |s| (s.mode, s.caps.map_or(0, |c| c.any())));
-        if ns.setuid() && o_mode & 0o4000 == 0 {
-            push("setuid");
-        }
-        if ns.setgid() && o_mode & 0o2000 == 0 {
-            push("setgid");
-        }
-        if ns.caps.map_or(0, |c| c.any()) & !o_caps != 0 {
-            push("capabilities");
-        }
-        if let Some(os) = os {
-            if ns.group != os.group && ns.group != "root" {
-                push("group");
-            }
-            if ns.mode & 0o777 & !os.mode != 0 {
-                push("mode-widened");
-            }
         }
     }
     out

@@ -193,18 +193,29 @@ pub struct KconfigChange {
     pub named_by_rule: bool,
 }
 
-/// A privilege gained after maintainer scripts. `kind` is `setuid`, `setgid`, `capabilities`,
-/// `group` (changed to a non-root group) or `mode-widened`.
+/// An end state of the new side that no end state of the old side equals (for a new path,
+/// only a privileged one). `kind` is what it gained over every old state: `setuid`, `setgid`,
+/// `capabilities`, `group` (a non-root group), `owner` (a non-root owner), `mode-widened`,
+/// `unknown` (an attribute static reading could not resolve), or `state` when it gained none of
+/// these (a different, not more privileged, state).
 #[derive(Debug, Clone, Serialize)]
 pub struct PrivilegeChange {
     pub path: String,
     pub kind: &'static str,
-    /// `owner:group mode caps` summaries; `old` is `absent` for a new path.
+    /// The old end states, `MODE OWNER:GROUP [CAPS]` joined by ` or `; `absent` for a new path.
     pub old: String,
+    /// The new end state.
     pub new: String,
+    /// The file has more than one end state on the new side.
     pub conditional: bool,
-    /// Where the new state came from: `data.tar`, `postinst:LINE`.
+    /// The lines that lead to the new state: `postinst:9 failed`, `postinst:19`; `data.tar`
+    /// for the state as shipped.
     pub sources: Vec<String>,
+    /// Only a re-run of postinst from an earlier run's state reaches it.
+    pub rerun: bool,
+    /// What in the new state static reading could not resolve.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
 }
 
 /// The winning setting of a key on one side.

@@ -7,7 +7,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 /// The file a command acts on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
 pub enum Target {
     /// A path static reading resolved to a literal absolute path.
@@ -25,11 +25,46 @@ impl Target {
     }
 }
 
+/// An operand of a command (a mode, an owner, capabilities): the value static reading resolved,
+/// or the word as written when only run time can tell (`$RET`, `"$owner"`). An unresolved
+/// operand is never mistaken for a name: in JSON it is `{"unresolved": "$owner"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Operand<T> {
+    Known(T),
+    Unresolved(String),
+}
+
+impl<T> Operand<T> {
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Operand::Known(v) => Some(v),
+            Operand::Unresolved(_) => None,
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for Operand<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Operand::Known(v) => v.serialize(s),
+            Operand::Unresolved(raw) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("unresolved", raw)?;
+                m.end()
+            }
+        }
+    }
+}
+
 /// A mode argument as `chmod` or `install -m` takes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
 pub enum ModeSpec {
     Octal(u32),
+    /// Five octal digits (`00755`): GNU chmod then also clears a directory's setuid and setgid
+    /// bits, which an octal mode of up to four digits keeps.
+    OctalExact(u32),
     Symbolic(String),
 }
 
@@ -45,6 +80,9 @@ impl ModeSpec {
     pub fn parse(s: &str) -> Result<ModeSpec, ModeError> {
         if !s.is_empty() && s.len() <= 5 && s.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
             let v = u32::from_str_radix(s, 8).map_err(|_| ModeError(s.to_string()))?;
+            if s.len() == 5 {
+                return Ok(ModeSpec::OctalExact(v & 0o7777));
+            }
             return Ok(ModeSpec::Octal(v & 0o7777));
         }
         // Validate by applying once.
@@ -56,7 +94,9 @@ impl ModeSpec {
     /// The mode a file with `old` mode has after this change.
     pub fn apply(&self, old: u32, is_dir: bool) -> Result<u32, ModeError> {
         match self {
-            ModeSpec::Octal(v) => Ok(*v),
+            // GNU chmod keeps a directory's setuid and setgid unless five digits clear them.
+            ModeSpec::Octal(v) if is_dir => Ok(*v | (old & 0o6000)),
+            ModeSpec::Octal(v) | ModeSpec::OctalExact(v) => Ok(*v),
             ModeSpec::Symbolic(s) => apply_symbolic(s, old, is_dir),
         }
     }
@@ -65,6 +105,7 @@ impl ModeSpec {
     pub fn text(&self) -> String {
         match self {
             ModeSpec::Octal(v) => format!("{v:04o}"),
+            ModeSpec::OctalExact(v) => format!("{v:05o}"),
             ModeSpec::Symbolic(s) => s.clone(),
         }
     }
@@ -139,41 +180,137 @@ fn copy_class(bits: u32) -> u32 {
     bits | bits << 3 | bits << 6
 }
 
-/// What one command does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What one command does. An operand static reading could not resolve is
+/// [`Operand::Unresolved`]: the change still happens, with a value only run time knows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Action {
     /// `setcap CAPS FILE`: replaces the file's capabilities.
-    SetCaps { caps: CapSet },
+    SetCaps { caps: Operand<CapSet> },
     /// `setcap -r FILE`.
     RemoveCaps,
     /// `chmod MODE FILE`.
-    Chmod { mode: ModeSpec },
+    Chmod { mode: Operand<ModeSpec> },
     /// `chown`/`chgrp`: the kernel clears setuid, setgid and capabilities on a regular file.
     Chown {
-        owner: Option<String>,
-        group: Option<String>,
+        owner: Option<Operand<String>>,
+        group: Option<Operand<String>>,
     },
     /// `dpkg-statoverride --add OWNER GROUP MODE PATH`; applied to the file at once only with
     /// `--update`, but always recorded in the statoverride database that dpkg applies on unpack.
     StatOverrideAdd {
-        owner: String,
-        group: String,
-        mode: u32,
+        owner: Operand<String>,
+        group: Operand<String>,
+        mode: Operand<u32>,
         update: bool,
     },
     /// `dpkg-statoverride --remove PATH`.
     StatOverrideRemove,
     /// `install [-o OWNER] [-g GROUP] [-m MODE] ... DEST`.
     Install {
-        owner: Option<String>,
-        group: Option<String>,
-        mode: Option<ModeSpec>,
+        owner: Option<Operand<String>>,
+        group: Option<Operand<String>>,
+        mode: Option<Operand<ModeSpec>>,
         directory: bool,
     },
 }
 
+/// An operand as written in a report: the value, or the word as the script wrote it.
+fn shown<T>(o: &Operand<T>, f: impl Fn(&T) -> String) -> String {
+    match o {
+        Operand::Known(v) => f(v),
+        Operand::Unresolved(raw) => raw.clone(),
+    }
+}
+
+fn name(o: &Operand<String>) -> String {
+    shown(o, String::clone)
+}
+
 impl Action {
+    /// The command as a report shows it: `chmod 4755`, `chown $owner` (an unresolved operand as
+    /// the script wrote it).
+    pub fn describe(&self) -> String {
+        match self {
+            Action::SetCaps { caps } => format!("setcap {}", shown(caps, CapSet::to_text)),
+            Action::RemoveCaps => "setcap -r".into(),
+            Action::Chmod { mode } => format!("chmod {}", shown(mode, ModeSpec::text)),
+            Action::Chown { owner, group } => format!(
+                "chown {}{}",
+                owner.as_ref().map(name).unwrap_or_default(),
+                group
+                    .as_ref()
+                    .map(|g| format!(":{}", name(g)))
+                    .unwrap_or_default()
+            ),
+            Action::StatOverrideAdd {
+                owner,
+                group,
+                mode,
+                update,
+            } => format!(
+                "dpkg-statoverride{} --add {} {} {}",
+                if *update { " --update" } else { "" },
+                name(owner),
+                name(group),
+                shown(mode, |m| format!("{m:04o}"))
+            ),
+            Action::StatOverrideRemove => "dpkg-statoverride --remove".into(),
+            Action::Install {
+                owner, group, mode, ..
+            } => {
+                let mut s = "install".to_string();
+                if let Some(o) = owner {
+                    s.push_str(&format!(" -o {}", name(o)));
+                }
+                if let Some(g) = group {
+                    s.push_str(&format!(" -g {}", name(g)));
+                }
+                if let Some(m) = mode {
+                    s.push_str(&format!(" -m {}", shown(m, ModeSpec::text)));
+                }
+                s
+            }
+        }
+    }
+
+    /// The operands static reading could not resolve, as `(attribute, word as written)`.
+    pub fn unresolved(&self) -> Vec<(&'static str, &str)> {
+        let mut out = Vec::new();
+        let names: [(&'static str, Option<&Operand<String>>); 2] = match self {
+            Action::Chown { owner, group } | Action::Install { owner, group, .. } => {
+                [("owner", owner.as_ref()), ("group", group.as_ref())]
+            }
+            Action::StatOverrideAdd { owner, group, .. } => {
+                [("owner", Some(owner)), ("group", Some(group))]
+            }
+            _ => [("owner", None), ("group", None)],
+        };
+        for (what, o) in names {
+            if let Some(Operand::Unresolved(r)) = o {
+                out.push((what, r.as_str()));
+            }
+        }
+        match self {
+            Action::SetCaps {
+                caps: Operand::Unresolved(r),
+            } => out.push(("capabilities", r.as_str())),
+            Action::Chmod {
+                mode: Operand::Unresolved(r),
+            }
+            | Action::Install {
+                mode: Some(Operand::Unresolved(r)),
+                ..
+            }
+            | Action::StatOverrideAdd {
+                mode: Operand::Unresolved(r),
+                ..
+            } => out.push(("mode", r.as_str())),
+            _ => {}
+        }
+        out
+    }
+
     /// Stable kebab-case name of the action, used in JSON and text output.
     pub fn name(&self) -> &'static str {
         match self {
@@ -189,15 +326,15 @@ impl Action {
 }
 
 /// One privilege-relevant command found in a maintainer script.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Change {
     pub script: ScriptName,
     /// 1-based line of the command in the script.
     pub line: u32,
     pub action: Action,
     pub target: Target,
-    /// True when the command runs only on some branch (`if`, `case`, `||`, `&&`, a loop body
-    /// that may not run, a function that may not be called).
+    /// True when some successful run of the script does not make this change for sure (it sits
+    /// on a branch, in a loop body, or the command may fail without ending the run).
     pub conditional: bool,
     /// `-R` was given (chmod/chown/chgrp).
     pub recursive: bool,
@@ -211,44 +348,7 @@ impl Change {
 
     /// One line for reports: `postinst:14: setcap cap_net_raw=ep /usr/bin/ping (conditional)`.
     pub fn describe(&self) -> String {
-        let what = match &self.action {
-            Action::SetCaps { caps } => format!("setcap {}", caps.to_text()),
-            Action::RemoveCaps => "setcap -r".into(),
-            Action::Chmod { mode } => format!("chmod {}", mode.text()),
-            Action::Chown { owner, group } => format!(
-                "chown {}{}",
-                owner.as_deref().unwrap_or(""),
-                group
-                    .as_deref()
-                    .map(|g| format!(":{g}"))
-                    .unwrap_or_default()
-            ),
-            Action::StatOverrideAdd {
-                owner,
-                group,
-                mode,
-                update,
-            } => format!(
-                "dpkg-statoverride{} --add {owner} {group} {mode:04o}",
-                if *update { " --update" } else { "" }
-            ),
-            Action::StatOverrideRemove => "dpkg-statoverride --remove".into(),
-            Action::Install {
-                owner, group, mode, ..
-            } => {
-                let mut s = "install".to_string();
-                if let Some(o) = owner {
-                    s.push_str(&format!(" -o {o}"));
-                }
-                if let Some(g) = group {
-                    s.push_str(&format!(" -g {g}"));
-                }
-                if let Some(m) = mode {
-                    s.push_str(&format!(" -m {}", m.text()));
-                }
-                s
-            }
-        };
+        let what = self.action.describe();
         let target = match &self.target {
             Target::Path(p) => p.clone(),
             Target::Unresolved(w) => format!("{w} (unresolved)"),
@@ -270,7 +370,20 @@ mod tests {
     fn octal_modes() {
         assert_eq!(ModeSpec::parse("4755").unwrap(), ModeSpec::Octal(0o4755));
         assert_eq!(ModeSpec::parse("755").unwrap(), ModeSpec::Octal(0o755));
-        assert_eq!(ModeSpec::parse("02750").unwrap(), ModeSpec::Octal(0o2750));
+        assert_eq!(
+            ModeSpec::parse("02750").unwrap(),
+            ModeSpec::OctalExact(0o2750)
+        );
+        let dir = |s: &str, old: u32| ModeSpec::parse(s).unwrap().apply(old, true).unwrap();
+        assert_eq!(dir("0755", 0o2775), 0o2755, "a directory keeps setgid");
+        assert_eq!(dir("00755", 0o2775), 0o0755, "five digits clear it");
+        assert_eq!(
+            ModeSpec::parse("0755")
+                .unwrap()
+                .apply(0o4755, false)
+                .unwrap(),
+            0o755
+        );
         assert!(ModeSpec::parse("9755").is_err());
     }
 

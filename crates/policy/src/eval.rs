@@ -1,10 +1,10 @@
 //! Judging analysed packages against rules: one finding per rule, package and path.
 
 use crate::model::{Assertion, CapsRule, FileStateAssert, Presence, Rule, RuleSet, Severity};
-use debgate_analyze::effective::{EffectiveState, FileState, FROM_DATA};
+use debgate_analyze::effective::{EffectiveState, EndState, FROM_DATA};
 use debgate_analyze::kconfig::Kconfig;
 use debgate_analyze::sysctl;
-use debgate_facts::change::Change;
+use debgate_facts::change::{Change, Operand};
 use debgate_facts::path::usrmerge_same;
 use debgate_facts::{EntryKind, Package};
 use regex::Regex;
@@ -109,6 +109,8 @@ fn describe_paths(rule: &Rule) -> String {
 }
 
 fn eval_paths(rule: &Rule, set: &[Analyzed<'_>], out: &mut Vec<Finding>) {
+    // A change whose target is unknown may hit any file of the set, not only its package's.
+    let unresolved: Vec<&Change> = set.iter().flat_map(|a| &a.state.unresolved).collect();
     let selected: Vec<&Analyzed<'_>> = set
         .iter()
         .filter(|a| rule.selects_package(a.package.name()))
@@ -143,7 +145,7 @@ fn eval_paths(rule: &Rule, set: &[Analyzed<'_>], out: &mut Vec<Finding>) {
         }
         for path in paths {
             any_path = true;
-            out.push(eval_path(rule, a, &path));
+            out.push(eval_path(rule, a, &path, &unresolved));
         }
     }
     if !any_path {
@@ -202,10 +204,10 @@ fn matching_paths(rule: &Rule, a: &Analyzed<'_>) -> Vec<String> {
     }
 }
 
-fn eval_path(rule: &Rule, a: &Analyzed<'_>, path: &str) -> Finding {
+fn eval_path(rule: &Rule, a: &Analyzed<'_>, path: &str, unresolved: &[&Change]) -> Finding {
     let pkg = a.package;
     let (violations, evidence, pass_msg) = match &rule.assertion {
-        Assertion::FileState(want) => eval_file_state(want, a, path),
+        Assertion::FileState(want) => eval_file_state(want, a, path, unresolved),
         Assertion::Kconfig { expect } => eval_kconfig(expect, pkg, path),
         Assertion::Text {
             must_match,
@@ -238,77 +240,103 @@ fn eval_path(rule: &Rule, a: &Analyzed<'_>, path: &str) -> Finding {
 
 type Verdict = (Vec<String>, Vec<String>, String);
 
-fn violations(want: &FileStateAssert, st: &FileState) -> Vec<String> {
+/// What about one end state breaks the rule. An attribute the rule looks at that static
+/// reading could not resolve is a violation too: no rule passes on what it could not see.
+fn violations(want: &FileStateAssert, kind: Option<EntryKind>, st: &EndState) -> Vec<String> {
     let mut v = Vec::new();
     if let Some(k) = want.kind {
-        if st.kind != Some(k) {
+        if kind != Some(k) {
             v.push(format!(
                 "is a {}, expected a {}",
-                st.kind.map_or("file created by a script", |k| k.as_str()),
+                kind.map_or("file created by a script", |k| k.as_str()),
                 k.as_str()
             ));
         }
     }
-    if let Some(m) = want.mode {
-        if st.mode != m {
-            v.push(format!("mode is {:04o}, expected {m:04o}", st.mode));
+    let looks_at_mode = want.mode.is_some()
+        || want.max_mode.is_some()
+        || want.setuid.is_some()
+        || want.setgid.is_some();
+    match st.mode.known() {
+        None if looks_at_mode => v.push(unknown(&st.mode)),
+        None => {}
+        Some(&mode) => {
+            if let Some(m) = want.mode {
+                if mode != m {
+                    v.push(format!("mode is {mode:04o}, expected {m:04o}"));
+                }
+            }
+            if let Some(max) = want.max_mode {
+                if mode & !max != 0 {
+                    v.push(format!("mode {mode:04o} has bits outside {max:04o}"));
+                }
+            }
+            for (name, want_bit, have) in [
+                ("setuid", want.setuid, mode & 0o4000 != 0),
+                ("setgid", want.setgid, mode & 0o2000 != 0),
+            ] {
+                match want_bit {
+                    Some(true) if !have => v.push(format!("is not {name}")),
+                    Some(false) if have => v.push(format!("is {name}")),
+                    _ => {}
+                }
+            }
         }
     }
-    if let Some(max) = want.max_mode {
-        if st.mode & !max != 0 {
-            v.push(format!("mode {:04o} has bits outside {max:04o}", st.mode));
-        }
-    }
-    if let Some(o) = &want.owner {
-        if &st.owner != o {
-            v.push(format!("owner is {}, expected {o}", st.owner));
-        }
-    }
-    if let Some(g) = &want.group {
-        if &st.group != g {
-            v.push(format!("group is {}, expected {g}", st.group));
-        }
-    }
-    for (name, want_bit, have) in [
-        ("setuid", want.setuid, st.setuid()),
-        ("setgid", want.setgid, st.setgid()),
+    for (what, want_name, have) in [
+        ("owner", &want.owner, &st.owner),
+        ("group", &want.group, &st.group),
     ] {
-        match want_bit {
-            Some(true) if !have => v.push(format!("is not {name}")),
-            Some(false) if have => v.push(format!("is {name}")),
-            _ => {}
+        if let Some(w) = want_name {
+            match have.known() {
+                None => v.push(unknown(have)),
+                Some(h) if h != w => v.push(format!("{what} is {h}, expected {w}")),
+                Some(_) => {}
+            }
         }
     }
     if let Some(rule) = &want.capabilities {
-        let have = st.caps.map_or(0, |c| c.any());
-        let bad = match rule {
-            CapsRule::None => have,
-            CapsRule::Forbid(mask) => have & mask,
-            CapsRule::Allow(mask) => have & !mask,
-        };
-        if bad != 0 {
-            let text = st.caps_text();
-            v.push(match rule {
-                CapsRule::None => format!("has file capabilities {text}"),
-                _ => {
-                    let names: Vec<String> = (0..64)
-                        .filter(|n| bad & (1u64 << n) != 0)
-                        .map(debgate_facts::caps::name)
-                        .collect();
-                    format!("has capabilities {text} ({} not allowed)", names.join(", "))
+        match st.caps.known() {
+            None => v.push(unknown(&st.caps)),
+            Some(caps) => {
+                let have = caps.map_or(0, |c| c.any());
+                let bad = match rule {
+                    CapsRule::None => have,
+                    CapsRule::Forbid(mask) => have & mask,
+                    CapsRule::Allow(mask) => have & !mask,
+                };
+                if bad != 0 {
+                    let text = caps.map(|c| c.to_text()).unwrap_or_default();
+                    v.push(match rule {
+                        CapsRule::None => format!("has file capabilities {text}"),
+                        _ => {
+                            let names: Vec<String> = (0..64)
+                                .filter(|n| bad & (1u64 << n) != 0)
+                                .map(debgate_facts::caps::name)
+                                .collect();
+                            format!("has capabilities {text} ({} not allowed)", names.join(", "))
+                        }
+                    });
                 }
-            });
-        }
-        if let Some(err) = &st.caps_error {
-            v.push(format!(
-                "carries a malformed security.capability xattr: {err}"
-            ));
+            }
         }
     }
     v
 }
 
-fn eval_file_state(want: &FileStateAssert, a: &Analyzed<'_>, path: &str) -> Verdict {
+fn unknown<T>(a: &Operand<T>) -> String {
+    match a {
+        Operand::Unresolved(why) => why.clone(),
+        Operand::Known(_) => String::new(),
+    }
+}
+
+fn eval_file_state(
+    want: &FileStateAssert,
+    a: &Analyzed<'_>,
+    path: &str,
+    unresolved: &[&Change],
+) -> Verdict {
     let Some(st) = a.state.files.get(path) else {
         return (
             vec![format!("{path} is not in the package")],
@@ -318,7 +346,7 @@ fn eval_file_state(want: &FileStateAssert, a: &Analyzed<'_>, path: &str) -> Verd
     };
     let mut evidence = Vec::new();
     if let Some(shipped) = &st.shipped {
-        evidence.push(format!("{FROM_DATA}: {path} {}", shipped.summary()));
+        evidence.push(format!("{FROM_DATA}: {path} {}", shipped.text()));
     }
     for c in a.changes {
         if c.target.path().is_some_and(|p| {
@@ -327,21 +355,42 @@ fn eval_file_state(want: &FileStateAssert, a: &Analyzed<'_>, path: &str) -> Verd
             evidence.push(c.describe());
         }
     }
-    let mut v = violations(want, st);
-    if !v.is_empty() && st.conditional {
-        v.push(
-            "(the change is conditional: it happens on some branch of a maintainer script)".into(),
-        );
+    let mut v = Vec::new();
+    if let Some(e) = &st.caps_error {
+        if want.capabilities.is_some() {
+            v.push(format!(
+                "carries a malformed security.capability xattr: {e}"
+            ));
+        }
     }
-    // A change static reading could not aim might hit this file: report what it would do.
-    let base: Vec<String> = violations(want, st);
-    for c in &a.state.unresolved {
-        let mut sim = st.clone();
-        sim.apply(c);
-        let added: Vec<String> = violations(want, &sim)
-            .into_iter()
-            .filter(|x| !base.contains(x))
-            .collect();
+    // Every end state must hold; a failure names the state and the lines that lead to it.
+    for s in &st.states {
+        let bad = violations(want, st.kind, s);
+        if !bad.is_empty() {
+            let rerun = if s.rerun { ", after a re-run" } else { "" };
+            v.push(format!(
+                "can be left {} ({}{rerun}): {}",
+                s.text(),
+                s.provenance(),
+                bad.join(", ")
+            ));
+        }
+    }
+    for b in &a.state.blind {
+        v.push(format!("{b}: this part of a maintainer script could not be analyzed, so the end state is not known"));
+    }
+    // A change static reading could not aim might hit this file: say what it would mean.
+    let is_dir = st.kind == Some(EntryKind::Dir);
+    for c in unresolved {
+        let mut added = Vec::new();
+        for s in &st.states {
+            let base = violations(want, st.kind, s);
+            for x in violations(want, st.kind, &s.after(c, is_dir)) {
+                if !base.contains(&x) && !added.contains(&x) {
+                    added.push(x);
+                }
+            }
+        }
         if !added.is_empty() {
             v.push(format!(
                 "{} may apply here because its target cannot be resolved statically; it would mean: {}",
@@ -351,7 +400,12 @@ fn eval_file_state(want: &FileStateAssert, a: &Analyzed<'_>, path: &str) -> Verd
             evidence.push(c.describe());
         }
     }
-    (v, evidence, format!("{path} is {}", st.summary()))
+    let states: Vec<String> = st.states.iter().map(EndState::text).collect();
+    let pass = match states.as_slice() {
+        [one] => format!("{path} is {one}"),
+        _ => format!("{path} is one of: {}", states.join("; ")),
+    };
+    (v, evidence, pass)
 }
 
 fn content<'p>(pkg: &'p Package, path: &str) -> Result<&'p debgate_facts::Content, String> {

@@ -3,9 +3,9 @@
 
 use debgate_analyze::effective::EffectiveState;
 use debgate_facts::caps::{CapSet, FileCaps};
-use debgate_facts::change::{Action, Change, ModeSpec, Target};
+use debgate_facts::change::Change;
 use debgate_facts::{
-    Compression, Conffile, Content, Control, Entry, EntryKind, Package, ScriptName,
+    Compression, Conffile, Content, Control, Entry, EntryKind, Package, Script, ScriptName,
     CAPABILITY_XATTR,
 };
 use debgate_policy::{evaluate, load_paths, Analyzed, Finding, RuleSet, Status};
@@ -19,7 +19,6 @@ fn rules() -> RuleSet {
 
 struct Pkg {
     package: Package,
-    changes: Vec<Change>,
 }
 
 fn pkg(name: &str) -> Pkg {
@@ -39,7 +38,6 @@ fn pkg(name: &str) -> Pkg {
             control_compression: Compression::Xz,
             data_compression: Compression::Xz,
         },
-        changes: vec![],
     }
 }
 
@@ -96,30 +94,47 @@ impl Pkg {
         self
     }
 
-    fn change(mut self, line: u32, action: Action, target: Target, conditional: bool) -> Self {
-        self.changes.push(Change {
-            script: ScriptName::Postinst,
-            line,
-            action,
-            target,
-            conditional,
-            recursive: false,
+    fn postinst(mut self, text: &str) -> Self {
+        self.package.scripts.push(Script {
+            name: ScriptName::Postinst,
+            text: text.into(),
+            truncated: false,
         });
         self
     }
 }
 
 fn run(set: &[Pkg], rule: &str) -> Vec<Finding> {
+    let analyses: Vec<Vec<(ScriptName, debgate_script::Analysis)>> = set
+        .iter()
+        .map(|p| {
+            p.package
+                .scripts
+                .iter()
+                .map(|s| (s.name, debgate_script::analyze(s)))
+                .collect()
+        })
+        .collect();
     let states: Vec<EffectiveState> = set
         .iter()
-        .map(|p| EffectiveState::compute(&p.package, &p.changes))
+        .zip(&analyses)
+        .map(|(p, a)| {
+            let views: Vec<(ScriptName, &debgate_script::Analysis)> =
+                a.iter().map(|(n, a)| (*n, a)).collect();
+            EffectiveState::compute(&p.package, &views)
+        })
+        .collect();
+    let changes: Vec<Vec<Change>> = analyses
+        .iter()
+        .map(|a| a.iter().flat_map(|(_, a)| a.changes.clone()).collect())
         .collect();
     let views: Vec<Analyzed<'_>> = set
         .iter()
         .zip(&states)
-        .map(|(p, s)| Analyzed {
+        .zip(&changes)
+        .map(|((p, s), c)| Analyzed {
             package: &p.package,
-            changes: &p.changes,
+            changes: c,
             state: s,
         })
         .collect();
@@ -237,41 +252,46 @@ fn file_state_from_data_tar_and_scripts() {
         r[0].message
     );
 
-    let setuid_by_script = pkg("tool").file("/bin/ping", 0o755, "root", None).change(
-        7,
-        Action::Chmod {
-            mode: ModeSpec::parse("u+s").unwrap(),
-        },
-        Target::Path("/usr/bin/ping".into()),
-        true,
-    );
+    // A grant on one branch fails the rule, naming the state and the line that leads to it.
+    let setuid_by_script = pkg("tool")
+        .file("/bin/ping", 0o755, "root", None)
+        .postinst("#!/bin/sh\nif [ -x /usr/bin/foo ]; then\n  chmod u+s /usr/bin/ping\nfi\n");
     let r = run(&[setuid_by_script], "test-file-state");
     assert_eq!(statuses(&r), [Status::Fail]);
     assert!(
-        r[0].message.contains("mode 4755 has bits outside 0755"),
+        r[0].message.contains(
+            "can be left 4755 root:root (via postinst:3): mode 4755 has bits outside 0755"
+        ),
         "{}",
         r[0].message
     );
-    assert!(r[0].message.contains("conditional"), "{}", r[0].message);
     assert!(
         r[0].evidence
             .iter()
-            .any(|e| e.starts_with("postinst:7: chmod u+s")),
+            .any(|e| e.starts_with("postinst:3: chmod u+s")),
         "{:?}",
         r[0].evidence
+    );
+
+    // A mode only run time knows fails closed, naming the line.
+    let unknown_mode = pkg("tool")
+        .file("/bin/ping", 0o755, "root", None)
+        .postinst("#!/bin/sh\nmode=$(cat /etc/mode)\nchmod \"$mode\" /bin/ping\n");
+    let r = run(&[unknown_mode], "test-file-state");
+    assert_eq!(statuses(&r), [Status::Fail]);
+    assert!(
+        r[0].message
+            .contains("mode set by postinst:3 chmod \"$mode\": not resolved"),
+        "{}",
+        r[0].message
     );
 }
 
 #[test]
 fn file_state_reports_unresolved_changes_that_could_violate() {
-    let p = pkg("tool").file("/bin/ping", 0o755, "root", None).change(
-        3,
-        Action::SetCaps {
-            caps: CapSet::from_text("cap_sys_admin+ep").unwrap(),
-        },
-        Target::Unresolved("\"$1\"".into()),
-        false,
-    );
+    let p = pkg("tool")
+        .file("/bin/ping", 0o755, "root", None)
+        .postinst("#!/bin/sh\nsetcap cap_sys_admin+ep \"$2\"\n");
     let r = run(&[p], "test-file-state");
     assert_eq!(statuses(&r), [Status::Fail]);
     assert!(
@@ -280,14 +300,9 @@ fn file_state_reports_unresolved_changes_that_could_violate() {
         r[0].message
     );
     // An unresolved change that cannot violate this rule (allowed capability) is no failure.
-    let p = pkg("tool").file("/bin/ping", 0o755, "root", None).change(
-        3,
-        Action::SetCaps {
-            caps: CapSet::from_text("cap_net_raw+ep").unwrap(),
-        },
-        Target::Unresolved("\"$1\"".into()),
-        false,
-    );
+    let p = pkg("tool")
+        .file("/bin/ping", 0o755, "root", None)
+        .postinst("#!/bin/sh\nsetcap cap_net_raw+ep \"$2\"\n");
     assert_eq!(statuses(&run(&[p], "test-file-state")), [Status::Pass]);
 }
 

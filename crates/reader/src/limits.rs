@@ -49,6 +49,11 @@ pub const XZ_MEMLIMIT: u64 = 512 * MIB;
 /// (policy has them created by maintainer scripts), so one in data.tar is hostile or broken.
 pub const ALLOW_DEVICE_NODES: bool = false;
 
+/// Default for [`Limits::max_script_paths`]: 256. A real postinst has a handful of paths per
+/// run, a few dozen once debconf branches and fallbacks multiply; past the limit the analyzer
+/// merges paths (over-approximating the end states) and says so.
+pub const MAX_SCRIPT_PATHS: usize = 256;
+
 /// Bounds on what reading one package may cost. See the `pub const` defaults for the reasoning
 /// behind each value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +76,8 @@ pub struct Limits {
     pub xz_memlimit: u64,
     /// Accept character and block device entries instead of rejecting the package.
     pub allow_device_nodes: bool,
+    /// Paths alive at once while the script analyzer walks one run of a maintainer script.
+    pub max_script_paths: usize,
 }
 
 impl Default for Limits {
@@ -85,6 +92,7 @@ impl Default for Limits {
             max_compressed_member_bytes: MAX_COMPRESSED_MEMBER_BYTES,
             xz_memlimit: XZ_MEMLIMIT,
             allow_device_nodes: ALLOW_DEVICE_NODES,
+            max_script_paths: MAX_SCRIPT_PATHS,
         }
     }
 }
@@ -147,6 +155,10 @@ impl Limits {
             "allow-device-nodes",
             "accept character/block devices in data.tar instead of rejecting; default false",
         ),
+        (
+            "max-script-paths",
+            "paths per maintainer-script run the analyzer follows before merging them (over-approximating); default 256",
+        ),
     ];
 
     /// Set the limit called `name` (kebab-case as in [`Limits::NAMES`]; `_` is accepted for
@@ -176,6 +188,12 @@ impl Limits {
             "xz-memlimit" => self.xz_memlimit = size()?,
             "allow-device-nodes" => {
                 self.allow_device_nodes = parse_bool(value).ok_or_else(|| bad(BOOL))?
+            }
+            "max-script-paths" => {
+                self.max_script_paths = usize::try_from(count()?)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| bad(COUNT))?
             }
             _ => {
                 return Err(LimitError::UnknownName {
@@ -212,6 +230,7 @@ impl Limits {
             "max-compressed-member-bytes" => self.max_compressed_member_bytes.to_string(),
             "xz-memlimit" => self.xz_memlimit.to_string(),
             "allow-device-nodes" => self.allow_device_nodes.to_string(),
+            "max-script-paths" => self.max_script_paths.to_string(),
             _ => return None,
         })
     }

@@ -456,5 +456,11 @@ fn limits_parse_from_cli_text() {
         let v = l.get(name).unwrap();
         l.set(name, &v).unwrap();
     }
-    assert_eq!(Limits::NAMES.len(), 9);
+    assert_eq!(Limits::NAMES.len(), 10);
+    l.apply("max-script-paths=8").unwrap();
+    assert_eq!(l.max_script_paths, 8);
+    assert!(
+        l.apply("max-script-paths=0").is_err(),
+        "a walk needs one path"
+    );
 }

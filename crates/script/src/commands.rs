@@ -3,7 +3,7 @@
 
 use crate::word::Arg;
 use debgate_facts::caps::CapSet;
-use debgate_facts::change::{Action, ModeSpec, Target};
+use debgate_facts::change::{Action, ModeSpec, Operand, Target};
 
 /// One change a command makes to one file.
 #[derive(Debug)]
@@ -122,18 +122,32 @@ fn setcap(args: &[Arg], out: &mut Reader) {
         };
         match caps.text() {
             Some("-r") => out.push(Action::RemoveCaps, file, false),
-            Some("-") => out.note(format!(
-                "setcap reads the capabilities for `{}` from standard input; not static",
-                file.raw
-            )),
+            // `-` reads the capabilities from standard input: a grant only run time knows.
+            Some("-") => out.push(
+                Action::SetCaps {
+                    caps: Operand::Unresolved("-".into()),
+                },
+                file,
+                false,
+            ),
             Some(text) => match CapSet::from_text(text) {
-                Ok(caps) => out.push(Action::SetCaps { caps }, file, false),
+                Ok(caps) => out.push(
+                    Action::SetCaps {
+                        caps: Operand::Known(caps),
+                    },
+                    file,
+                    false,
+                ),
+                // setcap refuses the whole command line: nothing changes.
                 Err(e) => out.note(format!("setcap `{text}`: {e}")),
             },
-            None => out.note(format!(
-                "setcap capabilities `{}` for `{}` cannot be resolved statically",
-                caps.raw, file.raw
-            )),
+            None => out.push(
+                Action::SetCaps {
+                    caps: Operand::Unresolved(caps.raw.clone()),
+                },
+                file,
+                false,
+            ),
         }
     }
 }
@@ -145,6 +159,7 @@ fn chmod(args: &[Arg], out: &mut Reader) {
     let mut mode: Option<&Arg> = None;
     let mut files = Vec::new();
     let mut options_end = false;
+    let mut reference: Option<String> = None;
     for a in args {
         if !options_end {
             match a.text() {
@@ -157,8 +172,9 @@ fn chmod(args: &[Arg], out: &mut Reader) {
                     continue;
                 }
                 Some(s) if s.starts_with("--reference") => {
-                    out.note("chmod --reference copies a run-time mode; not static".into());
-                    return;
+                    // Copies a run-time mode: the files get a mode only run time knows.
+                    reference = Some(s.to_string());
+                    continue;
                 }
                 Some(s) if s.starts_with("--") => continue,
                 Some(s) if is_flag_cluster(s, "Rcfv") => {
@@ -168,15 +184,19 @@ fn chmod(args: &[Arg], out: &mut Reader) {
                 _ => {}
             }
         }
-        if mode.is_none() {
+        if mode.is_none() && reference.is_none() {
             mode = Some(a);
         } else {
             files.push(a);
         }
     }
-    let Some(mode) = mode else { return };
-    let Some(spec) = parse_mode(mode, "chmod", out) else {
-        return;
+    let spec = match (reference, mode) {
+        (Some(r), _) => Operand::Unresolved(r),
+        (None, Some(mode)) => match parse_mode(mode, "chmod", out) {
+            Some(spec) => spec,
+            None => return,
+        },
+        (None, None) => return,
     };
     for f in files {
         if adds_only_execute(&spec) && target(f, out.ctx.cwd).path().is_some_and(is_init_script) {
@@ -194,8 +214,8 @@ fn is_init_script(p: &str) -> bool {
 }
 
 /// `+x`, `a+x`, `ug+x,o+x`: every clause only adds execute permission.
-fn adds_only_execute(spec: &ModeSpec) -> bool {
-    let ModeSpec::Symbolic(s) = spec else {
+fn adds_only_execute(spec: &Operand<ModeSpec>) -> bool {
+    let Operand::Known(ModeSpec::Symbolic(s)) = spec else {
         return false;
     };
     s.split(',').all(|clause| {
@@ -211,16 +231,14 @@ fn is_flag_cluster(s: &str, letters: &str) -> bool {
     s.len() > 1 && s.starts_with('-') && s[1..].chars().all(|c| letters.contains(c))
 }
 
-fn parse_mode(mode: &Arg, tool: &str, out: &mut Reader) -> Option<ModeSpec> {
+/// A mode operand: unresolved when only run time knows it; `None` (with a note) when it is not a
+/// mode at all, since the tool then refuses the command and changes nothing.
+fn parse_mode(mode: &Arg, tool: &str, out: &mut Reader) -> Option<Operand<ModeSpec>> {
     let Some(text) = mode.text() else {
-        out.note(format!(
-            "{tool} mode `{}` cannot be resolved statically",
-            mode.raw
-        ));
-        return None;
+        return Some(Operand::Unresolved(mode.raw.clone()));
     };
     match ModeSpec::parse(text) {
-        Ok(m) => Some(m),
+        Ok(m) => Some(Operand::Known(m)),
         Err(e) => {
             out.note(format!("{tool}: {e}"));
             None
@@ -228,9 +246,16 @@ fn parse_mode(mode: &Arg, tool: &str, out: &mut Reader) -> Option<ModeSpec> {
     }
 }
 
+/// A user or group operand.
+fn name_operand(a: &Arg) -> Operand<String> {
+    match a.text() {
+        Some(t) => Operand::Known(t.to_string()),
+        None => Operand::Unresolved(a.raw.clone()),
+    }
+}
+
 /// `chown [-R] [-h] OWNER[:GROUP] FILE...` and `chgrp [-R] GROUP FILE...`.
 fn chown(args: &[Arg], chgrp: bool, out: &mut Reader) {
-    let tool = if chgrp { "chgrp" } else { "chown" };
     let mut recursive = false;
     let mut spec: Option<&Arg> = None;
     let mut files = Vec::new();
@@ -247,10 +272,9 @@ fn chown(args: &[Arg], chgrp: bool, out: &mut Reader) {
                     continue;
                 }
                 Some(s) if s.starts_with("--reference") => {
-                    out.note(format!(
-                        "{tool} --reference copies a run-time owner; not static"
-                    ));
-                    return;
+                    // Copies a run-time owner: unresolved, but still a chown.
+                    spec = Some(a);
+                    continue;
                 }
                 Some(s) if s.starts_with("--") => continue,
                 Some(s) if is_flag_cluster(s, "RcfvhHLP") => {
@@ -267,19 +291,21 @@ fn chown(args: &[Arg], chgrp: bool, out: &mut Reader) {
         }
     }
     let Some(spec) = spec else { return };
-    if spec.text().is_none() {
-        // The names stay as written (`${USER}`) so the change is still reported: chown clears
-        // setuid, setgid and capabilities whoever the new owner is.
-        out.note(format!(
-            "{tool} owner `{}` cannot be resolved statically",
-            spec.raw
-        ));
-    }
-    let s = spec.shown();
-    let (owner, group) = if chgrp {
-        (None, Some(s.to_string()))
+    let unresolved = spec.text().is_none_or(|t| t.starts_with("--reference"));
+    let (owner, group) = if unresolved {
+        // The new owner is only known at run time (`$owner` may even be `man:man`); the chown
+        // still clears setuid, setgid and capabilities, whoever it names.
+        let u = || Some(Operand::Unresolved(spec.raw.clone()));
+        if chgrp {
+            (None, u())
+        } else {
+            (u(), u())
+        }
+    } else if chgrp {
+        (None, Some(Operand::Known(spec.shown().to_string())))
     } else {
-        split_owner(s)
+        let (o, g) = split_owner(spec.shown());
+        (o.map(Operand::Known), g.map(Operand::Known))
     };
     for f in files {
         out.push(
@@ -414,19 +440,8 @@ fn install(args: &[Arg], out: &mut Reader) {
         },
         None => None,
     };
-    let name = |a: Option<&Arg>, what: &str, out: &mut Reader| {
-        a.map(|a| {
-            if a.text().is_none() {
-                out.note(format!(
-                    "install {what} `{}` cannot be resolved statically",
-                    a.raw
-                ));
-            }
-            a.shown().to_string()
-        })
-    };
-    let owner = name(owner, "owner", out);
-    let group = name(group, "group", out);
+    let owner = owner.map(name_operand);
+    let group = group.map(name_operand);
     let action = Action::Install {
         owner,
         group,
@@ -510,33 +525,20 @@ fn statoverride(args: &[Arg], out: &mut Reader) {
                 return;
             };
             let mode = match mode.text().map(ModeSpec::parse) {
-                Some(Ok(ModeSpec::Octal(m))) => m,
+                Some(Ok(ModeSpec::Octal(m) | ModeSpec::OctalExact(m))) => Operand::Known(m),
                 Some(_) => {
+                    // dpkg-statoverride refuses it: nothing is registered or changed.
                     out.note(format!(
                         "dpkg-statoverride: `{}` is not an octal mode",
                         mode.raw
                     ));
                     return;
                 }
-                None => {
-                    out.note(format!(
-                        "dpkg-statoverride mode `{}` cannot be resolved statically",
-                        mode.raw
-                    ));
-                    return;
-                }
+                None => Operand::Unresolved(mode.raw.clone()),
             };
-            for (a, what) in [(user, "user"), (group, "group")] {
-                if a.text().is_none() {
-                    out.note(format!(
-                        "dpkg-statoverride {what} `{}` cannot be resolved statically",
-                        a.raw
-                    ));
-                }
-            }
             let action = Action::StatOverrideAdd {
-                owner: user.shown().to_string(),
-                group: group.shown().to_string(),
+                owner: name_operand(user),
+                group: name_operand(group),
                 mode,
                 update,
             };
@@ -593,7 +595,7 @@ mod tests {
         assert!(matches!(
             &r.found[0].action,
             Action::Install {
-                mode: Some(ModeSpec::Octal(0o4755)),
+                mode: Some(Operand::Known(ModeSpec::Octal(0o4755))),
                 directory: false,
                 ..
             }
@@ -610,8 +612,11 @@ mod tests {
         assert_eq!(r.found.len(), 2);
         assert!(r.found[0].recursive);
         let r = run("chmod", &args(&["$MODE", "/x"]));
-        assert!(r.found.is_empty());
-        assert_eq!(r.notes.len(), 1);
+        assert!(matches!(
+            &r.found[0].action,
+            Action::Chmod { mode: Operand::Unresolved(raw) } if raw == "$MODE"
+        ));
+        assert!(r.notes.is_empty());
         let r = run("chmod", &args(&["a+x,u+x", "/etc/init.d/foo"]));
         assert!(r.found.is_empty());
         let r = run("chmod", &args(&["u+xs", "/etc/init.d/foo"]));
@@ -650,7 +655,7 @@ mod tests {
         assert!(matches!(
             &r.found[0].action,
             Action::StatOverrideAdd {
-                mode: 0o2750,
+                mode: Operand::Known(0o2750),
                 update: true,
                 ..
             }

@@ -14,7 +14,7 @@ const MAX_WORD_DEPTH: usize = 64;
 const MAX_VALUE_LEN: usize = 4096;
 
 /// What static reading knows about a variable.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Val {
     Known(String),
     /// Assigned something only run time can tell (or different things on different branches).
@@ -22,7 +22,7 @@ pub(crate) enum Val {
 }
 
 /// Variables in scope: absent means "never assigned by this script".
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Env {
     pub vars: BTreeMap<String, Val>,
 }
@@ -34,6 +34,12 @@ impl Env {
             Val::Known(v) if v.len() > MAX_VALUE_LEN => Val::Unknown,
             v => v,
         };
+        // Unknown and never assigned read the same (the environment may hold anything), so
+        // they are kept the same: paths that differ only there are one path.
+        if val == Val::Unknown && name != "DPKG_ROOT" {
+            self.vars.remove(name);
+            return;
+        }
         self.vars.insert(name.to_string(), val);
     }
 
@@ -53,25 +59,21 @@ impl Env {
         }
     }
 
-    /// Join the environments that several branches leave behind: a variable keeps a value only
-    /// if every branch that assigned it assigned the same literal; never assigned anywhere stays
-    /// unassigned.
+    /// Join the environments that several paths leave behind: a variable keeps a value only if
+    /// every path has the same literal for it (never assigned reads as unknown, but for
+    /// `DPKG_ROOT`, whose unassigned value is known).
     pub fn merge(branches: &[Env]) -> Env {
         let mut names: Vec<&String> = branches.iter().flat_map(|e| e.vars.keys()).collect();
         names.sort();
         names.dedup();
         let mut out = Env::default();
         for name in names {
-            let mut merged: Option<Val> = None;
-            for v in branches.iter().filter_map(|e| e.vars.get(name)) {
-                merged = Some(match (merged, v) {
-                    (None, v) => v.clone(),
-                    (Some(Val::Known(a)), Val::Known(b)) if a == *b => Val::Known(a),
-                    _ => Val::Unknown,
-                });
-            }
-            if let Some(v) = merged {
-                out.vars.insert(name.clone(), v);
+            let first = branches.first().and_then(|e| e.get(name));
+            match first {
+                Some(v) if branches.iter().all(|e| e.get(name) == Some(v)) => {
+                    out.vars.insert(name.clone(), Val::Known(v.to_string()));
+                }
+                _ => out.set(name, Val::Unknown),
             }
         }
         out
@@ -79,7 +81,7 @@ impl Env {
 }
 
 /// One argument as the command receives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Arg {
     /// The field's value, when static reading knows it.
     pub value: Option<String>,
@@ -99,7 +101,7 @@ impl Arg {
 }
 
 /// `$1`, `$2`, `$@` in the current scope.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Params {
     /// Top level: dpkg's arguments (`configure`, the old version...), not static paths.
     Unknown,
@@ -563,11 +565,14 @@ mod tests {
         let mut b = Env::default();
         b.set("P", Val::Known("/x".into()));
         b.set("Q", Val::Known("/y".into()));
-        let m = Env::merge(&[a, b, Env::default()]);
+        let m = Env::merge(&[a.clone(), b.clone()]);
         assert_eq!(m.get("P"), Some("/x"));
         assert_eq!(m.get("Q"), None);
         assert_eq!(m.get("R"), None);
         assert_eq!(m.get("DPKG_ROOT"), Some(""));
+        // A path that never assigned P may have it from the environment: unknown.
+        let m = Env::merge(&[a, b, Env::default()]);
+        assert_eq!(m.get("P"), None);
     }
 
     #[test]

@@ -23,22 +23,33 @@
 //! expected changes (the negative cases) has an expected file with only comments.
 //! Run with `BLESS=1` to write the current output to missing expected files (then review them).
 
-use debgate_facts::change::{Action, Change, Target};
+use debgate_facts::change::{Action, Change, ModeSpec, Operand, Target};
 use debgate_facts::{Script, ScriptName};
 use std::path::Path;
+
+/// An operand as the expected files write it: the value, or `?` and the word as written.
+fn op<T>(o: &Operand<T>, f: impl Fn(&T) -> String) -> String {
+    match o {
+        Operand::Known(v) => f(v),
+        Operand::Unresolved(raw) => format!("?{raw}"),
+    }
+}
 
 fn render(c: &Change) -> String {
     let target = match &c.target {
         Target::Path(p) => p.clone(),
         Target::Unresolved(raw) => format!("unresolved:{raw}"),
     };
-    let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+    let name = |o: &Operand<String>| op(o, String::clone);
+    let opt = |o: &Option<Operand<String>>| o.as_ref().map(name).unwrap_or_default();
     let dash = |o: Option<String>| o.unwrap_or_else(|| "-".into());
     let detail = match &c.action {
-        Action::SetCaps { caps } if caps.is_empty() => "(none)".to_string(),
-        Action::SetCaps { caps } => caps.to_text().replace(' ', "+"),
+        Action::SetCaps {
+            caps: Operand::Known(caps),
+        } if caps.is_empty() => "(none)".to_string(),
+        Action::SetCaps { caps } => op(caps, |c| c.to_text().replace(' ', "+")),
         Action::RemoveCaps | Action::StatOverrideRemove => "-".into(),
-        Action::Chmod { mode } => mode.text(),
+        Action::Chmod { mode } => op(mode, ModeSpec::text),
         Action::Chown { owner, group } => format!("{}:{}", opt(owner), opt(group)),
         Action::StatOverrideAdd {
             owner,
@@ -46,7 +57,10 @@ fn render(c: &Change) -> String {
             mode,
             update,
         } => format!(
-            "{owner}:{group}:{mode:04o}{}",
+            "{}:{}:{}{}",
+            name(owner),
+            name(group),
+            op(mode, |m| format!("{m:04o}")),
             if *update { "+update" } else { "" }
         ),
         Action::Install {
@@ -56,9 +70,9 @@ fn render(c: &Change) -> String {
             directory,
         } => format!(
             "{}:{}:{}{}",
-            dash(owner.clone()),
-            dash(group.clone()),
-            dash(mode.as_ref().map(|m| m.text())),
+            dash(owner.as_ref().map(name)),
+            dash(group.as_ref().map(name)),
+            dash(mode.as_ref().map(|m| op(m, ModeSpec::text))),
             if *directory { "+dir" } else { "" }
         ),
     };

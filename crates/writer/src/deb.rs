@@ -58,7 +58,15 @@ pub fn normalize_files(files: &[FileSpec]) -> Vec<FileSpec> {
 /// The uncompressed control.tar: `./`, then `conffiles` (when there are lines), `control`
 /// and the maintainer scripts, sorted by name as `dpkg-deb` does.
 pub fn control_tar_bytes(spec: &PackageSpec) -> Result<Vec<u8>, WriterError> {
-    let mut members: Vec<FileSpec> = Vec::new();
+    control_tar_with(spec, Vec::new())
+}
+
+/// [`control_tar_bytes`] with further control members (such as debconf's `templates`, which
+/// [`PackageSpec`] has no field for), sorted in with the rest.
+pub(crate) fn control_tar_with(
+    spec: &PackageSpec,
+    mut members: Vec<FileSpec>,
+) -> Result<Vec<u8>, WriterError> {
     let mut control = spec.control.clone();
     if !control.ends_with('\n') {
         control.push('\n');
@@ -105,8 +113,20 @@ pub fn deb_bytes(
     control: Compression,
     data: Compression,
 ) -> Result<Vec<u8>, WriterError> {
-    let control_tar = compress(&control_tar_bytes(spec)?, control)?;
-    let data_tar = compress(&tar_bytes(&normalize_files(&spec.files))?, data)?;
+    let data_tar = tar_bytes(&normalize_files(&spec.files))?;
+    deb_bytes_with(spec, control_tar_bytes(spec)?, data_tar, control, data)
+}
+
+/// [`deb_bytes`] with control.tar and data.tar built by the caller (uncompressed).
+pub(crate) fn deb_bytes_with(
+    spec: &PackageSpec,
+    control_tar: Vec<u8>,
+    data_tar: Vec<u8>,
+    control: Compression,
+    data: Compression,
+) -> Result<Vec<u8>, WriterError> {
+    let control_tar = compress(&control_tar, control)?;
+    let data_tar = compress(&data_tar, data)?;
     let control_name = format!("control.tar{}", control.suffix());
     let data_name = format!("data.tar{}", data.suffix());
     let mut members: Vec<(&str, &[u8])> = vec![("debian-binary", DEBIAN_BINARY)];

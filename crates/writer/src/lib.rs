@@ -18,6 +18,7 @@
 //! that no well-behaved tool would write.
 
 mod archive;
+pub mod case;
 mod compress;
 mod deb;
 mod error;

@@ -358,7 +358,7 @@ fn apply_meta(f: &mut FileSpec, m: &FileMeta, meta_path: &Path) -> Result<(), Wr
 }
 
 /// Debian's static ids (base-passwd), enough for fixtures to name owners without ids.
-const USERS: &[(&str, u64)] = &[
+pub(crate) const USERS: &[(&str, u64)] = &[
     ("root", 0),
     ("daemon", 1),
     ("bin", 2),
@@ -374,7 +374,7 @@ const USERS: &[(&str, u64)] = &[
     ("nobody", 65534),
 ];
 
-const GROUPS: &[(&str, u64)] = &[
+pub(crate) const GROUPS: &[(&str, u64)] = &[
     ("root", 0),
     ("daemon", 1),
     ("bin", 2),
@@ -400,7 +400,7 @@ const GROUPS: &[(&str, u64)] = &[
     ("nogroup", 65534),
 ];
 
-fn id_of(table: &[(&str, u64)], name: &str) -> Option<u64> {
+pub(crate) fn id_of(table: &[(&str, u64)], name: &str) -> Option<u64> {
     table.iter().find(|(n, _)| *n == name).map(|(_, id)| *id)
 }
 
