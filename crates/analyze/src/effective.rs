@@ -175,7 +175,11 @@ impl EndState {
         let k = key_of(self);
         let mut via = self.via.clone();
         via.push(c.source());
-        end_state(&apply(&k, c, is_dir), via, self.rerun)
+        let at = Place {
+            is_dir,
+            setgid_parent_group: None,
+        };
+        end_state(&apply(&k, c, &at), via, self.rerun)
     }
 }
 
@@ -444,19 +448,17 @@ impl<'a> Model<'a> {
         out
     }
 
-    /// Statoverrides registered for this literal path: `(registered by preinst, change)`.
-    fn overrides(&self, path: &str) -> Vec<(bool, usize)> {
-        let mut out = Vec::new();
-        for (i, c) in self.changes.iter().enumerate() {
-            if matches!(c.action, Action::StatOverrideAdd { .. })
-                && c.target.path() == Some(path)
-                && self.counted(c)
-                && !matches!(c.script, ScriptName::Config)
-            {
-                out.push((c.script == ScriptName::Preinst, i));
-            }
-        }
-        out
+    /// Statoverrides any counted script registers for this literal path (dpkg matches them by
+    /// the path as the package ships it: no usrmerge aliasing).
+    fn overrides(&self, path: &str) -> Vec<usize> {
+        (0..self.changes.len())
+            .filter(|&i| {
+                let c = self.changes[i];
+                matches!(c.action, Action::StatOverrideAdd { .. })
+                    && c.target.path() == Some(path)
+                    && self.counted(c)
+            })
+            .collect()
     }
 
     /// The states of one file, and whether the bound was hit.
@@ -494,18 +496,29 @@ impl<'a> Model<'a> {
                 )
             }
         };
-        let mut st = States::new(is_dir, &self.changes);
-        // The unpacked package: as shipped; with overrides a preinst registered (applied by
-        // this very unpack); for a directory, after what preinst did to it on an upgrade.
+        // install gives a new file its parent's group when the parent directory is setgid.
+        let parent = key_path.rsplit_once('/').map(|(d, _)| d).filter(|d| !d.is_empty());
+        let setgid_parent_group = parent
+            .and_then(|d| self.pkg.entries.iter().find(|e| e.path == d))
+            .filter(|e| e.kind == EntryKind::Dir && e.mode & 0o2000 != 0)
+            .map(|e| e.group_name());
+        let mut st = States::new(
+            Place {
+                is_dir,
+                setgid_parent_group,
+            },
+            &self.changes,
+        );
+        // The unpacked package: as shipped; for a directory, also after what preinst did to
+        // it on an upgrade. A registered override is applied by a later unpack (a reinstall):
+        // dpkg reads its override database once per run, so even a preinst's `--add` waits
+        // for the next run. It skips a directory that already exists.
         st.add(shipped.clone(), Vec::new(), true);
-        for (first, i) in self.overrides(key_path) {
-            if !is_dir || entry.is_none() {
+        for i in self.overrides(key_path) {
+            if !is_dir {
                 let k = apply_override(&shipped, self.changes[i]);
-                st.add(
-                    k,
-                    vec![format!("{} (applied at unpack)", self.changes[i].source())],
-                    first,
-                );
+                let via = vec![format!("{} (applied at a later unpack)", self.changes[i].source())];
+                st.add(k, via, false);
             }
         }
         let projected = |script: ScriptName| -> Vec<(Vec<FStep>, End)> {
@@ -641,7 +654,7 @@ fn untuple(t: (u64, u64, u64)) -> CapSet {
 
 /// The state sets of one file under computation.
 struct States<'m, 'a> {
-    is_dir: bool,
+    at: Place,
     changes: &'m [&'a Change],
     /// Every state reached, with its first provenance and whether it is a first-run start.
     seen: BTreeMap<Key, Vec<String>>,
@@ -650,9 +663,9 @@ struct States<'m, 'a> {
 }
 
 impl<'m, 'a> States<'m, 'a> {
-    fn new(is_dir: bool, changes: &'m [&'a Change]) -> Self {
+    fn new(at: Place, changes: &'m [&'a Change]) -> Self {
         States {
-            is_dir,
+            at,
             changes,
             seen: BTreeMap::new(),
             initial: Vec::new(),
@@ -743,7 +756,7 @@ impl<'m, 'a> States<'m, 'a> {
                 .into_iter()
                 .map(|(k, mut via)| {
                     via.push(self.changes[*i].source());
-                    (apply(&k, self.changes[*i], self.is_dir), via)
+                    (apply(&k, self.changes[*i], &self.at), via)
                 })
                 .collect(),
             FStep::Failed(i) => cur
@@ -766,7 +779,7 @@ impl<'m, 'a> States<'m, 'a> {
                     }
                     out.insert(k.clone(), via.clone());
                     for i in group {
-                        let k2 = apply(&k, self.changes[*i], self.is_dir);
+                        let k2 = apply(&k, self.changes[*i], &self.at);
                         if !out.contains_key(&k2) {
                             let mut v2 = via.clone();
                             v2.push(self.changes[*i].source());
@@ -806,7 +819,15 @@ fn name_of(o: &Operand<String>, what: &str, c: &Change) -> Result<String, String
 }
 
 /// One change applied to one state, with the kernel's, coreutils' and dpkg's semantics.
-fn apply(k: &Key, c: &Change, is_dir: bool) -> Key {
+/// Where the file is, as far as a change's effect depends on it.
+struct Place {
+    is_dir: bool,
+    /// The group of the parent directory when it is setgid (as shipped).
+    setgid_parent_group: Option<String>,
+}
+
+fn apply(k: &Key, c: &Change, at: &Place) -> Key {
+    let is_dir = at.is_dir;
     let mut k = k.clone();
     match &c.action {
         Action::SetCaps { caps } => {
@@ -857,12 +878,13 @@ fn apply(k: &Key, c: &Change, is_dir: bool) -> Key {
                 None if in_place => k.owner,
                 None => Ok("root".into()),
             };
-            // A setgid parent would give its group; data.tar's parents are rarely setgid and
-            // the parent is not this file's state, so an unnamed group is root as install says.
             k.group = match group {
                 Some(g) => name_of(g, "group", c),
                 None if in_place => k.group,
-                None => Ok("root".into()),
+                None => Ok(at
+                    .setgid_parent_group
+                    .clone()
+                    .unwrap_or_else(|| "root".into())),
             };
             k.mode = match mode {
                 Some(Operand::Known(m)) => match m.apply(0o755, *directory) {
