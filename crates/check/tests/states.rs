@@ -1,8 +1,11 @@
 //! The effective-state cases of `testdata/states`: each case's package is built by the writer,
 //! read by the reader and analyzed as `debgate check` does, and every asserted path's set of end
-//! states must be exactly the case's `expect` (see testdata/states/README.md).
+//! states must be exactly the case's `expect` (see testdata/states/README.md). A case's
+//! `[[verdict]]`s are then checked with the bundled rules and `testdata/states/policy/state-cases.toml`: the
+//! right verdict, for the right reason (the state and lines the message names).
 
-use debgate_check::analyze_package;
+use debgate_check::{analyze_package, bundled_policies, AnalyzedPackage};
+use debgate_policy::{evaluate, Analyzed, RuleSet};
 use debgate_reader::{read_package_from, Limits, ReadOptions};
 use debgate_writer::case::{load_state_cases, state_case_deb, StateCase};
 use std::collections::BTreeSet;
@@ -12,8 +15,7 @@ fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/states")
 }
 
-/// The predicted end states of each asserted path, in the case file's notation.
-fn predict(case: &StateCase) -> Vec<(String, BTreeSet<String>)> {
+fn analyzed(case: &StateCase) -> AnalyzedPackage {
     let deb = state_case_deb(case).expect("case builds");
     let opts = ReadOptions {
         limits: Limits::default(),
@@ -22,7 +24,11 @@ fn predict(case: &StateCase) -> Vec<(String, BTreeSet<String>)> {
     };
     let pkg = read_package_from(PathBuf::from(&case.name), deb.as_slice(), &opts)
         .unwrap_or_else(|e| panic!("{}: {e}", case.name));
-    let a = analyze_package(pkg, &Limits::default());
+    analyze_package(pkg, &Limits::default())
+}
+
+/// The predicted end states of each asserted path, in the case file's notation.
+fn predict(a: &AnalyzedPackage, case: &StateCase) -> Vec<(String, BTreeSet<String>)> {
     case.expect
         .iter()
         .map(|e| {
@@ -45,13 +51,63 @@ fn predict(case: &StateCase) -> Vec<(String, BTreeSet<String>)> {
         .collect()
 }
 
+/// The bundled rules and the cases' own policy.
+fn rules() -> RuleSet {
+    let own = std::fs::read_to_string(cases_dir().join("policy/state-cases.toml")).expect("policy.toml");
+    let mut sources: Vec<(&str, &str)> = bundled_policies().to_vec();
+    sources.push(("testdata/states/policy/state-cases.toml", &own));
+    debgate_policy::load_sources(&sources).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// What is wrong with a case's verdicts, if anything.
+fn verdict_failures(rules: &RuleSet, a: &AnalyzedPackage, case: &StateCase) -> Vec<String> {
+    let view = Analyzed {
+        package: &a.package,
+        changes: &a.changes,
+        state: &a.state,
+    };
+    let findings = evaluate(rules, &[view]);
+    let mut out = Vec::new();
+    for v in &case.verdicts {
+        let mine: Vec<_> = findings.iter().filter(|f| f.rule == v.rule).collect();
+        if mine.is_empty() {
+            out.push(format!("{}: rule {} gave no result", case.name, v.rule));
+        }
+        for f in &mine {
+            if f.status.as_str() != v.status {
+                out.push(format!(
+                    "{}: {} is {}, expected {}: {}",
+                    case.name,
+                    v.rule,
+                    f.status.as_str(),
+                    v.status,
+                    f.message
+                ));
+            }
+        }
+        for want in &v.message_contains {
+            if !mine.iter().any(|f| f.message.contains(want.as_str())) {
+                let got: Vec<&str> = mine.iter().map(|f| f.message.as_str()).collect();
+                out.push(format!(
+                    "{}: no {} message contains `{want}`: {got:?}",
+                    case.name, v.rule
+                ));
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn every_case_predicts_exactly_its_expected_states() {
     let cases = load_state_cases(&cases_dir()).expect("cases load");
     assert!(cases.len() >= 20, "the state cases are missing");
+    let rules = rules();
     let mut failures = Vec::new();
     for case in &cases {
-        for ((path, got), e) in predict(case).into_iter().zip(&case.expect) {
+        let a = analyzed(case);
+        failures.extend(verdict_failures(&rules, &a, case));
+        for ((path, got), e) in predict(&a, case).into_iter().zip(&case.expect) {
             let want: BTreeSet<String> = e.states.iter().cloned().collect();
             if got != want {
                 failures.push(format!(

@@ -41,6 +41,20 @@ pub struct StateCase {
     /// `preinst`, `postinst`, `prerm`, `postrm`, `config` and `templates` by name.
     pub scripts: BTreeMap<String, String>,
     pub expect: Vec<Expect>,
+    /// `package = "util-linux"`: the package's name, so that a bundled rule that selects a
+    /// package by name judges the case; else `case-NAME`.
+    pub package: Option<String>,
+    /// `[[verdict]]`: what a bundled rule must say of the case's package.
+    pub verdicts: Vec<Verdict>,
+}
+
+/// One `[[verdict]]`: a bundled rule's status on the case's package, and text its message (or
+/// one of its messages) must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub rule: String,
+    pub status: String,
+    pub message_contains: Vec<String>,
 }
 
 /// One `[[file]]`.
@@ -111,6 +125,18 @@ struct RawCase {
     scripts: BTreeMap<String, String>,
     #[serde(default)]
     expect: Vec<RawExpect>,
+    package: Option<String>,
+    #[serde(default)]
+    verdict: Vec<RawVerdict>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawVerdict {
+    rule: String,
+    status: String,
+    #[serde(default)]
+    message_contains: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -302,13 +328,38 @@ pub fn parse_state_case(name: &str, text: &str) -> Result<StateCase, CaseError> 
         });
     }
 
+    if let Some(p) = &raw.package {
+        if !valid_package_name(p) {
+            return Err(invalid(format!("package `{p}` is not a Debian package name")));
+        }
+    }
     Ok(StateCase {
         name: name.to_string(),
         description: raw.description,
         files,
         scripts: raw.scripts,
         expect,
+        package: raw.package,
+        verdicts: raw
+            .verdict
+            .into_iter()
+            .map(|v| Verdict {
+                rule: v.rule,
+                status: v.status,
+                message_contains: v.message_contains,
+            })
+            .collect(),
     })
+}
+
+/// Debian Policy 5.6.1: lower case letters, digits, `+`, `-`, `.`; two or more characters,
+/// starting with an alphanumeric.
+fn valid_package_name(p: &str) -> bool {
+    p.len() >= 2
+        && p.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && p
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
 }
 
 /// A name `useradd` would take (and tar's 32-byte uname field holds).
@@ -344,6 +395,9 @@ fn stable_id(name: &str) -> u32 {
 
 /// `case-NAME` with NAME lower-cased and every character outside `[a-z0-9.+-]` made `-`.
 pub fn case_package_name(case: &StateCase) -> String {
+    if let Some(p) = &case.package {
+        return p.clone();
+    }
     let name: String = case
         .name
         .chars()
