@@ -563,7 +563,7 @@ impl<'a> Model<'a> {
             // by that run's lines; then re-runs from every other reachable state.
             for (k, via) in &first_run {
                 for p in &successful {
-                    for (k2, via2) in st.ends(k, via, p) {
+                    for (k2, via2) in st.ends(k, &next_run(via), p) {
                         let e = finals.entry(k2).or_insert((via2.clone(), false));
                         if via2.len() < e.0.len() {
                             e.0 = via2;
@@ -573,7 +573,7 @@ impl<'a> Model<'a> {
             }
             for (k, via) in st.reachable() {
                 for p in &successful {
-                    for (k2, via2) in st.ends(&k, &via, p) {
+                    for (k2, via2) in st.ends(&k, &next_run(&via), p) {
                         let e = finals.entry(k2).or_insert((via2.clone(), true));
                         if e.1 && via2.len() < e.0.len() {
                             e.0 = via2;
@@ -703,7 +703,7 @@ impl<'m, 'a> States<'m, 'a> {
             }
             let via = self.seen.get(&k).cloned().unwrap_or_default();
             for t in transforms {
-                for (k2, via2) in self.prefixes(&k, &via, t) {
+                for (k2, via2) in self.prefixes(&k, &next_run(&via), t) {
                     if !self.seen.contains_key(&k2) {
                         self.seen.insert(k2.clone(), via2);
                         queue.push_back(k2);
@@ -966,7 +966,37 @@ where
     }
 }
 
+/// Marks where one run ends and the next begins in a provenance, until [`tidy_via`] turns it
+/// into `then` before the next run's first line.
+const NEXT_RUN: &str = "\u{0}next run";
+
+fn next_run(via: &[String]) -> Vec<String> {
+    let mut v = via.to_vec();
+    if !v.is_empty() && v.last().map(String::as_str) != Some(NEXT_RUN) {
+        v.push(NEXT_RUN.to_string());
+    }
+    v
+}
+
+/// `[postinst:12, NEXT, postinst:12 failed]` → `[postinst:12, then postinst:12 failed]`.
+fn tidy_via(via: Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pending = false;
+    for v in via {
+        if v == NEXT_RUN {
+            pending = true;
+        } else if pending {
+            out.push(format!("then {v}"));
+            pending = false;
+        } else {
+            out.push(v);
+        }
+    }
+    out
+}
+
 fn end_state(k: &Key, via: Vec<String>, rerun: bool) -> EndState {
+    let via = tidy_via(via);
     let mut unknown: Vec<String> = Vec::new();
     for e in [
         k.mode.as_ref().err(),

@@ -8,18 +8,15 @@
 //! so loudly and passes: `.ci/run` installs it, so CI always runs it.
 
 use debgate_check::analyze_package;
-use debgate_facts::path::usrmerge_canonical;
-use debgate_oracle::{available, observe, Options};
+use debgate_oracle::{available, compare, observe, predictions, Options, Predictions};
 use debgate_reader::{read_package_from, Limits, ReadOptions};
 use debgate_writer::case::{load_state_cases, state_case_deb, StateCase};
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Every path's predicted end states, as `MODE OWNER:GROUP [CAPS]` with `?` for unknown, keyed
-/// by the path's merged-/usr form: the sandbox is a merged-/usr root, so a file shipped as
-/// `/bin/x` is seen at `/usr/bin/x`.
-fn predict(case: &StateCase) -> BTreeMap<String, BTreeSet<String>> {
+/// Every path's predicted end states, keyed by the path's merged-/usr form (see
+/// `debgate_oracle::compare`).
+fn predict(case: &StateCase) -> Predictions {
     let deb = state_case_deb(case).expect("case builds");
     let opts = ReadOptions {
         limits: Limits::default(),
@@ -28,39 +25,7 @@ fn predict(case: &StateCase) -> BTreeMap<String, BTreeSet<String>> {
     };
     let pkg = read_package_from(PathBuf::from(&case.name), deb.as_slice(), &opts)
         .unwrap_or_else(|e| panic!("{}: {e}", case.name));
-    let a = analyze_package(pkg, &Limits::default());
-    a.state
-        .files
-        .values()
-        .map(|f| {
-            (
-                usrmerge_canonical(&f.path),
-                f.states.iter().map(|s| s.text()).collect(),
-            )
-        })
-        .collect()
-}
-
-/// Whether predicted state `x` (which may hold `?` for an attribute static reading could not
-/// resolve) covers observed state `s`.
-fn covers(x: &str, s: &str) -> bool {
-    if x == s {
-        return true;
-    }
-    let xs: Vec<&str> = x.split(' ').collect();
-    let ss: Vec<&str> = s.split(' ').collect();
-    let field = |a: &str, b: &str| a == "?" || a == b;
-    let owner = |a: &str, b: &str| {
-        let (au, ag) = a.split_once(':').unwrap_or((a, "?"));
-        let (bu, bg) = b.split_once(':').unwrap_or((b, ""));
-        field(au, bu) && field(ag, bg)
-    };
-    match (xs.as_slice(), ss.as_slice()) {
-        ([xm, xo], [sm, so]) => field(xm, sm) && owner(xo, so),
-        ([xm, xo, xc], [sm, so, sc]) => field(xm, sm) && owner(xo, so) && field(xc, sc),
-        ([xm, xo, "?"], [sm, so]) => field(xm, sm) && owner(xo, so),
-        _ => false,
-    }
+    predictions(&analyze_package(pkg, &Limits::default()).state)
 }
 
 #[test]
@@ -94,31 +59,22 @@ fn every_observed_state_is_predicted() {
         if obs.recorded == 0 {
             no_success.push(case.name.clone());
         }
-        let (mut total, mut seen) = (0, 0);
-        for (path, observed) in &obs.states {
-            let Some(pred) = predicted.get(&usrmerge_canonical(path)) else {
-                // Implied parent directories are in data.tar, so a path debgate has no state
-                // for is one a script made that static reading did not see.
-                unsound.push(format!(
-                    "{} {path}: observed {observed:?}, no prediction",
-                    case.name
-                ));
-                continue;
-            };
-            for s in observed {
-                if !pred.iter().any(|x| covers(x, s)) {
-                    unsound.push(format!(
-                        "{} {path}: observed `{s}`, predicted {pred:?}",
-                        case.name
-                    ));
-                }
-            }
-            total += pred.len();
-            seen += pred
-                .iter()
-                .filter(|x| observed.iter().any(|s| covers(x, s)))
-                .count();
+        let cmp = compare(&predicted, &obs);
+        // Implied parent directories are in data.tar, so a path debgate has no state for is
+        // one a script made that static reading did not see.
+        for (path, observed) in &cmp.unpredicted {
+            unsound.push(format!(
+                "{} {path}: observed {observed:?}, no prediction",
+                case.name
+            ));
         }
+        for u in &cmp.uncovered {
+            unsound.push(format!(
+                "{} {}: observed `{}`, predicted {:?}",
+                case.name, u.path, u.observed, u.predicted
+            ));
+        }
+        let (total, seen) = (cmp.predicted, cmp.seen);
         eprintln!(
             "{}: {} sequences, {} successful postinst runs, {} recorded; observed {seen} of {total} predicted states",
             case.name,
@@ -150,15 +106,4 @@ fn every_observed_state_is_predicted() {
         "precision {:.1}% is below 90%",
         precision * 100.0
     );
-}
-
-#[test]
-fn covers_reads_unknown_attributes() {
-    assert!(covers("4755 root:root", "4755 root:root"));
-    assert!(covers("? root:root", "0700 root:root"));
-    assert!(covers("0755 ?:?", "0755 man:man"));
-    assert!(covers("0755 root:root ?", "0755 root:root"));
-    assert!(covers("0755 root:root ?", "0755 root:root cap_net_raw=ep"));
-    assert!(!covers("0755 root:root", "4755 root:root"));
-    assert!(!covers("0755 root:root", "0755 root:root cap_net_raw=ep"));
 }

@@ -6,6 +6,7 @@
 pub mod caps;
 pub mod change;
 pub mod path;
+pub mod symlinks;
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -59,6 +60,15 @@ pub struct Entry {
     /// Extended attributes from PAX `SCHILY.xattr.*` / `LIBARCHIVE.xattr.*` records, keyed by
     /// attribute name (e.g. `security.capability`), raw values.
     pub xattrs: BTreeMap<String, Vec<u8>>,
+    /// The member's own name in data.tar (normalised), when it was written through a
+    /// directory this package ships as a symlink and so lands at `path` instead
+    /// (`/etc/x/job` with `./etc/x -> /etc/cron.d`); see [`symlinks`]. `None` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    /// The package's symlinks `member` was written through, each by where it is, in the order
+    /// crossed; empty when `member` is `None`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub through: Vec<String>,
 }
 
 pub const CAPABILITY_XATTR: &str = "security.capability";

@@ -18,6 +18,7 @@
 //! Nothing runs outside the sandbox but the `bwrap` command itself: the scratch root is a
 //! temporary directory, and every host file inside the sandbox is a read-only bind mount.
 
+pub mod compare;
 mod debconf;
 mod host;
 mod sandbox;
@@ -31,6 +32,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
+pub use compare::{compare, covers, predictions, Comparison, Prediction, Predictions, Uncovered};
 pub use debconf::{parse_templates, Answers};
 
 /// How much to run.
