@@ -30,6 +30,10 @@ pub struct CorpusSpec {
     pub inspects: Vec<InspectExpect>,
     #[serde(rename = "diff", default)]
     pub diffs: Vec<DiffSpec>,
+    #[serde(rename = "states", default)]
+    pub states: Vec<StatesExpect>,
+    #[serde(rename = "synthetic", default)]
+    pub synthetic: Vec<SyntheticSpec>,
     #[serde(default)]
     pub bench: BenchSpec,
 }
@@ -237,6 +241,28 @@ pub struct InspectExpect {
     pub conditional: Option<bool>,
     pub resolved: Option<bool>,
     pub evidence: Option<String>,
+}
+
+/// One `[[states]]`: the full set of end states `inspect` must report for one path.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StatesExpect {
+    pub package: String,
+    pub path: String,
+    pub states: Vec<String>,
+    pub evidence: Option<String>,
+}
+
+/// One `[[synthetic]]`: a corpus package with text put into its postinst, checked as a set.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SyntheticSpec {
+    pub name: String,
+    pub from: String,
+    pub postinst_prepend: String,
+    pub why: Option<String>,
+    #[serde(rename = "check")]
+    pub checks: Vec<CheckExpect>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -763,10 +789,15 @@ fn brief(v: &Value) -> String {
 }
 
 /// Judges the `check` expectations against the results of one `debgate check` run.
-fn judge_checks(spec: &CorpusSpec, names: &BTreeMap<&str, &str>, report: &Value, t: &mut Tally) {
+fn judge_checks(
+    checks: &[CheckExpect],
+    names: &BTreeMap<&str, &str>,
+    report: &Value,
+    t: &mut Tally,
+) {
     let empty = Vec::new();
     let results = report["results"].as_array().unwrap_or(&empty);
-    for e in &spec.checks {
+    for e in checks {
         let package = e
             .package
             .as_deref()
@@ -808,6 +839,85 @@ fn judge_checks(spec: &CorpusSpec, names: &BTreeMap<&str, &str>, report: &Value,
         }
         t.record(true, &what, "");
     }
+}
+
+/// The end states `inspect --format json` reports for a path (usrmerge aliases folded), in
+/// `testdata/states` notation: `MODE OWNER:GROUP [CAPS]`, `?` for unknown, ` rerun` marked.
+fn reported_states(report: &Value, path: &str) -> Option<BTreeSet<String>> {
+    let file = report["files"].as_array()?.iter().find(|f| {
+        f["path"]
+            .as_str()
+            .is_some_and(|p| usrmerge_canonical(p) == usrmerge_canonical(path))
+    })?;
+    let text = |v: &Value| v.as_str().unwrap_or("?").to_string();
+    Some(
+        file["states"]
+            .as_array()?
+            .iter()
+            .map(|s| {
+                let mut t = format!(
+                    "{} {}:{}",
+                    text(&s["mode"]),
+                    text(&s["owner"]),
+                    text(&s["group"])
+                );
+                match s["capabilities"].as_str() {
+                    Some("") => {}
+                    Some(c) => t.push_str(&format!(" {c}")),
+                    None => t.push_str(" ?"),
+                }
+                if s["rerun"] == true {
+                    t.push_str(" rerun");
+                }
+                t
+            })
+            .collect(),
+    )
+}
+
+/// Run a command, failing with its standard error when it exits non-zero.
+fn run_ok(cmd: &mut Command) -> Result<()> {
+    let out = cmd.output().with_context(|| format!("run {cmd:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{cmd:?} exited with {}: {}",
+            out.status,
+            tail(&out.stderr, 5)
+        );
+    }
+    Ok(())
+}
+
+/// Build a `[[synthetic]]` package: the corpus package unpacked with `dpkg-deb -R` (test code,
+/// in target/; debgate itself never unpacks), its postinst given the text after its first line,
+/// and packed again with `dpkg-deb -b`.
+fn synthesize(root: &Path, s: &SyntheticSpec, base: &Path) -> Result<PathBuf> {
+    let work = root.join("target/corpus-synthetic").join(&s.name);
+    if work.exists() {
+        fs::remove_dir_all(&work).with_context(|| format!("clear {}", work.display()))?;
+    }
+    fs::create_dir_all(&work)?;
+    let tree = work.join("tree");
+    run_ok(Command::new("dpkg-deb").arg("-R").arg(base).arg(&tree))?;
+    let postinst = tree.join("DEBIAN/postinst");
+    let old = fs::read_to_string(&postinst).unwrap_or_else(|_| "#!/bin/sh\n".to_string());
+    let (first, rest) = old.split_once('\n').unwrap_or((old.as_str(), ""));
+    fs::write(
+        &postinst,
+        format!("{first}\n{}\n{rest}", s.postinst_prepend.trim_end()),
+    )?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&postinst, fs::Permissions::from_mode(0o755))?;
+    }
+    let deb = work.join(format!("{}.deb", s.name));
+    run_ok(
+        Command::new("dpkg-deb")
+            .args(["-Zxz", "-b"])
+            .arg(&tree)
+            .arg(&deb),
+    )?;
+    Ok(deb)
 }
 
 /// Judges one `[[diff]]`'s expectations against its `debgate diff --format json` report.
@@ -979,7 +1089,7 @@ pub fn run(root: &Path) -> Result<Outcome> {
                     );
                 }
             }
-            judge_checks(&spec, &names, &report, &mut t);
+            judge_checks(&spec.checks, &names, &report, &mut t);
         }
         Err(err) => {
             for e in &spec.checks {
@@ -1024,6 +1134,43 @@ pub fn run(root: &Path) -> Result<Outcome> {
                 t.record(found, &what, &detail);
             }
             Err(err) => t.record(false, &what, err),
+        }
+    }
+
+    for e in &spec.states {
+        let what = format!("states of {} {}", e.package, e.path);
+        let report = inspected.entry(e.package.as_str()).or_insert_with(|| {
+            match fetched.iter().find(|f| f.name == e.package) {
+                Some(f) => debgate_json(&exe, &["inspect", "--format", "json"], &[&f.deb])
+                    .map_err(|err| format!("{err:#}")),
+                None => Err("not fetched".to_string()),
+            }
+        });
+        match report {
+            Ok(report) => {
+                let want: BTreeSet<String> = e.states.iter().cloned().collect();
+                let got = reported_states(report, &e.path);
+                let detail = format!("expected {want:?}, inspect reports {got:?}");
+                t.record(got.as_ref() == Some(&want), &what, &detail);
+            }
+            Err(err) => t.record(false, &what, err),
+        }
+    }
+
+    for s in &spec.synthetic {
+        let what = format!("synthetic {} from {}", s.name, s.from);
+        let Some(base) = fetched.iter().find(|f| f.name == s.from) else {
+            t.record(false, &what, "its package was not fetched");
+            continue;
+        };
+        match synthesize(root, s, &base.deb)
+            .and_then(|deb| debgate_json(&exe, &["check", "--format", "json"], &[&deb]))
+        {
+            Ok(report) => {
+                let names = BTreeMap::from([(s.from.as_str(), base.resolved.as_str())]);
+                judge_checks(&s.checks, &names, &report, &mut t);
+            }
+            Err(err) => t.record(false, &what, &format!("{err:#}")),
         }
     }
 
