@@ -202,6 +202,21 @@ pub fn analyze_with(script: &Script, opts: &Options) -> Analysis {
             "script was truncated; only its head was analyzed".into(),
         ));
     }
+    if !commands::NAMES.iter().any(|n| script.text.contains(n)) {
+        // No privilege command is named anywhere, not even in a string a shell could run: no
+        // path can change a file. One path per run, which may end either way.
+        for arg in run_args(script.name) {
+            out.runs.push(Run {
+                arg,
+                paths: vec![RunPath {
+                    steps: Vec::new(),
+                    end: End::Either,
+                }],
+            });
+        }
+        out.peak_paths = 1;
+        return out;
+    }
     let mut walker = walk::Walker::new(&script.text, script.name, opts.max_paths);
     let errexit = shebang_errexit(&script.text);
     // A script that never reads its arguments walks the same way whatever dpkg passes: walk
