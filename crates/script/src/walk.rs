@@ -175,31 +175,22 @@ impl<'t> Walker<'t> {
                 raw: format!("${}", i + 1),
             })
             .collect();
-        let start = P {
-            env: Env::default(),
-            params: vec![Params::of_call(args)],
-            steps: Vec::new(),
-            status: Status::Ok,
-            errexit,
-        };
-        self.sinks.push(Vec::new());
-        let out = self.exec(root, vec![start], 0);
-        let mut ended = self.sinks.pop().unwrap_or_default();
-        for p in out {
-            let end = end_of(&p.status);
-            ended.push((p, end));
-        }
-        self.bound_ends(ended)
+        self.walk_from(root, Params::of_call(args), errexit)
     }
 
     /// Walk a command string (`sh -c`, `eval`) as a script of its own from one path.
     fn run_string(&mut self, root: Node<'t>) -> Vec<RunPath> {
+        self.walk_from(root, Params::Unknown, false)
+    }
+
+    /// Walk a whole program from one path with these parameters; every path's end.
+    fn walk_from(&mut self, root: Node<'t>, params: Params, errexit: bool) -> Vec<RunPath> {
         let start = P {
             env: Env::default(),
-            params: vec![Params::Unknown],
+            params: vec![params],
             steps: Vec::new(),
             status: Status::Ok,
-            errexit: false,
+            errexit,
         };
         self.sinks.push(Vec::new());
         let out = self.exec(root, vec![start], 0);
