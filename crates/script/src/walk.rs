@@ -869,9 +869,6 @@ impl<'t> Walker<'t> {
         depth: usize,
         unit: &mut Unit<'_, 't>,
     ) -> Vec<P> {
-        if !self.may_expand(n) {
-            // Out of budget the body is still read, once, as repeatable.
-        }
         // Probe: what one iteration touches. Its ends are not real ends.
         let sink_len = self.sinks.last().map_or(0, Vec::len);
         let ret_len = self.returns.last().map_or(0, Vec::len);
