@@ -1290,7 +1290,17 @@ impl<'t> Walker<'t> {
                 // as written (`$pat`): read again with no variables known, it is still unknown.
                 let text: Vec<&str> = args.iter().map(|a| a.text().unwrap_or(&a.raw)).collect();
                 let text = text.join(" ");
-                return self.command_string(n, Some(&text), &text, p);
+                // It runs in this shell: whatever it assigns is unknown afterwards.
+                let mut out = self.command_string(n, Some(&text), &text, p);
+                for q in &mut out {
+                    q.env = Env::default();
+                }
+                return out;
+            }
+            "." | "source" => {
+                // A sourced file (an /etc/default file, debconf's confmodule) may assign any
+                // variable: none is known afterwards.
+                p.env = Env::default();
             }
             "find" => {
                 // `find ... -exec chmod u+s {} \;` runs once per file found: any number of times.
@@ -1716,6 +1726,26 @@ fn status_of(e: End) -> Status {
 /// `set -e`, `set -eu`, `set -o errexit`, `set +e`.
 fn set_options(p: &mut P, args: &[Arg]) {
     let mut i = 0;
+    // `set -- a b` or `set a b` (an operand after the options) replaces the positional
+    // parameters.
+    let operands = args.iter().position(|a| match a.text() {
+        Some("--") => true,
+        Some(t) => !(t.starts_with('-') || t.starts_with('+')),
+        None => true,
+    });
+    if let Some(at) = operands {
+        let start = if args[at].text() == Some("--") {
+            at + 1
+        } else {
+            at
+        };
+        let prev_is_o = at > 0 && matches!(args[at - 1].text(), Some("-o" | "+o"));
+        if !prev_is_o {
+            if let Some(top) = p.params.last_mut() {
+                *top = Params::of_call(args[start..].to_vec());
+            }
+        }
+    }
     while let Some(a) = args.get(i) {
         let Some(t) = a.text() else {
             i += 1;

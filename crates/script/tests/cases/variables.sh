@@ -31,3 +31,12 @@ P=/usr/bin/reassigned
 chmod u+s $P
 BASE=${MISSING:-/usr/lib/fallback}
 chmod u+s $BASE/bin
+# sourcing a file or eval may assign anything
+MODE2=0755
+. /etc/default/pkg
+chmod $MODE2 /usr/bin/sourced
+MODE3=0755
+eval "$SOMETHING"
+chmod $MODE3 /usr/bin/evaled
+set -- /usr/bin/positional
+chmod u+s "$1"
