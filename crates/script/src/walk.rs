@@ -1298,9 +1298,19 @@ impl<'t> Walker<'t> {
                 return out;
             }
             "." | "source" => {
-                // A sourced file (an /etc/default file, debconf's confmodule) may assign any
-                // variable: none is known afterwards.
-                p.env = Env::default();
+                // A sourced file (an /etc/default file, a helper the package ships) may assign
+                // any variable: none is known afterwards. debconf's confmodule is the exception
+                // every postinst sources: it defines the db_* functions and assigns nothing of
+                // the script's.
+                let confmodule = args.first().and_then(Arg::text).is_some_and(|f| {
+                    matches!(
+                        f,
+                        "/usr/share/debconf/confmodule" | "/usr/share/debconf/confmodule.sh"
+                    )
+                });
+                if !confmodule {
+                    p.env = Env::default();
+                }
             }
             "find" => {
                 // `find ... -exec chmod u+s {} \;` runs once per file found: any number of times.
