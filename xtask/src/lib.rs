@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod ci;
 pub mod corpus;
+pub mod differential;
 pub mod sarif;
 pub mod sweep;
 pub mod tidy;

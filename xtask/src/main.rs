@@ -1,11 +1,11 @@
 //! `cargo xtask`: the project's automation (`ci`, `tidy`, `fixtures`, `corpus`, `bench`, `sarif`,
-//! `sweep`).
+//! `sweep`, `sweep --differential`).
 //! See README.md ("Development") and ARCHITECTURE.md.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use xtask::{bench, ci, corpus, sarif, sweep, tidy, workspace_root};
+use xtask::{bench, ci, corpus, differential, sarif, sweep, tidy, workspace_root};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "debgate project automation")]
@@ -37,12 +37,28 @@ enum Cmd {
     /// diffoscope on the corpus (ratios from one run).
     Bench,
     /// Read and inspect COUNT real packages picked at random (by SEED) from apt's lists; fails
-    /// if any cannot be read. Not part of ci: it downloads hundreds of MiB.
+    /// if any cannot be read. With --differential, run the differential test (the oracle
+    /// against debgate's predicted states) on COUNT packages that matter: libcap2-bin's
+    /// reverse dependencies and packages with a privilege change; fails on any unsound state.
+    /// Not part of ci: it downloads hundreds of MiB.
     Sweep {
-        #[arg(long, default_value_t = 200)]
-        count: usize,
+        /// Packages (default 200; 300 with --differential).
+        #[arg(long)]
+        count: Option<usize>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Compare the oracle's observed states with debgate's predictions.
+        #[arg(long)]
+        differential: bool,
+        /// With --differential: oracle sequences per package, at most.
+        #[arg(long, default_value_t = 60)]
+        runs: usize,
+        /// With --differential: oracle seconds per package, at most.
+        #[arg(long, default_value_t = 6)]
+        budget: u64,
+        /// With --differential: only this package (repeatable), to look again at one.
+        #[arg(long = "package")]
+        only: Vec<String>,
     },
 }
 
@@ -96,7 +112,30 @@ fn run(cmd: Cmd) -> Result<()> {
             corpus::Outcome::Ran { failed, .. } => bail!("{failed} corpus expectation(s) failed"),
         },
         Cmd::Bench => bench::run(&root),
-        Cmd::Sweep { count, seed } => sweep::run(&root, count, seed),
+        Cmd::Sweep {
+            count,
+            seed,
+            differential: false,
+            ..
+        } => sweep::run(&root, count.unwrap_or(200), seed),
+        Cmd::Sweep {
+            count,
+            seed,
+            differential: true,
+            runs,
+            budget,
+            only,
+        } => differential::run(
+            &root,
+            &differential::Settings {
+                count: count.unwrap_or(300),
+                seed,
+                runs,
+                budget: std::time::Duration::from_secs(budget),
+                only,
+                cases_dir: xtask::util::target_dir(&root).join("sweep/cases"),
+            },
+        ),
         Cmd::Sarif => sarif::validate(&root)?.map_err(|why| anyhow::anyhow!(why)),
     }
 }

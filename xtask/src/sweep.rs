@@ -10,6 +10,9 @@
 //! a package cannot be read or inspected, and prints what the maintainer-script analyzer
 //! found, so that a reader can spot-check it against the scripts. It is not a step of `ci`:
 //! it downloads hundreds of MiB.
+//!
+//! `cargo xtask sweep --differential` is the differential test over real packages instead:
+//! see the `differential` module.
 
 use crate::corpus::Apt;
 use crate::util::{self, tail};
@@ -156,7 +159,7 @@ pub fn run(root: &Path, count: usize, seed: u64) -> Result<()> {
 
 /// Every package name in apt's lists, sorted, so that a seed picks the same packages from the
 /// same lists.
-fn package_names() -> Result<Vec<String>> {
+pub(crate) fn package_names() -> Result<Vec<String>> {
     let out = Apt::command("apt-cache")
         .arg("pkgnames")
         .output()

@@ -5,6 +5,7 @@
 use debgate_facts::caps::CapSet;
 use debgate_facts::change::{Action, Change, ModeSpec, Operand, Target};
 use debgate_facts::path::usrmerge_canonical;
+use debgate_facts::symlinks::Links;
 use debgate_facts::{EntryKind, Package, ScriptName};
 use debgate_script::{Analysis, End, Step};
 use serde::{Serialize, Serializer};
@@ -143,7 +144,7 @@ impl FileState {
     pub fn changed_by_scripts(&self) -> bool {
         match &self.shipped {
             None => true,
-            Some(s) => self.states.iter().any(|st| !same_state(st, s)),
+            Some(s) => self.states.iter().any(|st| !st.same_attributes(s)),
         }
     }
 
@@ -202,8 +203,14 @@ fn key_of(s: &EndState) -> Key {
     }
 }
 
-fn same_state(a: &EndState, b: &EndState) -> bool {
-    a.mode == b.mode && a.owner == b.owner && a.group == b.group && a.caps == b.caps
+impl EndState {
+    /// The same mode, owner, group and capabilities, however each was reached.
+    pub fn same_attributes(&self, other: &EndState) -> bool {
+        self.mode == other.mode
+            && self.owner == other.owner
+            && self.group == other.group
+            && self.caps == other.caps
+    }
 }
 
 /// The effective state of every path in the package.
@@ -288,11 +295,16 @@ struct ModelPath {
 /// The package's scripts flattened: every change, every counted path.
 struct Model<'a> {
     pkg: &'a Package,
+    /// Entries by path: a package may ship tens of thousands.
+    by_path: HashMap<&'a str, &'a debgate_facts::Entry>,
     changes: Vec<&'a Change>,
     paths: Vec<ModelPath>,
     has_postinst: bool,
     /// Hard-link groups: each shipped path to the canonical names of its inode.
     links: HashMap<String, Vec<String>>,
+    /// Script targets that cross a directory the package ships as a symlink: literal target ->
+    /// where it lands (`None`: it cannot be placed, so it may be any file).
+    through: HashMap<String, Option<String>>,
 }
 
 /// A state under computation: the attributes, without provenance (which is kept beside).
@@ -340,12 +352,37 @@ impl<'a> Model<'a> {
                 links.insert(name.clone(), g.clone());
             }
         }
+        let package_links = Links::of(&pkg.entries);
+        let mut through = HashMap::new();
+        for t in changes.iter().filter_map(|c| c.target.path()) {
+            if through.contains_key(t) {
+                continue;
+            }
+            match package_links.resolve(t) {
+                Ok(None) => {}
+                r => {
+                    through.insert(t.to_string(), r.ok().flatten().map(|r| r.path));
+                }
+            }
+        }
+        let by_path = pkg.entries.iter().map(|e| (e.path.as_str(), e)).collect();
         Model {
             pkg,
+            by_path,
             changes,
             paths,
             has_postinst,
             links,
+            through,
+        }
+    }
+
+    /// Where a script's literal target lands: through the package's symlinked directories
+    /// (`None` when that cannot be known), else as written.
+    fn lands(&self, t: &str) -> Option<String> {
+        match self.through.get(t) {
+            Some(r) => r.clone(),
+            None => Some(t.to_string()),
         }
     }
 
@@ -363,8 +400,9 @@ impl<'a> Model<'a> {
                 if matches!(c.action, Action::StatOverrideRemove) {
                     continue;
                 }
-                if !canon.contains(&usrmerge_canonical(p)) {
-                    keys.insert(p.clone());
+                let Some(p) = self.lands(p) else { continue };
+                if !canon.contains(&usrmerge_canonical(&p)) {
+                    keys.insert(p);
                 }
             }
         }
@@ -385,7 +423,11 @@ impl<'a> Model<'a> {
             // Registered only: applied at a later unpack (see `overrides`).
             return None;
         }
-        let t = usrmerge_canonical(t);
+        let Some(t) = self.lands(t) else {
+            // Through a symlink that leads nowhere known: it may be this file.
+            return Some(false);
+        };
+        let t = usrmerge_canonical(&t);
         if t == key || (c.recursive && key.starts_with(&format!("{t}/"))) {
             return Some(true);
         }
@@ -399,7 +441,12 @@ impl<'a> Model<'a> {
         }
         let replaced = self.changes.iter().any(|o| {
             matches!(o.action, Action::Install { .. })
-                && o.target.path().map(usrmerge_canonical).as_deref() == Some(t.as_str())
+                && o.target
+                    .path()
+                    .and_then(|p| self.lands(p))
+                    .map(|p| usrmerge_canonical(&p))
+                    .as_deref()
+                    == Some(t.as_str())
         });
         Some(!replaced)
     }
@@ -463,7 +510,7 @@ impl<'a> Model<'a> {
 
     /// The states of one file, and whether the bound was hit.
     fn file(&self, key_path: &str) -> (FileState, bool) {
-        let entry = self.pkg.entries.iter().find(|e| e.path == key_path);
+        let entry = self.by_path.get(key_path).copied();
         let key = usrmerge_canonical(key_path);
         let is_dir = entry.is_some_and(|e| e.kind == EntryKind::Dir);
         let (shipped, caps_error) = match entry {
@@ -496,10 +543,32 @@ impl<'a> Model<'a> {
                 )
             }
         };
+        // Most files no script touches: their one end state is data.tar's.
+        if entry.is_some()
+            && self.overrides(key_path).is_empty()
+            && !self
+                .changes
+                .iter()
+                .any(|c| self.counted(c) && self.bears(c, &key).is_some())
+        {
+            let state = end_state(&shipped, Vec::new(), false);
+            let fs = join(
+                key_path,
+                entry.map(|e| e.kind),
+                caps_error,
+                vec![FROM_DATA.to_string()],
+                vec![state.clone()],
+                Some(Box::new(state)),
+            );
+            return (fs, false);
+        }
         // install gives a new file its parent's group when the parent directory is setgid.
-        let parent = key_path.rsplit_once('/').map(|(d, _)| d).filter(|d| !d.is_empty());
+        let parent = key_path
+            .rsplit_once('/')
+            .map(|(d, _)| d)
+            .filter(|d| !d.is_empty());
         let setgid_parent_group = parent
-            .and_then(|d| self.pkg.entries.iter().find(|e| e.path == d))
+            .and_then(|d| self.by_path.get(d))
             .filter(|e| e.kind == EntryKind::Dir && e.mode & 0o2000 != 0)
             .map(|e| e.group_name());
         let mut st = States::new(
@@ -514,10 +583,14 @@ impl<'a> Model<'a> {
         // dpkg reads its override database once per run, so even a preinst's `--add` waits
         // for the next run. It skips a directory that already exists.
         st.add(shipped.clone(), Vec::new(), true);
-        for i in self.overrides(key_path) {
+        // dpkg matches an override by the member's own name, even one written through a link.
+        for i in self.overrides(entry.and_then(|e| e.member.as_deref()).unwrap_or(key_path)) {
             if !is_dir {
                 let k = apply_override(&shipped, self.changes[i]);
-                let via = vec![format!("{} (applied at a later unpack)", self.changes[i].source())];
+                let via = vec![format!(
+                    "{} (applied at a later unpack)",
+                    self.changes[i].source()
+                )];
                 st.add(k, via, false);
             }
         }

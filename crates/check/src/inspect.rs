@@ -5,8 +5,10 @@ use crate::{analyze_file, AnalyzedPackage, Settings};
 use debgate_analyze::effective::EndState;
 use debgate_analyze::{kconfig, sysctl};
 use debgate_facts::change::{Action, ModeSpec, Operand, Target};
+use debgate_facts::Entry;
 use debgate_reader::ReadError;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::Path;
 
 #[derive(Debug, Clone, Serialize)]
@@ -25,6 +27,13 @@ pub struct InspectFile {
     /// above are their join: mode bits OR-ed, capabilities united, owner and group kept when
     /// every state agrees, else `*`.
     pub states: Vec<EndState>,
+    /// The data.tar member's own name, when it was written through a directory the package
+    /// ships as a symlink and so lands at `path` (the `member-through-symlink` check fails on it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    /// The package's symlinks that member was written through, in the order crossed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub through: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,12 +110,21 @@ pub fn inspect(path: &Path, settings: &Settings) -> Result<InspectReport, ReadEr
 }
 
 fn build(a: &AnalyzedPackage) -> InspectReport {
+    // Members written through a symlink are always shown, with their own names.
+    let through: HashMap<&str, &Entry> = a
+        .package
+        .entries
+        .iter()
+        .filter(|e| e.member.is_some())
+        .map(|e| (e.path.as_str(), e))
+        .collect();
     let files = a
         .state
         .files
         .values()
         .filter(|f| {
-            f.changed_by_scripts()
+            through.contains_key(f.path.as_str())
+                || f.changed_by_scripts()
                 || f.setuid()
                 || f.setgid()
                 || f.caps.is_some()
@@ -123,6 +141,11 @@ fn build(a: &AnalyzedPackage) -> InspectReport {
             conditional: f.conditional,
             sources: f.sources.clone(),
             states: f.states.clone(),
+            member: through.get(f.path.as_str()).and_then(|e| e.member.clone()),
+            through: through
+                .get(f.path.as_str())
+                .map(|e| e.through.clone())
+                .unwrap_or_default(),
         })
         .collect();
     let changes = a

@@ -1,6 +1,7 @@
 //! The debgate pipeline: find packages, stream each once, analyse its scripts and end state,
 //! judge the set against the rules, and build the reports whose JSON shape is our contract.
 
+pub mod builtin;
 pub mod formats;
 pub mod inputs;
 pub mod inspect;
@@ -8,6 +9,7 @@ pub mod report;
 pub mod upload;
 pub mod waivers;
 
+pub use builtin::{package_rules, with_builtin_rules, MEMBER_THROUGH_SYMLINK};
 /// For `--keyring`: whether a signature verifier is installed, asked once before any upload.
 pub use debgate_upload::{SignatureError, Verifier};
 pub use inputs::{collect_check_inputs, collect_inputs, InputError};
@@ -209,7 +211,8 @@ pub fn check(rules: &RuleSet, files: &[PathBuf], settings: &Settings) -> CheckRe
             state: &a.state,
         })
         .collect();
-    let results = evaluate(rules, &views);
+    let mut results = evaluate(rules, &views);
+    results.extend(builtin::package_findings(&analyzed));
     CheckReport::new(packages, results)
 }
 

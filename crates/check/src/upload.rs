@@ -195,14 +195,19 @@ fn judge<'a>(
     set: impl Iterator<Item = &'a AnalyzedPackage>,
     upload: Option<&String>,
 ) -> Vec<CheckResult> {
+    let set: Vec<&AnalyzedPackage> = set.collect();
     let views: Vec<Analyzed<'_>> = set
+        .iter()
         .map(|a| Analyzed {
             package: &a.package,
             changes: &a.changes,
             state: &a.state,
         })
         .collect();
-    evaluate(rules, &views)
+    let mut findings = evaluate(rules, &views);
+    // debgate's own package checks, in every run whatever the policies are.
+    findings.extend(crate::builtin::package_findings(set));
+    findings
         .into_iter()
         .map(|finding| CheckResult {
             finding,

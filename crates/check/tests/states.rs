@@ -53,7 +53,8 @@ fn predict(a: &AnalyzedPackage, case: &StateCase) -> Vec<(String, BTreeSet<Strin
 
 /// The bundled rules and the cases' own policy.
 fn rules() -> RuleSet {
-    let own = std::fs::read_to_string(cases_dir().join("policy/state-cases.toml")).expect("policy.toml");
+    let own =
+        std::fs::read_to_string(cases_dir().join("policy/state-cases.toml")).expect("policy.toml");
     let mut sources: Vec<(&str, &str)> = bundled_policies().to_vec();
     sources.push(("testdata/states/policy/state-cases.toml", &own));
     debgate_policy::load_sources(&sources).unwrap_or_else(|e| panic!("{e}"))

@@ -7,8 +7,8 @@ mod output;
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use debgate_check::{
-    bundled_rules, check_inputs, collect_check_inputs, formats, inspect, with_upload_rules, Date,
-    Settings, SignatureError, Verifier, Waivers, DEFAULT_WAIVERS,
+    bundled_rules, check_inputs, collect_check_inputs, formats, inspect, with_builtin_rules,
+    with_upload_rules, Date, Settings, SignatureError, Verifier, Waivers, DEFAULT_WAIVERS,
 };
 use debgate_policy::{load_paths, RuleSet, Severity};
 use std::path::PathBuf;
@@ -204,6 +204,14 @@ fn rules(paths: &[PathBuf]) -> Result<RuleSet> {
     })
 }
 
+/// The policies' rules and every built-in one (package checks, upload checks), for `rules` and
+/// `explain`.
+fn all_rules(paths: &[PathBuf]) -> Result<RuleSet> {
+    with_builtin_rules(rules(paths)?)
+        .and_then(with_upload_rules)
+        .map_err(anyhow::Error::msg)
+}
+
 /// The waivers of `--waivers FILE`, else of the default file when it exists. Every error is
 /// printed before failing.
 fn check_waivers(rules: &RuleSet, given: Option<PathBuf>, none: bool) -> Result<Waivers> {
@@ -257,7 +265,8 @@ fn run(cli: Cli) -> Result<u8> {
             read,
             paths,
         } => {
-            let rules = rules(&policies)?;
+            // debgate's own package checks are judged in every run.
+            let rules = with_builtin_rules(rules(&policies)?).map_err(anyhow::Error::msg)?;
             if let Some(k) = &keyring {
                 if !k.is_file() {
                     anyhow::bail!("--keyring {}: not a readable file", k.display());
@@ -376,11 +385,11 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(u8::try_from(report.exit_code()).unwrap_or(EXIT_BAD_INPUT))
         }
         Command::Rules { policies } => {
-            output::print_rules(&with_upload_rules(rules(&policies)?).map_err(anyhow::Error::msg)?);
+            output::print_rules(&all_rules(&policies)?);
             Ok(0)
         }
         Command::Explain { policies, rule } => {
-            let rules = with_upload_rules(rules(&policies)?).map_err(anyhow::Error::msg)?;
+            let rules = all_rules(&policies)?;
             match rules.get(&rule) {
                 Some(r) => {
                     output::print_explain(r);

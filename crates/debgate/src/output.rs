@@ -145,7 +145,10 @@ pub fn print_check(report: &CheckReport, verbose: bool, color: bool) {
 /// `[data.tar]`, `[via postinst:9 failed → postinst:19, after a re-run]`, and what could not be
 /// resolved.
 fn provenance(s: &debgate_analyze::effective::EndState) -> String {
-    let not_shipped = s.unknown.iter().any(|u| u.ends_with("is not shipped by this package"));
+    let not_shipped = s
+        .unknown
+        .iter()
+        .any(|u| u.ends_with("is not shipped by this package"));
     let mut out = if s.via.is_empty() && not_shipped {
         "[not shipped: no script changed it".to_string()
     } else if s.via.is_empty() {
@@ -157,7 +160,11 @@ fn provenance(s: &debgate_analyze::effective::EndState) -> String {
         out.push_str(", after a re-run");
     }
     out.push(']');
-    for u in s.unknown.iter().filter(|_| !(s.via.is_empty() && not_shipped)) {
+    for u in s
+        .unknown
+        .iter()
+        .filter(|_| !(s.via.is_empty() && not_shipped))
+    {
         out.push_str(&format!(" ({u})"));
     }
     out
@@ -180,6 +187,12 @@ pub fn print_inspect(r: &InspectReport) {
                         println!("    {}  {}", s.text(), provenance(s));
                     }
                 }
+            }
+            if let Some(member) = &f.member {
+                println!(
+                    "    written as data.tar member {member} through the symlink {}",
+                    f.through.join(", then ")
+                );
             }
         }
     }

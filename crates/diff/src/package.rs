@@ -378,10 +378,6 @@ fn kconfig_changes(
     out
 }
 
-fn same_attributes(a: &EndState, b: &EndState) -> bool {
-    a.mode == b.mode && a.owner == b.owner && a.group == b.group && a.caps == b.caps
-}
-
 /// What a new end state has that no old one had: `setuid`, `setgid`, `capabilities`, `group`
 /// (a non-root group), `owner` (a non-root owner), `mode-widened`, or `unknown`.
 fn escalations(st: &EndState, old: &[&EndState]) -> Vec<&'static str> {
@@ -470,7 +466,7 @@ fn privilege_changes(
         // Every end state the new side can reach that no old end state equals is a change; a
         // new path counts only where it is privileged (or unknown).
         for st in &ns.states {
-            if old_states.iter().any(|o| same_attributes(o, st)) {
+            if old_states.iter().any(|o| o.same_attributes(st)) {
                 continue;
             }
             let kinds = escalations(st, &old_states);

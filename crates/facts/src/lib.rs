@@ -266,7 +266,53 @@ impl Package {
         self.scripts.iter().find(|s| s.name == name)
     }
 
+    /// Whether `path` is a conffile. dpkg lists a conffile by its member's own name, which
+    /// differs from `path` for a member written through a symlink (see [`Entry::member`]).
     pub fn is_conffile(&self, path: &str) -> bool {
-        self.conffiles.iter().any(|c| c.path == path)
+        if self.conffiles.iter().any(|c| c.path == path) {
+            return true;
+        }
+        let member = || self.entry(path).and_then(|e| e.member.as_deref());
+        !self.conffiles.is_empty()
+            && member().is_some_and(|m| self.conffiles.iter().any(|c| c.path == m))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conffile_is_known_by_its_members_own_name_too() {
+        let job = Entry {
+            path: "/etc/cron.d/job".into(),
+            kind: EntryKind::File,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            owner: None,
+            group: None,
+            size: 0,
+            link_target: None,
+            xattrs: BTreeMap::new(),
+            member: Some("/etc/x/job".into()),
+            through: vec!["/etc/x".into()],
+        };
+        let pkg = Package {
+            file: PathBuf::from("x.deb"),
+            control: Control::default(),
+            conffiles: vec![Conffile {
+                path: "/etc/x/job".into(),
+                flags: Vec::new(),
+            }],
+            scripts: Vec::new(),
+            entries: vec![job],
+            contents: BTreeMap::new(),
+            control_compression: Compression::Xz,
+            data_compression: Compression::Xz,
+        };
+        assert!(pkg.is_conffile("/etc/cron.d/job"));
+        assert!(pkg.is_conffile("/etc/x/job"));
+        assert!(!pkg.is_conffile("/etc/cron.d/other"));
     }
 }

@@ -126,7 +126,7 @@ impl Links {
     /// Where `path` (absolute) lands through the directories that are the package's symlinks.
     /// `Ok(None)` when it crosses none (it stays as given); never consults the host.
     pub fn resolve<'a>(&'a self, path: &'a str) -> Result<Option<Resolved>, LinkError> {
-        if self.is_empty() {
+        if self.is_empty() || !self.may_cross(path) {
             return Ok(None);
         }
         // Components still to walk, as a stack (next on top); those walked, each with its trie
@@ -204,6 +204,28 @@ impl Links {
             path: joined(&done),
             links: crossed,
         }))
+    }
+
+    /// Whether `path` may cross a link: it meets one before its last component, or has a `.`
+    /// or `..` the full walk must handle. False for almost every member, without allocating.
+    fn may_cross(&self, path: &str) -> bool {
+        let mut node = 0;
+        let mut parts = path.split('/').filter(|c| !c.is_empty()).peekable();
+        while let Some(c) = parts.next() {
+            if c == "." || c == ".." {
+                return true;
+            }
+            let Some(&n) = self.nodes[node].children.get(c) else {
+                // Below a path no link lies under: only `..` could lead back, and it is
+                // checked for in what remains.
+                return parts.any(|c| c == "..");
+            };
+            if parts.peek().is_some() && self.nodes[n].target.is_some() {
+                return true;
+            }
+            node = n;
+        }
+        false
     }
 
     /// The target of the link at `at`, for error messages.
@@ -298,7 +320,10 @@ mod tests {
     #[test]
     fn absolute_target() {
         let l = links(&[("/etc/x", "/etc/cron.d")]);
-        assert_eq!(lands(&l, "/etc/x/job"), some("/etc/cron.d/job", &["/etc/x"]));
+        assert_eq!(
+            lands(&l, "/etc/x/job"),
+            some("/etc/cron.d/job", &["/etc/x"])
+        );
         assert_eq!(
             lands(&l, "/etc/x/a/b"),
             some("/etc/cron.d/a/b", &["/etc/x"])
@@ -312,7 +337,10 @@ mod tests {
             ("/usr/share/doc/p", "../../lib/p/doc"),
             ("/opt/up", "./../etc/./"),
         ]);
-        assert_eq!(lands(&l, "/etc/x/job"), some("/etc/cron.d/job", &["/etc/x"]));
+        assert_eq!(
+            lands(&l, "/etc/x/job"),
+            some("/etc/cron.d/job", &["/etc/x"])
+        );
         assert_eq!(
             lands(&l, "/usr/share/doc/p/README"),
             some("/usr/lib/p/doc/README", &["/usr/share/doc/p"])
@@ -354,7 +382,10 @@ mod tests {
     fn dot_dot_after_a_link_is_the_targets_parent() {
         // As the kernel walks it: /etc/x/.. is /etc/cron.d/.. = /etc, not lexically /etc.
         let l = links(&[("/srv/x", "/etc/cron.d")]);
-        assert_eq!(lands(&l, "/srv/x/../passwd"), some("/etc/passwd", &["/srv/x"]));
+        assert_eq!(
+            lands(&l, "/srv/x/../passwd"),
+            some("/etc/passwd", &["/srv/x"])
+        );
     }
 
     #[test]
@@ -365,7 +396,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let me = links(&[("/etc/x", "x")]);
-        assert!(matches!(me.resolve("/etc/x/y"), Err(LinkError::Loop { .. })));
+        assert!(matches!(
+            me.resolve("/etc/x/y"),
+            Err(LinkError::Loop { .. })
+        ));
         // A chain of exactly the kernel's bound is followed.
         let mut chain = Links::new();
         for i in 0..MAX_LINK_HOPS - 1 {
@@ -376,7 +410,10 @@ mod tests {
         assert_eq!((r.path.as_str(), r.links.len()), ("/end/f", MAX_LINK_HOPS));
         chain.add(&format!("/l{}", MAX_LINK_HOPS - 1), "/l40");
         chain.add("/l40", "/end");
-        assert!(matches!(chain.resolve("/l0/f"), Err(LinkError::Loop { .. })));
+        assert!(matches!(
+            chain.resolve("/l0/f"),
+            Err(LinkError::Loop { .. })
+        ));
     }
 
     #[test]
@@ -384,7 +421,10 @@ mod tests {
         let l = links(&[("/etc/x", "../../../cron.d"), ("/y", "")]);
         match l.resolve("/etc/x/job") {
             Err(e @ LinkError::Escapes { .. }) => {
-                assert!(e.to_string().contains("`/etc/x` -> `../../../cron.d`"), "{e}")
+                assert!(
+                    e.to_string().contains("`/etc/x` -> `../../../cron.d`"),
+                    "{e}"
+                )
             }
             other => panic!("{other:?}"),
         }
@@ -424,7 +464,10 @@ mod tests {
         let got = resolve_entries(&entries);
         assert_eq!(got[0], Ok(None), "a member before its link is ordinary");
         assert_eq!(got[1], Ok(None));
-        assert_eq!(got[3].as_ref().unwrap().as_ref().unwrap().path, "/etc/cron.d/job");
+        assert_eq!(
+            got[3].as_ref().unwrap().as_ref().unwrap().path,
+            "/etc/cron.d/job"
+        );
         let y = got[4].as_ref().unwrap().as_ref().unwrap();
         assert_eq!(y.path, "/etc/cron.d/y");
         let z = got[5].as_ref().unwrap().as_ref().unwrap();

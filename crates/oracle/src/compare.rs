@@ -208,8 +208,10 @@ mod tests {
         assert!(c.uncovered.is_empty(), "{c:?}");
         assert_eq!(c.unpredicted.len(), 1);
         assert_eq!((c.seen, c.predicted), (0, 2));
-        obs.states
-            .insert("/bin/x".into(), ["0755 root:root cap_a=ep".to_string()].into());
+        obs.states.insert(
+            "/bin/x".into(),
+            ["0755 root:root cap_a=ep".to_string()].into(),
+        );
         let c = compare(&predicted, &obs);
         assert_eq!(c.uncovered.len(), 1);
     }

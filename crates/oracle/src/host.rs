@@ -163,6 +163,10 @@ fn discover() -> Result<HostTools, String> {
 /// (the sandbox's `/lib` is a link), so bind mounts target the `/usr` spelling.
 pub fn merged_usr(path: &Path) -> PathBuf {
     let s = path.to_string_lossy();
+    // The aliases themselves are links: a package's `/bin` directory is `/usr/bin` there.
+    if ["/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"].contains(&s.as_ref()) {
+        return PathBuf::from(format!("/usr{s}"));
+    }
     for alias in ["/bin/", "/sbin/", "/lib/", "/lib64/", "/lib32/", "/libx32/"] {
         if let Some(rest) = s.strip_prefix(alias) {
             return PathBuf::from(format!("/usr{alias}{rest}"));

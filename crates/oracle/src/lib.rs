@@ -13,7 +13,9 @@
 //! `postinst configure`). Failures are injected per call: each `chmod`, `chown`, `chgrp`,
 //! `install`, `setcap` and `dpkg-statoverride` call fails without running with the sequence's
 //! failure rate (0 to 75%), and so does every command the sandbox does not have; debconf
-//! answers are drawn per run. The sandbox layout is described in `sandbox`.
+//! answers are drawn per run. A failed `preinst` stops its install as dpkg does (nothing is
+//! unpacked or configured): it is tried again from what it left, up to three times, and when
+//! every try fails the sequence ends unrecorded. The sandbox layout is described in `sandbox`.
 //!
 //! Nothing runs outside the sandbox but the `bwrap` command itself: the scratch root is a
 //! temporary directory, and every host file inside the sandbox is a read-only bind mount.
@@ -70,6 +72,8 @@ pub struct Observation {
     /// in testdata/states/README.md (no `rerun` marker). The paths are the case's files and
     /// every path a sequence created (including implied parent directories the unpack made).
     pub states: BTreeMap<String, BTreeSet<String>>,
+    /// The paths of `states` that were a directory at the end of some recorded sequence.
+    pub dirs: BTreeSet<String>,
     /// Script name -> runs that exited 0, over all sequences.
     pub successful_runs: BTreeMap<String, usize>,
     /// Sequences run.
@@ -128,6 +132,20 @@ fn check_available() -> Result<(), String> {
     }
 }
 
+/// Whether the sandbox needs `path` (merged-/usr form, `/usr/bin/sh`) for itself: the shell
+/// it runs scripts with, and the shared objects of the host tools it borrows. A case built
+/// from a real package should not ship a file there, or the sandbox's tools would load it.
+pub fn reserved(path: &str) -> bool {
+    if ["/usr/bin/sh", "/usr/bin/dash", "/usr/bin/bash"].contains(&path) {
+        return true;
+    }
+    host::host_tools().is_ok_and(|h| {
+        h.libs
+            .iter()
+            .any(|l| host::merged_usr(l).to_string_lossy() == path)
+    })
+}
+
 /// One step of a sequence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -164,6 +182,8 @@ pub struct SequenceTrace {
     pub recorded: bool,
     /// The end state of every recorded path (also when `recorded` is false).
     pub states: BTreeMap<String, String>,
+    /// The paths of `states` that are directories.
+    pub dirs: BTreeSet<String>,
     /// What the wrappers and stubs logged.
     pub log: String,
     /// The scripts' output.
@@ -242,6 +262,7 @@ fn driver(sb: &CaseSandbox, steps: &[Step], script_timeout: Duration) -> String 
     ));
     s.push_str(&format!(
         r#"oracle_run() {{
+    __rc=0
     __f=/var/lib/dpkg/info/$DPKG_MAINTSCRIPT_PACKAGE.$1
     [ -f "$__f" ] || return 0
     __name=$1
@@ -249,7 +270,19 @@ fn driver(sb: &CaseSandbox, steps: &[Step], script_timeout: Duration) -> String 
     echo "== $__name $*" >> "$S/out"
     oracle_log "== $__name $*"
     DPKG_MAINTSCRIPT_NAME=$__name $R/timeout -s KILL {secs} "$__f" "$@" < /dev/null >> "$S/out" 2>&1
-    echo "$__name $?" >> "$S/runs"
+    __rc=$?
+    echo "$__name $__rc" >> "$S/runs"
+}}
+# A failed preinst stops the install (dpkg unpacks nothing and configures nothing): it is
+# tried again from what it left, up to three times; when every try fails, the rest of the
+# sequence is skipped and its end state is not recorded.
+__aborted=
+oracle_preinst() {{
+    for __try in 1 2 3; do
+        oracle_run preinst "$@"
+        if [ "$__rc" = 0 ]; then return 0; fi
+    done
+    __aborted=1
 }}
 $R/find / \( -path /proc -o -path /dev -o -path /sys -o -path /.oracle \) -prune -o -print \
     2>/dev/null > "$S/before"
@@ -257,9 +290,18 @@ $R/find / \( -path /proc -o -path /dev -o -path /sys -o -path /.oracle \) -prune
         secs = script_timeout.as_secs().max(1)
     ));
     for step in steps {
+        s.push_str("[ -n \"$__aborted\" ] || ");
         match step {
             Step::Unpack => {
-                s.push_str("oracle_log '== unpack'\noracle_unpack >> \"$S/out\" 2>&1\n")
+                s.push_str("{ oracle_log '== unpack'; oracle_unpack >> \"$S/out\" 2>&1; }\n")
+            }
+            Step::Run("preinst", args) => {
+                s.push_str("oracle_preinst");
+                for a in args {
+                    s.push(' ');
+                    s.push_str(&sh_quote(a));
+                }
+                s.push('\n');
             }
             Step::Run(name, args) => {
                 s.push_str("oracle_run ");
@@ -343,7 +385,7 @@ fn run_sequence(
     } else {
         true
     };
-    let states = parse_states(
+    let (states, dirs) = parse_states(
         &scratch.state_file("before"),
         &scratch.state_file("after"),
         &scratch.state_file("caps"),
@@ -355,6 +397,7 @@ fn run_sequence(
         runs,
         recorded,
         states,
+        dirs,
         log: scratch.state_file("log"),
         output: scratch.state_file("out"),
         elapsed: start.elapsed(),
@@ -362,14 +405,15 @@ fn run_sequence(
 }
 
 /// The state of the case's paths and of every path that is not in `before`, from `find
-/// -printf '%m|%u|%g|%y|%p'` lines (`after`) and `getcap` lines. A case path is looked up by
-/// its merged-/usr name (`/bin/x` is listed as `/usr/bin/x`) and reported by its own.
+/// -printf '%m|%u|%g|%y|%p'` lines (`after`) and `getcap` lines, and which of them are
+/// directories. A case path is looked up by its merged-/usr name (`/bin/x` is listed as
+/// `/usr/bin/x`) and reported by its own.
 fn parse_states(
     before: &str,
     after: &str,
     caps: &str,
     case_paths: &[String],
-) -> BTreeMap<String, String> {
+) -> (BTreeMap<String, String>, BTreeSet<String>) {
     let before: BTreeSet<&str> = before.lines().collect();
     let caps: BTreeMap<&str, &str> = caps
         .lines()
@@ -384,6 +428,7 @@ fn parse_states(
         })
         .collect();
     let mut listed: BTreeMap<&str, String> = BTreeMap::new();
+    let mut dir_paths: BTreeSet<&str> = BTreeSet::new();
     for line in after.lines() {
         let mut parts = line.splitn(5, '|');
         let (Some(mode), Some(user), Some(group), Some(kind), Some(path)) = (
@@ -408,21 +453,32 @@ fn parse_states(
                 }
             }
         }
+        if kind == "d" {
+            dir_paths.insert(path);
+        }
         listed.insert(path, state);
     }
     let mut out = BTreeMap::new();
+    let mut dirs = BTreeSet::new();
     for p in case_paths {
         let merged = host::merged_usr(std::path::Path::new(p));
-        if let Some(state) = listed.get(merged.to_string_lossy().as_ref()) {
+        let merged = merged.to_string_lossy();
+        if let Some(state) = listed.get(merged.as_ref()) {
             out.insert(p.clone(), state.clone());
+            if dir_paths.contains(merged.as_ref()) {
+                dirs.insert(p.clone());
+            }
         }
     }
     for (path, state) in listed {
         if !before.contains(path) && !path.ends_with(".dpkg-new") && path != "/" {
+            if dir_paths.contains(path) && !out.contains_key(path) {
+                dirs.insert(path.to_string());
+            }
             out.entry(path.to_string()).or_insert(state);
         }
     }
-    out
+    (out, dirs)
 }
 
 /// getcap's text (`cap_net_raw=ep`, older `= cap_net_raw+ep`, maybe `[rootid=N]`) in the form
@@ -488,6 +544,7 @@ pub fn observe(case: &StateCase, opts: &Options) -> Result<Observation, OracleEr
                             for (path, state) in t.states {
                                 obs.states.entry(path).or_default().insert(state);
                             }
+                            obs.dirs.extend(t.dirs);
                         }
                     }
                 }
@@ -520,7 +577,8 @@ mod tests {
                      755|root|root|f|/usr/bin/with space\n";
         let caps = "/usr/bin/x cap_net_raw=ep\n/usr/bin/with space cap_a=ep\n";
         let case = ["/bin/x".to_string()];
-        let s = parse_states(before, after, caps, &case);
+        let (s, dirs) = parse_states(before, after, caps, &case);
+        assert_eq!(dirs, ["/var/lib/x".to_string()].into());
         assert_eq!(s["/bin/x"], "4755 root:root cap_net_raw=ep");
         assert_eq!(s["/usr/bin/x"], "4755 root:root cap_net_raw=ep");
         assert_eq!(s["/var/lib/x"], "2755 root:adm");

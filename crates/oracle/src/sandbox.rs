@@ -232,6 +232,9 @@ fn wrapper(name: &str) -> String {
 
 /// Unpack functions: the same for every sequence of a case.
 const UNPACK_FUNCTIONS: &str = r#"# debgate oracle: dpkg's unpack of the case's data.tar
+# Like dpkg, every new object is chowned (even to root:root) and given its exact mode: a new
+# object in a setgid directory would otherwise keep the directory's group, and GNU chmod keeps
+# a directory's setgid bit unless the octal mode has a fifth digit (`00755`).
 oracle_override() {
     while read -r __lu __lg __lm __lp; do
         if [ "$__lp" = "$1" ]; then __ou=${__lu#\#} __og=${__lg#\#} __om=$__lm; return 0; fi
@@ -243,8 +246,26 @@ oracle_dir() {  # PATH MODE USER GROUP: an existing directory is left as it is
     if [ -e "$1" ] || [ -L "$1" ]; then $R/rm -f "$1"; fi
     $R/mkdir "$1"
     if oracle_override "$1"; then set -- "$1" "$__om" "$__ou" "$__og"; fi
-    if [ "$3:$4" != root:root ]; then $R/chown "$3:$4" "$1"; fi
-    $R/chmod "$2" "$1"
+    $R/chown "$3:$4" "$1"
+    $R/chmod "0$2" "$1"
+}
+oracle_dirs() {  # MODE USER GROUP PATH...: oracle_dir on each, in order, with one mkdir
+    __m=$1 __u=$2 __g=$3
+    shift 3
+    if [ -s /var/lib/dpkg/statoverride ]; then
+        for __d; do oracle_dir "$__d" "$__m" "$__u" "$__g"; done
+        return 0
+    fi
+    for __d; do
+        shift
+        if [ -d "$__d" ]; then continue; fi
+        if [ -e "$__d" ] || [ -L "$__d" ]; then $R/rm -f "$__d"; fi
+        set -- "$@" "$__d"
+    done
+    if [ $# -eq 0 ]; then return 0; fi
+    $R/mkdir -- "$@"
+    $R/chown -- "$__u:$__g" "$@"
+    $R/chmod -- "0$__m" "$@"
 }
 oracle_file() {  # PATH MODE USER GROUP [CAPS]: a new inode renamed over the old name
     __n="$1.dpkg-new"
@@ -252,7 +273,7 @@ oracle_file() {  # PATH MODE USER GROUP [CAPS]: a new inode renamed over the old
     printf '#!/bin/sh\n' > "$__n"
     __p=$1
     if oracle_override "$1"; then set -- "$__n" "$__om" "$__ou" "$__og" "$5"; else set -- "$__n" "$2" "$3" "$4" "$5"; fi
-    if [ "$3:$4" != root:root ]; then $R/chown "$3:$4" "$1"; fi
+    $R/chown "$3:$4" "$1"
     $R/chmod "$2" "$1"
     if [ -n "$5" ]; then $R/setcap "$5" "$1"; fi
     $R/mv -fT "$1" "$__p"
@@ -261,7 +282,7 @@ oracle_symlink() {  # PATH TARGET USER GROUP
     __n="$1.dpkg-new"
     $R/rm -rf "$__n"
     $R/ln -s "$2" "$__n"
-    if [ "$3:$4" != root:root ]; then $R/chown -h "$3:$4" "$__n"; fi
+    $R/chown -h "$3:$4" "$__n"
     $R/mv -fT "$__n" "$1"
 }
 oracle_hardlink() {  # PATH TARGET
@@ -382,6 +403,10 @@ impl CaseSandbox {
             if free_dir(dest_dir) {
                 let copy = dir.path().join(format!("libs{n}"));
                 fs::create_dir(&copy).map_err(|e| io("mkdir", e))?;
+                // It stands for a system directory, which a case may ship too: 0755 as dpkg
+                // and the base system leave it, not the temporary directory's 0700.
+                fs::set_permissions(&copy, fs::Permissions::from_mode(0o755))
+                    .map_err(|e| io("chmod", e))?;
                 for lib in libs {
                     let name = lib.file_name().unwrap_or_default();
                     fs::copy(lib, copy.join(name))
@@ -490,6 +515,26 @@ impl CaseSandbox {
             fs::create_dir_all(root.join(d))?;
         }
         fs::set_permissions(root.join("tmp"), fs::Permissions::from_mode(0o1777))?;
+        // Mount points of the binds, made here as a base system has them (0755), since a case
+        // may ship these directories too and bwrap would make them 0700.
+        for (src, dest) in &self.binds {
+            let rel = std::path::Path::new(dest.trim_start_matches('/'));
+            let dir = if src.is_dir() {
+                Some(rel)
+            } else {
+                rel.parent()
+            };
+            if let Some(dir) = dir {
+                let mut at = root.to_path_buf();
+                for part in dir.components() {
+                    at.push(part);
+                    if !at.exists() {
+                        fs::create_dir(&at)?;
+                        fs::set_permissions(&at, fs::Permissions::from_mode(0o755))?;
+                    }
+                }
+            }
+        }
         for (name, target) in [
             ("bin", "usr/bin"),
             ("sbin", "usr/sbin"),
@@ -701,6 +746,19 @@ fn unpack_script(case: &StateCase) -> Result<String, String> {
         .collect();
     let mut s = String::from(UNPACK_FUNCTIONS);
     s.push_str("oracle_unpack() {\n");
+    // Directories in a row with the same mode and owner go in one `oracle_dirs` call (one
+    // mkdir, chown and chmod for all): a real package has hundreds, and three processes for
+    // each would cost more than its scripts.
+    let mut dirs: Option<(String, Vec<String>)> = None;
+    let flush = |s: &mut String, dirs: &mut Option<(String, Vec<String>)>| {
+        if let Some((attrs, paths)) = dirs.take() {
+            s.push_str(&format!("    oracle_dirs {attrs} \\\n"));
+            for p in &paths {
+                s.push_str(&format!("        {} \\\n", sh_quote(p)));
+            }
+            s.push_str("        ;\n");
+        }
+    };
     for f in unpack_order(&spec.files) {
         if f.path == "/" {
             continue;
@@ -709,8 +767,20 @@ fn unpack_script(case: &StateCase) -> Result<String, String> {
         let (u, g) = (sh_quote(&f.owner), sh_quote(&f.group));
         let mode = format!("{:04o}", f.mode);
         let target = sh_quote(f.link_target.as_deref().unwrap_or_default());
+        if f.kind == EntryKind::Dir {
+            let attrs = format!("{mode} {u} {g}");
+            match &mut dirs {
+                Some((a, paths)) if *a == attrs && paths.len() < 500 => paths.push(f.path.clone()),
+                _ => {
+                    flush(&mut s, &mut dirs);
+                    dirs = Some((attrs, vec![f.path.clone()]));
+                }
+            }
+            continue;
+        }
+        flush(&mut s, &mut dirs);
         let line = match f.kind {
-            EntryKind::Dir => format!("oracle_dir {p} {mode} {u} {g}"),
+            EntryKind::Dir => unreachable!("directories are batched above"),
             EntryKind::File => format!(
                 "oracle_file {p} {mode} {u} {g} {}",
                 sh_quote(caps.get(f.path.as_str()).copied().unwrap_or_default())
@@ -723,6 +793,7 @@ fn unpack_script(case: &StateCase) -> Result<String, String> {
         s.push_str(&line);
         s.push('\n');
     }
+    flush(&mut s, &mut dirs);
     s.push_str("    :\n}\n");
     Ok(s)
 }

@@ -54,6 +54,8 @@ impl Pkg {
             size: content.map_or(0, |c| c.len() as u64),
             link_target: None,
             xattrs: Default::default(),
+            member: None,
+            through: Vec::new(),
         });
         if let Some(c) = content {
             self.package.contents.insert(

@@ -172,6 +172,15 @@ pub enum ReadError {
     #[error("{at}: unsupported tar entry type {kind}")]
     UnsupportedEntry { at: At, kind: String },
 
+    /// A member (or a hard link's target) written through a directory the package ships as a
+    /// symlink that leads nowhere known: a loop, above `/`, an empty target.
+    #[error("{at}: cannot be placed: written {source}")]
+    Unresolvable {
+        at: At,
+        #[source]
+        source: debgate_facts::symlinks::LinkError,
+    },
+
     /// The same path appears twice; which one wins would depend on the unpacker.
     #[error("{at}: path `{path}` appears twice in the archive")]
     DuplicatePath { at: At, path: String },

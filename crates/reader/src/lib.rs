@@ -22,6 +22,7 @@ pub use error::{At, ReadError};
 pub use limits::*;
 
 use container::MemberKind;
+use debgate_facts::symlinks::Links;
 use debgate_facts::{Compression, Conffile, Content, Control, Entry, EntryKind, Package};
 use debgate_facts::{Script, ScriptName};
 use decode::{drain, Counting, Probe};
@@ -439,6 +440,8 @@ struct DataParts {
     /// by path so indexing costs no allocation per entry; collisions fall back to a scan.
     by_hash: HashMap<u64, u32>,
     hasher: RandomState,
+    /// The symlinks met so far, which later members may be written through.
+    links: Links,
 }
 
 impl DataParts {
@@ -448,6 +451,7 @@ impl DataParts {
             contents: BTreeMap::new(),
             by_hash: HashMap::new(),
             hasher: RandomState::new(),
+            links: Links::new(),
         }
     }
 
@@ -460,8 +464,10 @@ impl DataParts {
         }
     }
 
-    fn visit(&mut self, member: &str, opts: &ReadOptions, v: Visit) -> Result<(), ReadError> {
-        let at = || tarwalk::Member::at_plain(member, v.index, &v.entry.path);
+    fn visit(&mut self, member: &str, opts: &ReadOptions, mut v: Visit) -> Result<(), ReadError> {
+        self.land(member, &mut v)?;
+        let name = v.entry.member.as_deref().unwrap_or(&v.entry.path);
+        let at = || tarwalk::Member::at_plain(member, v.index, name);
         if self.lookup(&v.entry.path).is_some() {
             return Err(ReadError::DuplicatePath {
                 at: at(),
@@ -503,11 +509,55 @@ impl DataParts {
                 },
             );
         }
+        if let (EntryKind::Symlink, Some(target)) = (v.entry.kind, &v.entry.link_target) {
+            self.links.add(&v.entry.path, target);
+        }
         let index = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
         self.by_hash
             .entry(self.hasher.hash_one(v.entry.path.as_str()))
             .or_insert(index);
         self.entries.push(v.entry);
+        Ok(())
+    }
+
+    /// Give a member written through a directory the package shipped as a symlink earlier in
+    /// data.tar the path it lands at, keeping its own name in `member`; a hard link's target is
+    /// resolved the same way (dpkg links to the name on the installed system). Done before
+    /// anything looks at the path, so duplicates, hard links and `want_content` all see where
+    /// the file lands. A member whose place cannot be known is an error, never a guess.
+    fn land(&mut self, member: &str, v: &mut Visit) -> Result<(), ReadError> {
+        if self.links.is_empty() {
+            return Ok(());
+        }
+        let at = |name: &str| tarwalk::Member::at_plain(member, v.index, name);
+        match self.links.resolve(&v.entry.path) {
+            Ok(None) => {}
+            Ok(Some(r)) => {
+                let name = std::mem::replace(&mut v.entry.path, r.path);
+                v.entry.member = Some(name);
+                v.entry.through = r.links;
+            }
+            Err(source) => {
+                return Err(ReadError::Unresolvable {
+                    at: at(&v.entry.path),
+                    source,
+                })
+            }
+        }
+        if v.entry.kind == EntryKind::HardLink {
+            if let Some(target) = v.entry.link_target.as_deref() {
+                match self.links.resolve(target) {
+                    Ok(None) => {}
+                    Ok(Some(r)) => v.entry.link_target = Some(r.path),
+                    Err(source) => {
+                        return Err(ReadError::Unresolvable {
+                            at: at(v.entry.member.as_deref().unwrap_or(&v.entry.path)),
+                            source,
+                        })
+                    }
+                }
+            }
+        }
         Ok(())
     }
 

@@ -374,6 +374,8 @@ fn describe<R: Read>(m: &Member, index: u64, te: &mut tar::Entry<R>) -> Result<E
         size: te.size(),
         link_target,
         xattrs,
+        member: None,
+        through: Vec::new(),
     })
 }
 

@@ -304,8 +304,21 @@ fn chown(args: &[Arg], chgrp: bool, out: &mut Reader) {
     } else if chgrp {
         (None, Some(Operand::Known(spec.shown().to_string())))
     } else {
-        let (o, g) = split_owner(spec.shown());
-        (o.map(Operand::Known), g.map(Operand::Known))
+        let text = spec.shown();
+        let (o, g) = split_owner(text);
+        // `chown foo: FILE`: a separator with no group means the owner's login group, which
+        // only the system's user database knows.
+        let login_group = g.is_none() && o.is_some() && text.ends_with([':', '.']);
+        let g = match g {
+            Some(g) => Some(Operand::Known(g)),
+            // base-passwd fixes root's login group as root on every Debian system.
+            None if login_group && o.as_deref() == Some("root") => {
+                Some(Operand::Known("root".to_string()))
+            }
+            None if login_group => Some(Operand::Unresolved(format!("{text} (login group)"))),
+            None => None,
+        };
+        (o.map(Operand::Known), g)
     };
     for f in files {
         out.push(

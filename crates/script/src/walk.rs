@@ -277,9 +277,22 @@ impl<'t> Walker<'t> {
     fn args(&self, p: &P, words: &[Node]) -> Vec<Arg> {
         let ev = self.eval(p);
         let mut out = Vec::new();
+        // Nodes that touch are one shell word (the parser splits some, e.g. `$1:$2`).
+        let mut groups: Vec<Vec<Node>> = Vec::new();
         for w in words {
-            let raw = self.text(*w).to_string();
-            match ev.fields(*w) {
+            match groups.last_mut() {
+                Some(g) if g.last().is_some_and(|l| l.end_byte() == w.start_byte()) => g.push(*w),
+                _ => groups.push(vec![*w]),
+            }
+        }
+        for g in groups {
+            let (first, last) = (g[0], g[g.len() - 1]);
+            let raw = self.src[first.start_byte()..last.end_byte()].to_string();
+            let fields = match g.as_slice() {
+                [one] => ev.fields(*one),
+                many => ev.joined(many),
+            };
+            match fields {
                 Some(fields) => out.extend(fields.into_iter().map(|f| Arg {
                     value: Some(f),
                     raw: raw.clone(),

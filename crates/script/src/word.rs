@@ -199,6 +199,70 @@ impl Evaluator<'_> {
         self.fields_at(n, 0)
     }
 
+    /// The fields of one shell word that the parser split into touching nodes. tree-sitter-bash
+    /// reads `$1:$2` as `$1:$` and a separate `2`: a literal ending in `$` followed by a name or
+    /// number is that parameter's expansion.
+    pub fn joined(&self, nodes: &[Node]) -> Option<Vec<String>> {
+        let mut out: Vec<String> = Vec::new();
+        let glue = |out: &mut Vec<String>, next: Vec<String>| {
+            let mut it = next.into_iter();
+            match (out.last_mut(), it.next()) {
+                (Some(last), Some(first)) => last.push_str(&first),
+                (None, Some(first)) => out.push(first),
+                (_, None) => {}
+            }
+            out.extend(it);
+        };
+        // The pieces of a concatenation are pieces of this same word.
+        let mut flat: Vec<Node> = Vec::new();
+        for n in nodes {
+            if n.kind() == "concatenation" {
+                let mut c = n.walk();
+                flat.extend(n.children(&mut c));
+            } else {
+                flat.push(*n);
+            }
+        }
+        let nodes = flat.as_slice();
+        let mut i = 0;
+        while let Some(n) = nodes.get(i) {
+            let text = self.text(*n);
+            let param = nodes.get(i + 1).map(|m| self.text(*m)).filter(|t| {
+                !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+            let dollar = text.ends_with('$') && (n.kind() == "word" || !n.is_named());
+            if let (true, Some(name)) = (dollar, param) {
+                glue(&mut out, vec![text[..text.len() - 1].to_string()]);
+                let value = match self.lookup(name) {
+                    Expanded::Text(t) => t,
+                    _ => return None,
+                };
+                let mut f = Fields {
+                    done: Vec::new(),
+                    cur: String::new(),
+                    started: false,
+                    unresolved: false,
+                };
+                f.split(&value);
+                f.finish();
+                if f.unresolved {
+                    return None;
+                }
+                glue(&mut out, f.done);
+                i += 2;
+                continue;
+            }
+            let piece = if n.is_named() {
+                self.fields(*n)?
+            } else {
+                vec![text.to_string()]
+            };
+            glue(&mut out, piece);
+            i += 1;
+        }
+        Some(out)
+    }
+
     fn fields_at(&self, n: Node, depth: usize) -> Option<Vec<String>> {
         let mut f = Fields {
             done: Vec::new(),

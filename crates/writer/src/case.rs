@@ -41,7 +41,7 @@ pub struct StateCase {
     /// `preinst`, `postinst`, `prerm`, `postrm`, `config` and `templates` by name.
     pub scripts: BTreeMap<String, String>,
     pub expect: Vec<Expect>,
-    /// `package = "util-linux"`: the package's name, so that a bundled rule that selects a
+    /// `package = "NAME"`: the package's name, so that a bundled rule that selects a
     /// package by name judges the case; else `case-NAME`.
     pub package: Option<String>,
     /// `[[verdict]]`: what a bundled rule must say of the case's package.
@@ -330,7 +330,9 @@ pub fn parse_state_case(name: &str, text: &str) -> Result<StateCase, CaseError> 
 
     if let Some(p) = &raw.package {
         if !valid_package_name(p) {
-            return Err(invalid(format!("package `{p}` is not a Debian package name")));
+            return Err(invalid(format!(
+                "package `{p}` is not a Debian package name"
+            )));
         }
     }
     Ok(StateCase {
@@ -357,8 +359,7 @@ pub fn parse_state_case(name: &str, text: &str) -> Result<StateCase, CaseError> 
 fn valid_package_name(p: &str) -> bool {
     p.len() >= 2
         && p.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && p
-            .chars()
+        && p.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
 }
 

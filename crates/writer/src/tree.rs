@@ -97,6 +97,9 @@ struct FileMeta {
     caps_revision: Option<u8>,
     #[serde(default)]
     xattrs: BTreeMap<String, Bytes>,
+    /// The content of a `kind = "file"` that root/ cannot hold (one under a path that is a
+    /// symlink in the package).
+    content: Option<Bytes>,
 }
 
 /// Load a package tree; see [`load_package`] for the compressions it also declares.
@@ -198,6 +201,20 @@ pub fn load_package(dir: &Path) -> Result<(PackageSpec, BuildOptions), WriterErr
             .transpose()
             .map_err(err)?;
         let entry = match (files.get_mut(path), kind) {
+            (Some(_), _) if fm.content.is_some() => {
+                return Err(err(
+                    "`content` is for a file root/ cannot hold; this one is under root/".into(),
+                ))
+            }
+            (None, Some(EntryKind::File)) if fm.content.is_some() => {
+                let content = fm
+                    .content
+                    .as_ref()
+                    .map_or(Ok(Vec::new()), |c| c.decode(&meta_path, path))?;
+                files
+                    .entry(path.clone())
+                    .or_insert(FileSpec::file(path, 0o644, content))
+            }
             (Some(existing), Some(k)) if existing.kind != k => {
                 return Err(err(format!(
                     "declared kind {} but root/ holds a {}",
@@ -209,7 +226,7 @@ pub fn load_package(dir: &Path) -> Result<(PackageSpec, BuildOptions), WriterErr
             (None, None) | (None, Some(EntryKind::File)) => {
                 return Err(err(
                     "not found under root/; only dir, symlink, hardlink, fifo and device \
-                     entries can be declared without a file"
+                     entries, and files with `content`, can be declared without a file"
                         .into(),
                 ))
             }
@@ -287,6 +304,9 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 
 fn apply_meta(f: &mut FileSpec, m: &FileMeta, meta_path: &Path) -> Result<(), WriterError> {
     let err = |msg: String| WriterError::tree(meta_path, format!("files.\"{}\": {msg}", f.path));
+    if m.content.is_some() && f.kind != EntryKind::File {
+        return Err(err(format!("a {} has no content", f.kind.as_str())));
+    }
     if let Some(mode) = &m.mode {
         f.mode = u32::from_str_radix(mode, 8)
             .ok()

@@ -334,6 +334,11 @@ fn load_tree_rejects_mistakes() {
         "[[extra-member]]\nname = \"_x\"\nbytes = \"a\"\n",
         "[files.\"/bin/x\"]\nxattrs = { \"user.a\" = { hex = \"00\", hx = \"1\" } }\n",
         "[files.\"/bin/x\"]\ncaps = \"cap_chown+ep\"\nxattrs = { \"security.capability\" = \"x\" }\n",
+        // `content` is for a declared file that root/ does not hold, and only for a file.
+        "[files.\"/bin/x\"]\ncontent = \"y\"\n",
+        "[files.\"/bin/d\"]\nkind = \"dir\"\ncontent = \"y\"\n",
+        "[files.\"/bin/z\"]\nkind = \"file\"\n",
+        "[files.\"/bin/z\"]\nkind = \"file\"\ncontent = { hex = \"0\" }\n",
     ];
     for meta in bad {
         let t = tree(meta);
@@ -393,4 +398,27 @@ fn two_trees_building_the_same_file_are_an_error() {
     std::fs::copy(src.join("pkg/DEBIAN/control"), copy.join("DEBIAN/control")).unwrap();
     let err = debgate_writer::build_release(&t.path().join("releases/rel")).unwrap_err();
     assert!(err.to_string().contains("pkg_2.0-1_all.deb"), "{err}");
+}
+
+#[test]
+fn a_declared_file_with_content_can_sit_under_a_declared_symlink() {
+    let t = tree(
+        "[files.\"/etc/x\"]\nkind = \"symlink\"\ntarget = \"/etc/cron.d\"\n\n\
+         [files.\"/etc/x/job\"]\nkind = \"file\"\nmode = \"0600\"\ncontent = { hex = \"6869\" }\n",
+    );
+    let spec = load_tree(t.path()).unwrap();
+    let files = debgate_writer::normalize_files(&spec.files);
+    let paths: Vec<(&str, EntryKind)> = files.iter().map(|f| (f.path.as_str(), f.kind)).collect();
+    let link = paths
+        .iter()
+        .position(|p| *p == ("/etc/x", EntryKind::Symlink));
+    let job = paths
+        .iter()
+        .position(|p| *p == ("/etc/x/job", EntryKind::File));
+    assert!(
+        link.is_some() && link < job,
+        "the link comes first: {paths:?}"
+    );
+    let job = &files[job.unwrap()];
+    assert_eq!((job.mode, job.content.as_slice()), (0o600, &b"hi"[..]));
 }

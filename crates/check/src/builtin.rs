@@ -1,0 +1,121 @@
+//! debgate's own package checks: built-in rules judged on every package of every `debgate
+//! check` run, whatever the policies say, like the upload checks. Each has a stable id, is of
+//! severity error and cannot be waived.
+
+use crate::AnalyzedPackage;
+use debgate_policy::{
+    Assertion, Finding, Globs, Location, Presence, Rule, RuleSet, Severity, Status,
+};
+
+/// A data.tar member written through a directory the package itself ships as a symlink.
+pub const MEMBER_THROUGH_SYMLINK: &str = "member-through-symlink";
+
+const TITLE: &str = "No data.tar member is written through a symlink the package ships";
+
+const EXPLANATION: &str = "\
+A data.tar member under a directory that the same package ships as a symbolic link is written \
+where the link points, not where its name says: with `./etc/x -> /etc/cron.d` earlier in \
+data.tar, the member `./etc/x/job` is installed as `/etc/cron.d/job`. dpkg-deb never builds \
+such an archive from a directory tree and no package needs one; it is how a package hides a \
+file in a sensitive directory behind an innocent name. debgate judges such a member at the path \
+it lands at (every rule, `inspect`, `diff` and a maintainer script's target through the same \
+link see that path), and this check fails once per such member, naming the member, the links it \
+crosses and where it lands. The links followed are the package's own entries that come before \
+the member; nothing on the host is consulted. A member whose place cannot be known (a loop of \
+links, a link leading above `/`) makes the package unreadable instead (exit 2).";
+
+/// The package checks as rules: severity error, not waivable, declared by debgate itself.
+pub fn package_rules() -> Vec<Rule> {
+    let empty = || Globs {
+        patterns: Vec::new(),
+        set: globset::GlobSet::empty(),
+    };
+    vec![Rule {
+        id: MEMBER_THROUGH_SYMLINK.to_string(),
+        severity: Severity::Error,
+        title: TITLE.to_string(),
+        explanation: EXPLANATION.to_string(),
+        references: vec![
+            "deb(5): the data member is a tar archive unpacked relative to /".to_string(),
+            "dpkg-deb(1): builds data.tar from a directory tree".to_string(),
+        ],
+        packages: empty(),
+        exclude_packages: empty(),
+        paths: None,
+        presence: Presence::Optional,
+        assertion: Assertion::Builtin,
+        waivable: false,
+        location: Location {
+            file: "(built-in package check)".to_string(),
+            line: 0,
+            column: 0,
+        },
+    }]
+}
+
+/// `rules` plus the package checks. A policy rule may not take a package check's id.
+pub fn with_builtin_rules(mut rules: RuleSet) -> Result<RuleSet, String> {
+    for r in package_rules() {
+        if let Some(taken) = rules.get(&r.id) {
+            return Err(format!(
+                "{}: rule id `{}` is reserved for debgate's built-in package check",
+                taken.location, r.id
+            ));
+        }
+        rules.rules.push(r);
+    }
+    Ok(rules)
+}
+
+/// The package checks' results over a set: one failure per member written through a symlink,
+/// else one pass for the set (so that every run reports the check, as JUnit and SARIF show it).
+pub fn package_findings<'a>(set: impl IntoIterator<Item = &'a AnalyzedPackage>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut packages = 0usize;
+    for a in set {
+        packages += 1;
+        let p = &a.package;
+        for e in &p.entries {
+            let Some(member) = &e.member else { continue };
+            let links = e
+                .through
+                .iter()
+                .map(
+                    |l| match p.entry(l).and_then(|x| x.link_target.as_deref()) {
+                        Some(t) => format!("{l} -> {t}"),
+                        None => l.clone(),
+                    },
+                )
+                .collect::<Vec<_>>()
+                .join(", then ");
+            out.push(Finding {
+                rule: MEMBER_THROUGH_SYMLINK.to_string(),
+                severity: Severity::Error,
+                status: Status::Fail,
+                package: Some(p.name().to_string()),
+                file: Some(p.file.display().to_string()),
+                path: Some(e.path.clone()),
+                message: format!(
+                    "data.tar member {member} is written through the symlink {links} and lands at {}",
+                    e.path
+                ),
+                evidence: Vec::new(),
+            });
+        }
+    }
+    if out.is_empty() && packages > 0 {
+        out.push(Finding {
+            rule: MEMBER_THROUGH_SYMLINK.to_string(),
+            severity: Severity::Error,
+            status: Status::Pass,
+            package: None,
+            file: None,
+            path: None,
+            message: format!(
+                "no data.tar member of the {packages} package(s) is written through a symlink"
+            ),
+            evidence: Vec::new(),
+        });
+    }
+    out
+}
