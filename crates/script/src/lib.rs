@@ -217,7 +217,14 @@ pub fn analyze_with(script: &Script, opts: &Options) -> Analysis {
         out.peak_paths = 1;
         return out;
     }
-    let mut walker = walk::Walker::new(&script.text, script.name, opts.max_paths);
+    // debconf runs `config` before the package is unpacked, and it changes no file: its
+    // changes are only reported, so its paths are merged at every step (linear, and enough to
+    // list them).
+    let max_paths = match script.name {
+        ScriptName::Config => 1,
+        _ => opts.max_paths,
+    };
+    let mut walker = walk::Walker::new(&script.text, script.name, max_paths);
     let errexit = shebang_errexit(&script.text);
     // A script that never reads its arguments walks the same way whatever dpkg passes: walk
     // it once and share the paths.

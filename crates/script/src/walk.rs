@@ -11,7 +11,9 @@ use crate::word::{base, Arg, Env, Evaluator, Params, Val};
 use crate::{Diagnostic, End, RunPath, Step};
 use debgate_facts::change::Change;
 use debgate_facts::ScriptName;
+use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use tree_sitter::Node;
 
 /// Deepest syntax nesting walked; hostile input (thousands of nested braces) stops here rather
@@ -30,7 +32,7 @@ const MAX_CHANGES: usize = 10_000;
 /// Distinct diagnostics recorded per script, for the same reason.
 const MAX_DIAGNOSTICS: usize = 1_000;
 /// Paths alive at once before those with the same changes have their variables joined.
-const SOFT_PATHS: usize = 32;
+const SOFT_PATHS: usize = 8;
 /// Steps kept per path; past it the path's steps become one "any of these, any number of
 /// times" (an over-approximation) so that a hostile loop cannot grow a path without bound.
 const MAX_PATH_STEPS: usize = 4096;
@@ -316,26 +318,25 @@ impl<'t> Walker<'t> {
     fn bound(&mut self, mut paths: Vec<P>, at: Node) -> Vec<P> {
         if paths.len() > 1 {
             // Paths that differ only in the last status are one path whose status is unknown.
-            let mut by_rest: HashMap<(Env, Vec<Params>, Vec<Step>, bool), usize> = HashMap::new();
-            let mut out: Vec<P> = Vec::with_capacity(paths.len());
-            for p in paths {
-                let k = (p.env.clone(), p.params.clone(), p.steps.clone(), p.errexit);
-                match by_rest.get(&k) {
-                    Some(&i) if out[i].status != p.status => {
-                        let pending = match (&out[i].status, &p.status) {
+            paths = group(
+                paths,
+                |p, h| (&p.env, &p.params, &p.steps, p.errexit).hash(h),
+                |a, b| {
+                    a.env == b.env
+                        && a.params == b.params
+                        && a.steps == b.steps
+                        && a.errexit == b.errexit
+                },
+                |q, p| {
+                    if q.status != p.status {
+                        let pending = match (&q.status, &p.status) {
                             (Status::Unknown(a), Status::Unknown(b)) if a == b => *a,
                             _ => None,
                         };
-                        out[i].status = Status::Unknown(pending);
+                        q.status = Status::Unknown(pending);
                     }
-                    Some(_) => {}
-                    None => {
-                        by_rest.insert(k, out.len());
-                        out.push(p);
-                    }
-                }
-            }
-            paths = out;
+                },
+            );
         }
         if paths.len() > 1 {
             paths = join_choices(paths);
@@ -345,30 +346,64 @@ impl<'t> Walker<'t> {
             // Many paths that made the same changes: join their variables (a value they
             // disagree on becomes unknown) before anything coarser. Below this many, values
             // assigned together stay together.
-            let mut groups: HashMap<(Vec<Params>, Vec<Step>, bool), usize> = HashMap::new();
-            let mut out: Vec<P> = Vec::new();
-            for p in paths {
-                let k = (p.params.clone(), p.steps.clone(), p.errexit);
-                match groups.get(&k) {
-                    Some(&i) => {
-                        let q = &mut out[i];
-                        q.env = Env::merge(&[std::mem::take(&mut q.env), p.env]);
-                        if q.status != p.status {
-                            q.status = Status::Unknown(None);
-                        }
+            paths = group(
+                paths,
+                |p, h| (&p.params, &p.steps, p.errexit).hash(h),
+                |a, b| a.params == b.params && a.steps == b.steps && a.errexit == b.errexit,
+                |q, p| {
+                    q.env = Env::merge(&[std::mem::take(&mut q.env), p.env]);
+                    if q.status != p.status {
+                        q.status = Status::Unknown(None);
                     }
-                    None => {
-                        groups.insert(k, out.len());
-                        out.push(p);
+                },
+            );
+        }
+        if paths.len() > SOFT_PATHS {
+            // Still many, differing in both: join the variables, and keep what each changed
+            // as a choice (exact for every file's states).
+            let mut alternatives: Vec<Vec<Vec<Step>>> = Vec::new();
+            let keyed: Vec<(usize, P)> = paths
+                .into_iter()
+                .map(|mut p| {
+                    alternatives.push(vec![std::mem::take(&mut p.steps)]);
+                    (alternatives.len() - 1, p)
+                })
+                .collect();
+            let firsts = group(
+                keyed,
+                |(_, p), h| (&p.params, p.errexit).hash(h),
+                |(_, a), (_, b)| a.params == b.params && a.errexit == b.errexit,
+                |(i, q), (j, p)| {
+                    q.env = Env::merge(&[std::mem::take(&mut q.env), p.env]);
+                    if q.status != p.status {
+                        q.status = Status::Unknown(None);
                     }
-                }
-            }
-            paths = out;
+                    let steps = std::mem::take(&mut alternatives[j]);
+                    alternatives[*i].extend(steps);
+                },
+            );
+            paths = firsts
+                .into_iter()
+                .map(|(i, mut p)| {
+                    let mut all = std::mem::take(&mut alternatives[i]);
+                    all.dedup();
+                    p.steps = if all.len() == 1 {
+                        all.pop().unwrap_or_default()
+                    } else {
+                        choice_of(all)
+                    };
+                    p
+                })
+                .collect();
         }
         if paths.len() <= self.limits.max_paths {
             return paths;
         }
         let max = self.limits.max_paths;
+        // `config` is walked merged on purpose (see `analyze_with`): nothing to say.
+        if self.script == ScriptName::Config {
+            return vec![merge(paths)];
+        }
         self.note(
             at,
             format!("more than {max} paths (limit max-script-paths); merged, which over-approximates the end states"),
@@ -416,13 +451,7 @@ impl<'t> Walker<'t> {
         let next = depth + 1;
         match n.kind() {
             "comment" | "heredoc_body" | "heredoc_start" | "heredoc_end" | "test_operator" => paths,
-            "command" => {
-                let mut out = Vec::new();
-                for p in paths {
-                    out.extend(self.command(n, p, next));
-                }
-                out
-            }
+            "command" => self.command(n, paths, next),
             "variable_assignment" => {
                 let paths = self.substitutions(n, paths, next);
                 paths
@@ -1183,7 +1212,7 @@ impl<'t> Walker<'t> {
         }
     }
 
-    fn command(&mut self, n: Node<'t>, p: P, depth: usize) -> Vec<P> {
+    fn command(&mut self, n: Node<'t>, paths: Vec<P>, depth: usize) -> Vec<P> {
         let mut name: Option<Node<'t>> = None;
         let mut words: Vec<Node<'t>> = Vec::new();
         let mut subs_in: Vec<Node<'t>> = Vec::new();
@@ -1198,7 +1227,7 @@ impl<'t> Walker<'t> {
                 subs_in.push(k);
             }
         }
-        let mut paths = vec![p];
+        let mut paths = paths;
         for k in subs_in {
             paths = self.substitutions(k, paths, depth);
         }
@@ -1527,73 +1556,97 @@ fn changes_in(steps: &[Step], out: &mut BTreeSet<usize>) {
     }
 }
 
-/// What paths must agree on to be joined: variables, parameters, `set -e`, status.
-type Same = (Env, Vec<Params>, bool, Status);
-
 /// Paths that agree on variables, parameters, `set -e` and a settled status, and differ only in
 /// their steps, become one path: the common prefix, then a choice of the differing rests.
 /// Exact for every file's states, and it keeps independent branches from multiplying.
 fn join_choices(paths: Vec<P>) -> Vec<P> {
-    let mut groups: HashMap<Same, Vec<Vec<Step>>> = HashMap::new();
-    let mut order: Vec<Same> = Vec::new();
-    let mut out = Vec::new();
-    for p in paths {
-        if matches!(p.status, Status::Unknown(Some(_))) {
-            // Its pending steps are the tail, which a branch will still resolve.
-            out.push(p);
-            continue;
-        }
-        let k = (p.env, p.params, p.errexit, p.status);
-        match groups.get_mut(&k) {
-            Some(v) => v.push(p.steps),
-            None => {
-                order.push(k.clone());
-                groups.insert(k, vec![p.steps]);
-            }
-        }
-    }
-    for k in order {
-        let Some(mut all) = groups.remove(&k) else {
-            continue;
-        };
+    let (pending, settled): (Vec<P>, Vec<P>) = paths
+        .into_iter()
+        // Pending steps are the tail, which a branch will still resolve: not joined.
+        .partition(|p| matches!(p.status, Status::Unknown(Some(_))));
+    // Each group's step lists, gathered on its first path, then made one.
+    let mut alternatives: Vec<Vec<Vec<Step>>> = Vec::new();
+    let settled: Vec<(usize, P)> = settled
+        .into_iter()
+        .map(|mut p| {
+            alternatives.push(vec![std::mem::take(&mut p.steps)]);
+            (alternatives.len() - 1, p)
+        })
+        .collect();
+    let firsts = group(
+        settled,
+        |(_, p), h| (&p.env, &p.params, p.errexit, &p.status).hash(h),
+        |(_, a), (_, b)| {
+            a.env == b.env && a.params == b.params && a.errexit == b.errexit && a.status == b.status
+        },
+        |(i, _), (j, _)| {
+            let steps = std::mem::take(&mut alternatives[j]);
+            alternatives[*i].extend(steps);
+        },
+    );
+    let mut out = pending;
+    for (i, mut p) in firsts {
+        let mut all = std::mem::take(&mut alternatives[i]);
         all.dedup();
-        let steps = if all.len() == 1 {
+        p.steps = if all.len() == 1 {
             all.pop().unwrap_or_default()
         } else {
-            // Factor out what all share at both ends: the branch is what lies between.
-            let first = all[0].clone();
-            let shortest = all.iter().map(Vec::len).min().unwrap_or(0);
-            let mut prefix = 0;
-            while prefix < shortest && all.iter().all(|s| s[prefix] == first[prefix]) {
-                prefix += 1;
-            }
-            let mut suffix = 0;
-            while suffix < shortest - prefix
-                && all
-                    .iter()
-                    .all(|s| s[s.len() - 1 - suffix] == first[first.len() - 1 - suffix])
-            {
-                suffix += 1;
-            }
-            let mut alts: Vec<Vec<Step>> = all
-                .iter()
-                .map(|s| s[prefix..s.len() - suffix].to_vec())
-                .collect();
-            alts.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
-            alts.dedup();
-            let mut steps = first[..prefix].to_vec();
-            steps.push(Step::Choice(alts));
-            steps.extend_from_slice(&first[first.len() - suffix..]);
-            bounded_steps(steps)
+            choice_of(all)
         };
-        let (env, params, errexit, status) = k;
-        out.push(P {
-            env,
-            params,
-            steps,
-            status,
-            errexit,
-        });
+        out.push(p);
+    }
+    out
+}
+
+/// One step list for several: what all share at both ends, and a choice of what lies between.
+fn choice_of(all: Vec<Vec<Step>>) -> Vec<Step> {
+    let first = all[0].clone();
+    let shortest = all.iter().map(Vec::len).min().unwrap_or(0);
+    let mut prefix = 0;
+    while prefix < shortest && all.iter().all(|s| s[prefix] == first[prefix]) {
+        prefix += 1;
+    }
+    let mut suffix = 0;
+    while suffix < shortest - prefix
+        && all
+            .iter()
+            .all(|s| s[s.len() - 1 - suffix] == first[first.len() - 1 - suffix])
+    {
+        suffix += 1;
+    }
+    let mut alts: Vec<Vec<Step>> = all
+        .iter()
+        .map(|s| s[prefix..s.len() - suffix].to_vec())
+        .collect();
+    alts.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    alts.dedup();
+    let mut steps = first[..prefix].to_vec();
+    steps.push(Step::Choice(alts));
+    steps.extend_from_slice(&first[first.len() - suffix..]);
+    bounded_steps(steps)
+}
+
+/// Fold items that are equal under `eq` into the first of them with `fold`, keeping order;
+/// `hash` must agree with `eq`. Nothing is cloned to build keys: paths are large.
+fn group<T>(
+    items: impl IntoIterator<Item = T>,
+    hash: impl Fn(&T, &mut DefaultHasher),
+    eq: impl Fn(&T, &T) -> bool,
+    mut fold: impl FnMut(&mut T, T),
+) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    let mut buckets: HashMap<u64, Vec<usize>> = HashMap::new();
+    for item in items {
+        let mut h = DefaultHasher::new();
+        hash(&item, &mut h);
+        let bucket = buckets.entry(h.finish()).or_default();
+        match bucket.iter().copied().find(|&i| eq(&out[i], &item)) {
+            Some(i) => fold(&mut out[i], item),
+            None => {
+                bucket.push(out.len());
+                out.push(item);
+            }
+        }
     }
     out
 }
