@@ -543,9 +543,11 @@ impl<'a> Model<'a> {
                 )
             }
         };
+        // dpkg matches an override by the member's own name, even one written through a link.
+        let override_name = entry.and_then(|e| e.member.as_deref()).unwrap_or(key_path);
         // Most files no script touches: their one end state is data.tar's.
         if entry.is_some()
-            && self.overrides(key_path).is_empty()
+            && self.overrides(override_name).is_empty()
             && !self
                 .changes
                 .iter()
@@ -583,8 +585,7 @@ impl<'a> Model<'a> {
         // dpkg reads its override database once per run, so even a preinst's `--add` waits
         // for the next run. It skips a directory that already exists.
         st.add(shipped.clone(), Vec::new(), true);
-        // dpkg matches an override by the member's own name, even one written through a link.
-        for i in self.overrides(entry.and_then(|e| e.member.as_deref()).unwrap_or(key_path)) {
+        for i in self.overrides(override_name) {
             if !is_dir {
                 let k = apply_override(&shipped, self.changes[i]);
                 let via = vec![format!(
