@@ -83,13 +83,13 @@ impl P {
     fn resolved(mut self, ok: bool) -> P {
         if let Status::Unknown(Some(pd)) = self.status {
             if ok == pd.on_ok {
-                for s in &mut self.steps[pd.start..] {
+                for s in self.steps.get_mut(pd.start..).unwrap_or_default() {
                     if let Step::May(i) = s {
                         *s = Step::Do(*i);
                     }
                 }
             } else if !pd.multi {
-                for s in &mut self.steps[pd.start..] {
+                for s in self.steps.get_mut(pd.start..).unwrap_or_default() {
                     if let Step::May(i) = s {
                         *s = Step::Failed(*i);
                     }
@@ -361,40 +361,17 @@ impl<'t> Walker<'t> {
         if paths.len() > SOFT_PATHS {
             // Still many, differing in both: join the variables, and keep what each changed
             // as a choice (exact for every file's states).
-            let mut alternatives: Vec<Vec<Vec<Step>>> = Vec::new();
-            let keyed: Vec<(usize, P)> = paths
-                .into_iter()
-                .map(|mut p| {
-                    alternatives.push(vec![std::mem::take(&mut p.steps)]);
-                    (alternatives.len() - 1, p)
-                })
-                .collect();
-            let firsts = group(
-                keyed,
-                |(_, p), h| (&p.params, p.errexit).hash(h),
-                |(_, a), (_, b)| a.params == b.params && a.errexit == b.errexit,
-                |(i, q), (j, p)| {
+            paths = join_steps(
+                paths,
+                |p, h| (&p.params, p.errexit).hash(h),
+                |a, b| a.params == b.params && a.errexit == b.errexit,
+                |q, p| {
                     q.env = Env::merge(&[std::mem::take(&mut q.env), p.env]);
                     if q.status != p.status {
                         q.status = Status::Unknown(None);
                     }
-                    let steps = std::mem::take(&mut alternatives[j]);
-                    alternatives[*i].extend(steps);
                 },
             );
-            paths = firsts
-                .into_iter()
-                .map(|(i, mut p)| {
-                    let mut all = std::mem::take(&mut alternatives[i]);
-                    all.dedup();
-                    p.steps = if all.len() == 1 {
-                        all.pop().unwrap_or_default()
-                    } else {
-                        choice_of(all)
-                    };
-                    p
-                })
-                .collect();
         }
         if paths.len() <= self.limits.max_paths {
             return paths;
@@ -1560,9 +1537,27 @@ fn changes_in(steps: &[Step], out: &mut BTreeSet<usize>) {
 /// their steps, become one path: the common prefix, then a choice of the differing rests.
 /// Exact for every file's states, and it keeps independent branches from multiplying.
 fn join_choices(paths: Vec<P>) -> Vec<P> {
+    join_steps(
+        paths,
+        |p, h| (&p.env, &p.params, p.errexit, &p.status).hash(h),
+        |a, b| {
+            a.env == b.env && a.params == b.params && a.errexit == b.errexit && a.status == b.status
+        },
+        |_, _| {},
+    )
+}
+
+/// Join paths that are equal under `eq` (`hash` agreeing) into one whose steps are a choice
+/// of theirs; `fold` joins whatever else `eq` lets differ. A path whose last command's status
+/// is pending is left alone: its pending steps are the tail, which a branch will still resolve.
+fn join_steps(
+    paths: Vec<P>,
+    hash: impl Fn(&P, &mut DefaultHasher),
+    eq: impl Fn(&P, &P) -> bool,
+    fold: impl Fn(&mut P, P),
+) -> Vec<P> {
     let (pending, settled): (Vec<P>, Vec<P>) = paths
         .into_iter()
-        // Pending steps are the tail, which a branch will still resolve: not joined.
         .partition(|p| matches!(p.status, Status::Unknown(Some(_))));
     // Each group's step lists, gathered on its first path, then made one.
     let mut alternatives: Vec<Vec<Vec<Step>>> = Vec::new();
@@ -1575,11 +1570,10 @@ fn join_choices(paths: Vec<P>) -> Vec<P> {
         .collect();
     let firsts = group(
         settled,
-        |(_, p), h| (&p.env, &p.params, p.errexit, &p.status).hash(h),
-        |(_, a), (_, b)| {
-            a.env == b.env && a.params == b.params && a.errexit == b.errexit && a.status == b.status
-        },
-        |(i, _), (j, _)| {
+        |(_, p), h| hash(p, h),
+        |(_, a), (_, b)| eq(a, b),
+        |(i, q), (j, p)| {
+            fold(q, p);
             let steps = std::mem::take(&mut alternatives[j]);
             alternatives[*i].extend(steps);
         },
