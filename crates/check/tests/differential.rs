@@ -7,25 +7,17 @@
 //! --differential` runs the same comparison over real packages. Without bubblewrap the test says
 //! so loudly and passes: `.ci/run` installs it, so CI always runs it.
 
-use debgate_check::analyze_package;
+mod common;
+
+use common::{analyzed, cases_dir};
 use debgate_oracle::{available, compare, observe, predictions, Options, Predictions};
-use debgate_reader::{read_package_from, Limits, ReadOptions};
-use debgate_writer::case::{load_state_cases, state_case_deb, StateCase};
-use std::path::{Path, PathBuf};
+use debgate_writer::case::{load_state_cases, StateCase};
 use std::time::{Duration, Instant};
 
 /// Every path's predicted end states, keyed by the path's merged-/usr form (see
 /// `debgate_oracle::compare`).
 fn predict(case: &StateCase) -> Predictions {
-    let deb = state_case_deb(case).expect("case builds");
-    let opts = ReadOptions {
-        limits: Limits::default(),
-        want_content: &|_| false,
-        xz_threads: 1,
-    };
-    let pkg = read_package_from(PathBuf::from(&case.name), deb.as_slice(), &opts)
-        .unwrap_or_else(|e| panic!("{}: {e}", case.name));
-    predictions(&analyze_package(pkg, &Limits::default()).state)
+    predictions(&analyzed(case).state)
 }
 
 #[test]
@@ -34,7 +26,7 @@ fn every_observed_state_is_predicted() {
         eprintln!("\n*** SKIP: the differential test's sandbox is unavailable here: {e} ***\n");
         return;
     }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/states");
+    let dir = cases_dir();
     let cases = load_state_cases(&dir).expect("cases load");
     assert!(cases.len() >= 20, "the state cases are missing");
     // CI's budget: about a minute for all cases together on two cores.

@@ -4,28 +4,13 @@
 //! `[[verdict]]`s are then checked with the bundled rules and `testdata/states/policy/state-cases.toml`: the
 //! right verdict, for the right reason (the state and lines the message names).
 
-use debgate_check::{analyze_package, bundled_policies, AnalyzedPackage};
+mod common;
+
+use common::{analyzed, cases_dir};
+use debgate_check::{bundled_policies, AnalyzedPackage};
 use debgate_policy::{evaluate, Analyzed, RuleSet};
-use debgate_reader::{read_package_from, Limits, ReadOptions};
-use debgate_writer::case::{load_state_cases, state_case_deb, StateCase};
+use debgate_writer::case::{load_state_cases, StateCase};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
-fn cases_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/states")
-}
-
-fn analyzed(case: &StateCase) -> AnalyzedPackage {
-    let deb = state_case_deb(case).expect("case builds");
-    let opts = ReadOptions {
-        limits: Limits::default(),
-        want_content: &|_| false,
-        xz_threads: 1,
-    };
-    let pkg = read_package_from(PathBuf::from(&case.name), deb.as_slice(), &opts)
-        .unwrap_or_else(|e| panic!("{}: {e}", case.name));
-    analyze_package(pkg, &Limits::default())
-}
 
 /// The predicted end states of each asserted path, in the case file's notation.
 fn predict(a: &AnalyzedPackage, case: &StateCase) -> Vec<(String, BTreeSet<String>)> {
