@@ -54,11 +54,21 @@ pub fn package_rules() -> Vec<Rule> {
 }
 
 /// `rules` plus the package checks. A policy rule may not take a package check's id.
-pub fn with_builtin_rules(mut rules: RuleSet) -> Result<RuleSet, String> {
-    for r in package_rules() {
+pub fn with_builtin_rules(rules: RuleSet) -> Result<RuleSet, String> {
+    reserve(rules, package_rules(), "built-in package check")
+}
+
+/// `rules` plus debgate's own checks (`what` names them in the error): their ids are reserved,
+/// so a policy rule that takes one is refused.
+pub(crate) fn reserve(
+    mut rules: RuleSet,
+    checks: Vec<Rule>,
+    what: &str,
+) -> Result<RuleSet, String> {
+    for r in checks {
         if let Some(taken) = rules.get(&r.id) {
             return Err(format!(
-                "{}: rule id `{}` is reserved for debgate's built-in package check",
+                "{}: rule id `{}` is reserved for debgate's {what}",
                 taken.location, r.id
             ));
         }

@@ -59,17 +59,8 @@ pub fn upload_rules() -> Vec<Rule> {
 }
 
 /// `rules` plus the upload checks. A policy rule may not take an upload check's id.
-pub fn with_upload_rules(mut rules: RuleSet) -> Result<RuleSet, String> {
-    for r in upload_rules() {
-        if let Some(taken) = rules.get(&r.id) {
-            return Err(format!(
-                "{}: rule id `{}` is reserved for debgate's upload check",
-                taken.location, r.id
-            ));
-        }
-        rules.rules.push(r);
-    }
-    Ok(rules)
+pub fn with_upload_rules(rules: RuleSet) -> Result<RuleSet, String> {
+    crate::builtin::reserve(rules, upload_rules(), "upload check")
 }
 
 /// Check loose packages and uploads. Unreadable packages and `.changes` files are reported in
