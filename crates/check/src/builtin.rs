@@ -26,19 +26,37 @@ links, a link leading above `/`) makes the package unreadable instead (exit 2)."
 
 /// The package checks as rules: severity error, not waivable, declared by debgate itself.
 pub fn package_rules() -> Vec<Rule> {
+    vec![builtin_rule(
+        MEMBER_THROUGH_SYMLINK,
+        TITLE,
+        EXPLANATION,
+        &[
+            "deb(5): the data member is a tar archive unpacked relative to /",
+            "dpkg-deb(1): builds data.tar from a directory tree",
+        ],
+        "(built-in package check)",
+    )]
+}
+
+/// A check debgate makes itself, as a rule: severity error, for every package, not waivable,
+/// declared at `origin` (`(built-in upload check)`).
+pub(crate) fn builtin_rule(
+    id: &str,
+    title: &str,
+    explanation: &str,
+    references: &[&str],
+    origin: &str,
+) -> Rule {
     let empty = || Globs {
         patterns: Vec::new(),
         set: globset::GlobSet::empty(),
     };
-    vec![Rule {
-        id: MEMBER_THROUGH_SYMLINK.to_string(),
+    Rule {
+        id: id.to_string(),
         severity: Severity::Error,
-        title: TITLE.to_string(),
-        explanation: EXPLANATION.to_string(),
-        references: vec![
-            "deb(5): the data member is a tar archive unpacked relative to /".to_string(),
-            "dpkg-deb(1): builds data.tar from a directory tree".to_string(),
-        ],
+        title: title.to_string(),
+        explanation: explanation.to_string(),
+        references: references.iter().map(|s| s.to_string()).collect(),
         packages: empty(),
         exclude_packages: empty(),
         paths: None,
@@ -46,11 +64,11 @@ pub fn package_rules() -> Vec<Rule> {
         assertion: Assertion::Builtin,
         waivable: false,
         location: Location {
-            file: "(built-in package check)".to_string(),
+            file: origin.to_string(),
             line: 0,
             column: 0,
         },
-    }]
+    }
 }
 
 /// `rules` plus the package checks. A policy rule may not take a package check's id.

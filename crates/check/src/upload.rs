@@ -4,10 +4,7 @@
 
 use crate::report::{CheckResult, PackageSummary, UploadSummary};
 use crate::{analyze_file, analyze_package, schedule, AnalyzedPackage, CheckReport, Settings};
-use debgate_policy::{
-    evaluate, Analyzed, Assertion, Finding, Globs, Location, Presence, Rule, RuleSet, Severity,
-    Status,
-};
+use debgate_policy::{evaluate, Analyzed, Finding, Rule, RuleSet, Severity, Status};
 use debgate_reader::{open_package, read_package_from, ReadError, ReadOptions};
 use debgate_upload::{check_upload, control_agrees, BinaryControl, Check, Problem, UploadReport};
 use sha2::{Digest, Sha256};
@@ -31,29 +28,16 @@ impl CheckInputs {
 /// The upload checks as rules: severity error, not waivable (a checksum mismatch is never an
 /// accepted exception), declared by debgate itself.
 pub fn upload_rules() -> Vec<Rule> {
-    let empty = || Globs {
-        patterns: Vec::new(),
-        set: globset::GlobSet::empty(),
-    };
     Check::ALL
         .into_iter()
-        .map(|c| Rule {
-            id: c.id().to_string(),
-            severity: Severity::Error,
-            title: c.title().to_string(),
-            explanation: c.explanation().to_string(),
-            references: c.references().iter().map(|s| s.to_string()).collect(),
-            packages: empty(),
-            exclude_packages: empty(),
-            paths: None,
-            presence: Presence::Optional,
-            assertion: Assertion::Builtin,
-            waivable: false,
-            location: Location {
-                file: "(built-in upload check)".to_string(),
-                line: 0,
-                column: 0,
-            },
+        .map(|c| {
+            crate::builtin::builtin_rule(
+                c.id(),
+                c.title(),
+                c.explanation(),
+                c.references(),
+                "(built-in upload check)",
+            )
         })
         .collect()
 }

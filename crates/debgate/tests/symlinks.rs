@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{debgate, json, root, stdout};
+use common::{debgate, json, results_of, root, stdout};
 use std::path::PathBuf;
 
 /// The fixture built into a temporary directory.
@@ -42,12 +42,7 @@ fn check_fails_a_member_written_through_a_symlink() {
         deb.to_str().unwrap(),
     ]);
     let v = json(&out);
-    let mine: Vec<&serde_json::Value> = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["rule"] == "member-through-symlink")
-        .collect();
+    let mine = results_of(&v, "member-through-symlink");
     assert_eq!(mine.len(), 1, "{mine:?}");
     assert_eq!(mine[0]["status"], "fail");
     assert_eq!(mine[0]["severity"], "error");
@@ -60,12 +55,7 @@ fn the_check_passes_a_clean_set_and_is_listed_and_explained() {
     let out = debgate(&["check", "--format", "json", release.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     let v = json(&out);
-    let mine: Vec<&serde_json::Value> = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["rule"] == "member-through-symlink")
-        .collect();
+    let mine = results_of(&v, "member-through-symlink");
     assert_eq!(mine.len(), 1, "one pass for the set: {mine:?}");
     assert_eq!(mine[0]["status"], "pass");
 
@@ -128,12 +118,7 @@ assert = { kind = "text", must-not-match = ['curl'] }
         deb.to_str().unwrap(),
     ]);
     let v = json(&out);
-    let rule: Vec<&serde_json::Value> = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["rule"] == "cron-no-download")
-        .collect();
+    let rule = results_of(&v, "cron-no-download");
     assert_eq!(rule.len(), 1, "{rule:?}");
     assert_eq!(rule[0]["status"], "fail", "{rule:?}");
     assert_eq!(rule[0]["path"], "/etc/cron.d/job");

@@ -325,18 +325,23 @@ exit 0
     s
 }
 
+/// The case's files and tools laid out for its sequences, once bubblewrap is known to work.
+fn sandbox(case: &StateCase) -> Result<CaseSandbox, OracleError> {
+    available().map_err(OracleError::Unavailable)?;
+    let host = host::host_tools().map_err(OracleError::Unavailable)?;
+    CaseSandbox::new(case, host).map_err(|message| OracleError::Setup {
+        case: case.name.clone(),
+        message,
+    })
+}
+
 /// Run sequence `index` of `opts.seed` and return everything about it.
 pub fn trace_sequence(
     case: &StateCase,
     opts: &Options,
     index: usize,
 ) -> Result<SequenceTrace, OracleError> {
-    available().map_err(OracleError::Unavailable)?;
-    let host = host::host_tools().map_err(OracleError::Unavailable)?;
-    let sb = CaseSandbox::new(case, host).map_err(|message| OracleError::Setup {
-        case: case.name.clone(),
-        message,
-    })?;
+    let sb = sandbox(case)?;
     run_sequence(case, &sb, opts, index)
 }
 
@@ -498,12 +503,7 @@ fn normalise_caps(text: &str) -> String {
 /// Run up to `opts.runs` sequences of `case` (or as many as fit in `opts.time_budget`) and
 /// collect the end states.
 pub fn observe(case: &StateCase, opts: &Options) -> Result<Observation, OracleError> {
-    available().map_err(OracleError::Unavailable)?;
-    let host = host::host_tools().map_err(OracleError::Unavailable)?;
-    let sb = CaseSandbox::new(case, host).map_err(|message| OracleError::Setup {
-        case: case.name.clone(),
-        message,
-    })?;
+    let sb = sandbox(case)?;
     let jobs = if opts.jobs == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
