@@ -16,7 +16,7 @@ pub use inputs::{collect_check_inputs, collect_inputs, InputError};
 pub use inspect::{inspect, InspectReport};
 pub use report::{CheckReport, CheckResult, PackageSummary, Summary, UploadSummary};
 pub use upload::{check_inputs, upload_rules, with_upload_rules, CheckInputs};
-pub use waivers::{Date, WaiverErrors, Waivers, DEFAULT_WAIVERS};
+pub use waivers::{Date, Waivers, DEFAULT_WAIVERS};
 
 use debgate_analyze::effective::EffectiveState;
 use debgate_facts::change::Change;
@@ -35,7 +35,7 @@ pub fn bundled_policies() -> &'static [(&'static str, &'static str)] {
 }
 
 /// Load the bundled policies.
-pub fn bundled_rules() -> Result<RuleSet, debgate_policy::PolicyErrors> {
+pub fn bundled_rules() -> Result<RuleSet, debgate_policy::Diagnostics> {
     debgate_policy::load_sources(bundled_policies())
 }
 
