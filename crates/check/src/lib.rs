@@ -2,6 +2,7 @@
 //! judge the set against the rules, and build the reports whose JSON shape is our contract.
 
 pub mod builtin;
+pub mod cases;
 pub mod formats;
 pub mod inputs;
 pub mod inspect;
@@ -74,6 +75,17 @@ pub struct AnalyzedPackage {
     /// Each script's analysis, whose runs and paths the effective state is computed from.
     pub analyses: Vec<(ScriptName, debgate_script::Analysis)>,
     pub state: EffectiveState,
+}
+
+impl AnalyzedPackage {
+    /// The view of the package that rules are judged on.
+    pub fn view(&self) -> Analyzed<'_> {
+        Analyzed {
+            package: &self.package,
+            changes: &self.changes,
+            state: &self.state,
+        }
+    }
 }
 
 /// Read one package, keeping the content of the paths `want` asks for, and analyse it.

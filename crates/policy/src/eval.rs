@@ -3,22 +3,36 @@
 //! kind judges what is selected (see [`crate::kinds`]).
 
 use crate::finding::{Analyzed, Finding, Status};
-use crate::kinds::{FileCx, Kind, Scope};
+use crate::kinds::{EvalCx, FileCx, Kind, Scope, Truth};
 use crate::model::{Presence, Rule, RuleSet};
 use debgate_facts::change::Change;
 use debgate_facts::EntryKind;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 /// Evaluate every rule over the set, in rule order.
 pub fn evaluate(rules: &RuleSet, set: &[Analyzed<'_>]) -> Vec<Finding> {
+    let eval = EvalCx::new(set, &rules.kernel);
+    let mut selections = Selections::default();
     let mut out = Vec::new();
     for rule in &rules.rules {
         let kind = rule.assertion.get();
-        match kind.scope() {
-            Scope::Set => out.extend(kind.judge_set(rule, set)),
-            Scope::EffectiveFiles | Scope::ShippedFiles => eval_paths(rule, kind, set, &mut out),
+        // A set-scoped kind judges the set once; given `paths`, it judges each selected file
+        // (a kernel config) instead.
+        match (kind.scope(), &rule.paths) {
+            (Scope::Set, None) => out.extend(kind.judge_set(rule, &eval)),
+            _ => eval_paths(rule, kind, &eval, &mut selections, &mut out),
         }
     }
     out
+}
+
+/// Which paths of which package a path selection picks, computed once per distinct selection:
+/// a profile of a thousand rules over one kernel config selects the same path a thousand times.
+#[derive(Default)]
+struct Selections {
+    /// (package address, selection) to the selected paths.
+    cache: HashMap<(usize, String), Rc<Vec<String>>>,
 }
 
 fn describe_paths(rule: &Rule) -> String {
@@ -27,10 +41,17 @@ fn describe_paths(rule: &Rule) -> String {
         .map_or_else(|| "any path".into(), |p| p.globs.describe())
 }
 
-fn eval_paths(rule: &Rule, kind: &dyn Kind, set: &[Analyzed<'_>], out: &mut Vec<Finding>) {
+fn eval_paths<'e>(
+    rule: &Rule,
+    kind: &dyn Kind,
+    eval: &EvalCx<'e>,
+    selections: &mut Selections,
+    out: &mut Vec<Finding>,
+) {
+    let set = eval.set;
     // A change whose target is unknown may hit any file of the set, not only its package's.
     let unresolved: Vec<&Change> = set.iter().flat_map(|a| &a.state.unresolved).collect();
-    let selected: Vec<&Analyzed<'_>> = set
+    let selected: Vec<&'e Analyzed<'e>> = set
         .iter()
         .filter(|a| rule.selects_package(a.package.name()))
         .collect();
@@ -47,7 +68,7 @@ fn eval_paths(rule: &Rule, kind: &dyn Kind, set: &[Analyzed<'_>], out: &mut Vec<
     }
     let mut any_path = false;
     for a in &selected {
-        let paths = matching_paths(rule, kind, a);
+        let paths = selections.get(rule, kind, a);
         if paths.is_empty() && rule.presence == Presence::Required {
             out.push(Finding::of(
                 rule,
@@ -62,9 +83,9 @@ fn eval_paths(rule: &Rule, kind: &dyn Kind, set: &[Analyzed<'_>], out: &mut Vec<
                 vec![],
             ));
         }
-        for path in paths {
+        for path in paths.iter() {
             any_path = true;
-            out.push(eval_path(rule, kind, a, &path, &unresolved));
+            out.push(eval_path(rule, kind, a, path, &unresolved, eval));
         }
     }
     if !any_path {
@@ -99,53 +120,96 @@ fn eval_paths(rule: &Rule, kind: &dyn Kind, set: &[Analyzed<'_>], out: &mut Vec<
     }
 }
 
-/// Paths of a package a rule looks at. File-state rules see the effective state, which includes
-/// files only a script creates; content rules see regular files in data.tar.
-fn matching_paths(rule: &Rule, kind: &dyn Kind, a: &Analyzed<'_>) -> Vec<String> {
-    match kind.scope() {
-        Scope::EffectiveFiles => a
-            .state
-            .files
-            .keys()
-            .filter(|p| rule.selects_path(p))
-            .cloned()
-            .collect(),
-        _ => a
-            .package
-            .entries
-            .iter()
-            .filter(|e| {
-                matches!(e.kind, EntryKind::File | EntryKind::HardLink)
-                    && rule.selects_path(&e.path)
-            })
-            .map(|e| e.path.clone())
-            .collect(),
+impl Selections {
+    fn get(&mut self, rule: &Rule, kind: &dyn Kind, a: &Analyzed<'_>) -> Rc<Vec<String>> {
+        let effective = kind.scope() == Scope::EffectiveFiles;
+        let describe = |p: &Option<crate::model::PathSelector>| {
+            p.as_ref()
+                .map(|p| format!("{}{}", p.globs.patterns.join("\0"), p.usrmerge))
+        };
+        let key = format!(
+            "{effective}\n{:?}\n{:?}\n{:?}",
+            describe(&rule.paths),
+            describe(&rule.exclude_paths),
+            rule.types
+        );
+        let id = (a.package as *const debgate_facts::Package as usize, key);
+        Rc::clone(
+            self.cache
+                .entry(id)
+                .or_insert_with(|| Rc::new(matching_paths(rule, effective, a))),
+        )
     }
 }
 
-fn eval_path(
+/// Paths of a package a rule looks at. File-state rules see the effective state, which includes
+/// files only a script creates; content rules see regular files in data.tar.
+fn matching_paths(rule: &Rule, effective: bool, a: &Analyzed<'_>) -> Vec<String> {
+    if effective {
+        return a
+            .state
+            .files
+            .iter()
+            .filter(|(p, st)| rule.selects_path(p) && rule.selects_type(st.kind))
+            .map(|(p, _)| p.clone())
+            .collect();
+    }
+    a.package
+        .entries
+        .iter()
+        .filter(|e| {
+            matches!(e.kind, EntryKind::File | EntryKind::HardLink)
+                && rule.selects_type(Some(e.kind))
+                && rule.selects_path(&e.path)
+        })
+        .map(|e| e.path.clone())
+        .collect()
+}
+
+fn eval_path<'e>(
     rule: &Rule,
     kind: &dyn Kind,
-    a: &Analyzed<'_>,
+    a: &'e Analyzed<'e>,
     path: &str,
     unresolved: &[&Change],
+    eval: &EvalCx<'e>,
 ) -> Finding {
-    let v = kind.judge_file(&FileCx {
+    let cx = FileCx {
         analyzed: a,
         path,
         unresolved,
-    });
+        eval,
+    };
+    let finding = |status, message, evidence| {
+        Finding::of(rule, status, Some(a.package), Some(path), message, evidence)
+    };
+    if let Some(when) = &rule.when {
+        match when.test(&cx.kernel()) {
+            Truth::Holds(_) => {}
+            Truth::Fails(m) | Truth::NotApplicable(m) => {
+                return finding(
+                    Status::NotApplicable,
+                    format!("not applicable: {m}"),
+                    vec![],
+                )
+            }
+            Truth::Unknown(m) => {
+                return finding(
+                    Status::Fail,
+                    format!("whether the rule applies is not known: {m}"),
+                    vec![],
+                )
+            }
+        }
+    }
+    let v = kind.judge_file(&cx);
+    if let Some(why) = v.not_applicable {
+        return finding(Status::NotApplicable, why, v.evidence);
+    }
     let (status, message) = if v.violations.is_empty() {
         (Status::Pass, v.pass)
     } else {
         (Status::Fail, v.violations.join("; "))
     };
-    Finding::of(
-        rule,
-        status,
-        Some(a.package),
-        Some(path),
-        message,
-        v.evidence,
-    )
+    finding(status, message, v.evidence)
 }

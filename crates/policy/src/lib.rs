@@ -12,9 +12,12 @@
 pub mod diagnostic;
 pub mod eval;
 pub mod finding;
+pub mod kernel;
 pub mod kinds;
 pub mod load;
 pub mod model;
+pub mod value;
+pub mod when;
 
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Location};
 pub use eval::evaluate;

@@ -6,10 +6,11 @@
 use crate::diagnostic::{get, is_kebab, Code, Diagnostic, Diagnostics, Doc, Location};
 use crate::kinds;
 use crate::model::{Assertion, Globs, Pairing, PathSelector, Presence, Rule, RuleSet, Severity};
+use crate::when::When;
 use debgate_facts::path::usrmerge_canonical;
+use debgate_facts::EntryKind;
 use globset::{GlobBuilder, GlobSetBuilder};
 use std::path::{Path, PathBuf};
-use toml_span::value::Table;
 use toml_span::{Span, Value};
 
 /// Load policy files and directories (every `*.toml` in a directory, sorted by name).
@@ -69,10 +70,39 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<RuleSet, Diagnostics> {
     let mut errors = Vec::new();
     let mut ids = Ids::default();
     let mut set = RuleSet::default();
+    // Where each rule names an architecture or compiler, checked once every file's `[kernel]`
+    // tables are in.
+    let mut names = Vec::new();
     for (name, text) in sources {
         let mut doc = Doc::new(name, text);
+        let first = set.rules.len();
         file(&mut doc, &mut ids, &mut set);
         errors.extend(doc.diagnostics);
+        for r in &set.rules[first..] {
+            let used = r.assertion.get().kernel_names().into_iter();
+            let used = used.chain(r.when.iter().flat_map(When::kernel_names));
+            names.extend(used.map(|(what, n)| (what, n, r.location.clone())));
+        }
+    }
+    for (what, name, location) in names {
+        let known = match what {
+            "arch" => set.kernel.knows_arch(&name),
+            _ => set.kernel.knows_compiler(&name),
+        };
+        if !known {
+            let table = if what == "arch" {
+                "kernel.arch"
+            } else {
+                "kernel.compiler"
+            };
+            errors.push(Diagnostic {
+                location,
+                code: Code::BadValue,
+                message: format!(
+                    "{what} `{name}` is not declared in any policy's [{table}] table, so the rule could never apply"
+                ),
+            });
+        }
     }
     if errors.is_empty() {
         Ok(set)
@@ -88,17 +118,21 @@ struct Ids {
     pairings: Vec<(String, Location)>,
 }
 
-const RULE_KEYS: [&str; 12] = [
+const RULE_KEYS: [&str; 16] = [
     "id",
     "severity",
     "title",
     "explanation",
     "references",
+    "tags",
     "packages",
     "exclude-packages",
     "paths",
+    "exclude-paths",
+    "types",
     "usrmerge",
     "presence",
+    "when",
     "assert",
     "waivable",
 ];
@@ -110,9 +144,14 @@ fn file(doc: &mut Doc<'_>, ids: &mut Ids, set: &mut RuleSet) {
     };
     let mut saw_rules = false;
     let mut saw_pairings = false;
+    let mut saw_kernel = false;
     for (key, value) in &table {
         match key.name.as_ref() {
             "policy" => policy_header(doc, value),
+            "kernel" => {
+                saw_kernel = true;
+                set.kernel.load(doc, value);
+            }
             "rule" => {
                 saw_rules = true;
                 for item in doc.tables(value, "rule").unwrap_or_default() {
@@ -132,16 +171,17 @@ fn file(doc: &mut Doc<'_>, ids: &mut Ids, set: &mut RuleSet) {
             other => doc.error(
                 key.span,
                 Code::UnknownKey,
-                format!("unknown top-level key `{other}`; expected `policy`, `rule` or `pairing`"),
+                format!("unknown top-level key `{other}`; expected `policy`, `rule`, `pairing` or `kernel`"),
             ),
         }
     }
-    // A file of pairings only is useful (`debgate diff` reads them); an empty file is a mistake.
-    if !saw_rules && !saw_pairings {
+    // A file of pairings or kernel facts only is useful (`debgate diff` reads pairings; rules
+    // of other files read the facts); an empty file is a mistake.
+    if !saw_rules && !saw_pairings && !saw_kernel {
         doc.error(
             Span::new(0, 0),
             Code::NoRules,
-            "the file declares no `[[rule]]` or `[[pairing]]`",
+            "the file declares no `[[rule]]`, `[[pairing]]` or `[kernel]` table",
         );
     }
 }
@@ -338,6 +378,29 @@ fn rule(doc: &mut Doc<'_>, ids: &mut Ids, value: &Value<'_>) -> Option<Rule> {
         }
         None => Some(None),
     };
+    let exclude_paths = match get(t, "exclude-paths") {
+        Some(v) => globs(doc, v, "exclude-paths", usrmerge)
+            .map(|globs| Some(PathSelector { globs, usrmerge })),
+        None => Some(None),
+    };
+    let types = match get(t, "types") {
+        None => Some(Vec::new()),
+        Some(v) => entry_types(doc, v),
+    };
+    let tags = match get(t, "tags") {
+        None => Some(Vec::new()),
+        Some(v) => doc.string_list(v, "tags").and_then(|tags| {
+            if let Some(bad) = tags.iter().find(|t| t.trim().is_empty()) {
+                doc.error(v.span, Code::BadValue, format!("tag `{bad}` is empty"));
+                return None;
+            }
+            Some(tags)
+        }),
+    };
+    let when = match get(t, "when") {
+        None => Some(None),
+        Some(v) => When::parse(doc, v).map(Some),
+    };
     let presence = match get(t, "presence") {
         Some(v) => doc
             .one_of(v, "presence", &Presence::NAMES)
@@ -346,11 +409,14 @@ fn rule(doc: &mut Doc<'_>, ids: &mut Ids, value: &Value<'_>) -> Option<Rule> {
     };
     let assertion = doc
         .required(t, "assert", at, "rule", "")
-        .and_then(|v| assertion(doc, v));
+        .and_then(|v| kinds::parse(doc, v, "assert").map(Assertion::new));
     if let (Some(a), Some(p)) = (&assertion, &paths) {
         let span = get(t, "paths").map_or(at, |v| v.span);
-        match (a.get().scope(), p) {
-            (kinds::Scope::Set, Some(_)) => doc.error(
+        let kind = a.get();
+        // A set-scoped kind given `paths` judges each selected kernel config instead; only
+        // kinds judged on a kernel config can.
+        match (kind.scope(), p) {
+            (kinds::Scope::Set, Some(_)) if !kind.is_operand() => doc.error(
                 span,
                 Code::BadValue,
                 format!(
@@ -358,12 +424,21 @@ fn rule(doc: &mut Doc<'_>, ids: &mut Ids, value: &Value<'_>) -> Option<Rule> {
                     a.kind()
                 ),
             ),
-            (kinds::Scope::Set, None) | (_, Some(_)) => {}
+            (kinds::Scope::Set, _) | (_, Some(_)) => {}
             (_, None) => doc.error(
                 span,
                 Code::MissingKey,
                 format!("a `{}` rule needs `paths`", a.kind()),
             ),
+        }
+        if let (Some(Some(_)), Some(w)) = (&when, get(t, "when")) {
+            if !kind.is_operand() || p.is_none() {
+                doc.error(
+                    w.span,
+                    Code::BadValue,
+                    "`when` is judged on a kernel config: it needs a rule whose `paths` select kernel configs and whose assertion is judged on one (kconfig, sysctl, version, arch, compiler, cmdline, any-of, all-of, not)",
+                );
+            }
         }
     }
     if doc.failed_since(mark) {
@@ -378,47 +453,47 @@ fn rule(doc: &mut Doc<'_>, ids: &mut Ids, value: &Value<'_>) -> Option<Rule> {
         packages: packages?,
         exclude_packages: exclude_packages?,
         paths: paths?,
+        exclude_paths: exclude_paths?,
+        types: types?,
         presence: presence?,
+        tags: tags?,
+        when: when?,
         assertion: assertion?,
         waivable,
         location,
     })
 }
 
-/// The `assert` table: its `kind` picks the kind's own keys and parser.
-fn assertion(doc: &mut Doc<'_>, value: &Value<'_>) -> Option<Assertion> {
-    let t: &Table<'_> = doc.table(value, "assert")?;
-    let names: Vec<&str> = kinds::ALL.iter().map(|s| s.name).collect();
-    let Some(kind_v) = get(t, "kind") else {
-        doc.error(
-            value.span,
-            Code::MissingKey,
-            format!(
-                "`assert` has no `kind`; expected one of: {}",
-                names.join(", ")
-            ),
-        );
-        return None;
-    };
-    let kind = doc.string(kind_v, "kind")?;
-    let Some(spec) = kinds::spec(&kind) else {
-        doc.error(
-            kind_v.span,
-            Code::UnknownAssertionKind,
-            format!(
-                "unknown assertion kind `{kind}`; expected one of: {}",
-                names.join(", ")
-            ),
-        );
-        return None;
-    };
-    let mark = doc.mark();
-    // `kind` itself is allowed but not worth suggesting.
-    let what = format!("for a `{kind}` assertion");
-    doc.unknown_keys(t, spec.keys, &what, &spec.keys[1..]);
-    let parsed = (spec.parse)(doc, t, value.span);
-    if doc.failed_since(mark) {
+/// `types = ["file", "dir", ...]`: entry types a rule selects.
+fn entry_types(doc: &mut Doc<'_>, v: &Value<'_>) -> Option<Vec<EntryKind>> {
+    const ALL: [EntryKind; 7] = [
+        EntryKind::File,
+        EntryKind::Dir,
+        EntryKind::Symlink,
+        EntryKind::HardLink,
+        EntryKind::CharDevice,
+        EntryKind::BlockDevice,
+        EntryKind::Fifo,
+    ];
+    let names: Vec<&str> = ALL.iter().map(|k| k.as_str()).collect();
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (s, span) in doc.strings(v, "types")? {
+        match ALL.iter().find(|k| k.as_str() == s) {
+            Some(k) => out.push(*k),
+            None => {
+                ok = false;
+                doc.error(
+                    span,
+                    Code::BadValue,
+                    format!("type `{s}` is not one of: {}", names.join(", ")),
+                );
+            }
+        }
+    }
+    if out.is_empty() && ok {
+        doc.error(v.span, Code::BadValue, "`types` selects no type");
         return None;
     }
-    parsed.map(Assertion::new)
+    ok.then_some(out)
 }

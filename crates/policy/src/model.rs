@@ -1,12 +1,15 @@
 //! The rule model a policy file is loaded into.
 
 pub use crate::diagnostic::Location;
+use crate::kernel::KernelData;
 use crate::kinds::{self, Kind};
+pub use crate::when::When;
 use debgate_facts::path::usrmerge_canonical;
+use debgate_facts::EntryKind;
 use globset::GlobSet;
 use regex::Regex;
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// How much a failed rule matters; `error` failures make `check` exit 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -144,7 +147,15 @@ pub struct Rule {
     pub packages: Globs,
     pub exclude_packages: Globs,
     pub paths: Option<PathSelector>,
+    /// Paths the rule leaves out, though `paths` selects them.
+    pub exclude_paths: Option<PathSelector>,
+    /// Entry types the rule selects (`types = ["file"]`); empty: every type.
+    pub types: Vec<EntryKind>,
     pub presence: Presence,
+    /// Free-text labels (`khc:OPTION=y`) that `--tag` selects rules by.
+    pub tags: Vec<String>,
+    /// Conditions on the kernel config the rule is judged on.
+    pub when: Option<When>,
     pub assertion: Assertion,
     /// Whether a waiver may accept this rule's failures (`waivable = false` makes a waiver of
     /// it an error, as dak treats overrides of its fatal lintian tags).
@@ -160,6 +171,40 @@ impl Rule {
 
     pub fn selects_path(&self, path: &str) -> bool {
         self.paths.as_ref().is_none_or(|p| p.is_match(path))
+            && !self
+                .exclude_paths
+                .as_ref()
+                .is_some_and(|p| p.is_match(path))
+    }
+
+    /// Whether `types` selects an entry of this type (`None`: a file a maintainer script
+    /// creates, a regular file as far as selection goes).
+    pub fn selects_type(&self, kind: Option<EntryKind>) -> bool {
+        self.types.is_empty() || self.types.contains(&kind.unwrap_or(EntryKind::File))
+    }
+
+    /// What the rule's content needs depend on: its kind and its path selection.
+    fn selection_key(&self) -> String {
+        let describe = |p: &Option<PathSelector>| {
+            p.as_ref()
+                .map(|p| format!("{}\0{}", p.globs.patterns.join("\0"), p.usrmerge))
+        };
+        format!(
+            "{}\n{:?}\n{:?}",
+            self.assertion.kind(),
+            describe(&self.paths),
+            describe(&self.exclude_paths)
+        )
+    }
+
+    /// Whether a `--tag` argument names one of the rule's tags: as literal text, or as a glob
+    /// (tags hold `*` themselves, as in `khc:OPTION=*yama*`, so literal equality comes
+    /// first).
+    pub fn has_tag(&self, wanted: &str) -> bool {
+        let glob = globset::Glob::new(wanted).ok().map(|g| g.compile_matcher());
+        self.tags
+            .iter()
+            .any(|t| t == wanted || glob.as_ref().is_some_and(|g| g.is_match(t)))
     }
 }
 
@@ -189,6 +234,11 @@ impl Pairing {
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
+    /// Kernel facts the policies declare (`[kernel]` tables).
+    pub kernel: KernelData,
+    /// For [`RuleSet::wants_content`]: the number of rules it was built for, and one rule of
+    /// each distinct (kind, path selection).
+    content_askers: OnceLock<(usize, Vec<usize>)>,
     /// Package pairings for `debgate diff`, in declaration order (the first match wins).
     pub pairings: Vec<Pairing>,
 }
@@ -221,8 +271,18 @@ impl RuleSet {
     /// Should the reader keep the content of this data.tar path? Only paths a content-reading
     /// rule names, plus every sysctl.d file when a sysctl rule is loaded.
     pub fn wants_content(&self, path: &str) -> bool {
-        self.rules
-            .iter()
-            .any(|r| r.assertion.get().wants_content(r, path))
+        let (built_for, askers) = self.content_askers.get_or_init(|| {
+            let mut seen = std::collections::HashSet::new();
+            let askers = (0..self.rules.len())
+                .filter(|&i| seen.insert(self.rules[i].selection_key()))
+                .collect();
+            (self.rules.len(), askers)
+        });
+        let ask = |r: &Rule| r.assertion.get().wants_content(r, path);
+        if *built_for != self.rules.len() {
+            // Rules were added after the first question: ask them all.
+            return self.rules.iter().any(ask);
+        }
+        askers.iter().any(|&i| ask(&self.rules[i]))
     }
 }

@@ -28,7 +28,7 @@ impl Kind for Exists {
         Scope::EffectiveFiles
     }
 
-    fn judge_file(&self, cx: &FileCx<'_>) -> Verdict {
+    fn judge_file(&self, cx: &FileCx<'_, '_>) -> Verdict {
         Verdict {
             pass: format!("{} exists", cx.path),
             ..Verdict::default()

@@ -172,7 +172,7 @@ impl Kind for FileStateAssert {
         Scope::EffectiveFiles
     }
 
-    fn judge_file(&self, cx: &FileCx<'_>) -> Verdict {
+    fn judge_file(&self, cx: &FileCx<'_, '_>) -> Verdict {
         judge(self, cx)
     }
 }
@@ -268,7 +268,7 @@ fn unknown<T>(a: &Operand<T>) -> String {
     }
 }
 
-fn judge(want: &FileStateAssert, cx: &FileCx<'_>) -> Verdict {
+fn judge(want: &FileStateAssert, cx: &FileCx<'_, '_>) -> Verdict {
     let (a, path, unresolved) = (cx.analyzed, cx.path, cx.unresolved);
     let Some(st) = a.state.files.get(path) else {
         return Verdict::fail(format!("{path} is not in the package"));
@@ -338,5 +338,6 @@ fn judge(want: &FileStateAssert, cx: &FileCx<'_>) -> Verdict {
         violations: v,
         evidence,
         pass,
+        not_applicable: None,
     }
 }

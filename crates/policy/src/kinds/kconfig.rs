@@ -1,9 +1,10 @@
 //! The `kconfig` kind: kernel config options of the matched config files must have one of the
-//! allowed values, with kconfig's semantics (the last assignment wins; `# X is not set` and
-//! absence both mean `n`).
+//! expected value forms (see [`crate::value`]), with kconfig's semantics (the last assignment
+//! wins; `# X is not set` and absence both mean `n`).
 
-use super::{content, FileCx, Kind, Scope, Spec, Verdict};
+use super::{FileCx, KernelCx, Kind, Scope, Spec, Truth, Verdict};
 use crate::diagnostic::{get, Code, Doc};
+use crate::value::{is_option, Forms, Match, Seen};
 use debgate_analyze::kconfig::Kconfig as Config;
 use toml_span::value::Table;
 use toml_span::Span;
@@ -14,11 +15,11 @@ pub const SPEC: Spec = Spec {
     parse,
 };
 
-/// `expect = { OPTION = "y" | ["y", "m"] }`.
+/// `expect = { OPTION = "y" | ["y", "m"] | "is not set" | { same-as = "OTHER" } ... }`.
 #[derive(Debug, Clone)]
 pub struct Kconfig {
-    /// Each option with the values it may have.
-    pub expect: Vec<(String, Vec<String>)>,
+    /// Each option with the forms it may have.
+    pub expect: Vec<(String, Forms)>,
 }
 
 fn parse(doc: &mut Doc<'_>, t: &Table<'_>, span: Span) -> Option<Box<dyn Kind>> {
@@ -38,7 +39,7 @@ fn parse(doc: &mut Doc<'_>, t: &Table<'_>, span: Span) -> Option<Box<dyn Kind>> 
     let mut expect = Vec::new();
     for (key, val) in table {
         let opt = key.name.to_string();
-        if !opt.starts_with("CONFIG_") || opt.len() <= "CONFIG_".len() {
+        if !is_option(&opt) {
             doc.error(
                 key.span,
                 Code::BadValue,
@@ -46,17 +47,61 @@ fn parse(doc: &mut Doc<'_>, t: &Table<'_>, span: Span) -> Option<Box<dyn Kind>> 
             );
             continue;
         }
-        if let Some(values) = doc.string_list(val, &opt) {
-            if values.is_empty() {
-                doc.error(val.span, Code::BadValue, format!("`{opt}` allows no value"));
-            }
-            expect.push((opt, values));
+        if let Some(forms) = Forms::parse(doc, val, &opt) {
+            expect.push((opt, forms));
         }
     }
     if doc.failed_since(mark) {
         return None;
     }
     Some(Box::new(Kconfig { expect }))
+}
+
+/// One option's outcome: `Ok(true|false)` with a description of the value, or the option
+/// `same-as` names that the config lacks.
+fn judge(config: &Config, opt: &str, forms: &Forms) -> (Match, String) {
+    let a = config.assignment(opt);
+    let seen = a.map(|a| Seen {
+        text: &a.value,
+        not_set: a.not_set,
+    });
+    let lookup = |o: &str| {
+        config
+            .assignment(o)
+            .filter(|a| !a.not_set)
+            .map(|a| a.value.as_str())
+    };
+    let shown = match a {
+        None => "absent (not set)".to_string(),
+        Some(a) if a.not_set => "not set".to_string(),
+        Some(a) => a.value.clone(),
+    };
+    (forms.matches(seen, &lookup), shown)
+}
+
+impl Kconfig {
+    fn outcome(&self, config: &Config) -> Truth {
+        let mut fails = Vec::new();
+        let mut holds = Vec::new();
+        for (opt, forms) in &self.expect {
+            match judge(config, opt, forms) {
+                (Match::Yes, v) => holds.push(format!("{opt} is {v}")),
+                (Match::No, v) => {
+                    fails.push(format!("{opt} is {v}, expected {}", forms.describe()))
+                }
+                (Match::NoReference(other), _) => {
+                    return Truth::NotApplicable(format!(
+                        "{opt} is to equal {other}, which the config does not set"
+                    ))
+                }
+            }
+        }
+        if fails.is_empty() {
+            Truth::Holds(holds.join(", "))
+        } else {
+            Truth::Fails(fails.join("; "))
+        }
+    }
 }
 
 impl Kind for Kconfig {
@@ -68,44 +113,67 @@ impl Kind for Kconfig {
         Scope::ShippedFiles
     }
 
+    fn is_operand(&self) -> bool {
+        true
+    }
+
     fn kconfig_options(&self) -> Vec<&str> {
         self.expect.iter().map(|(o, _)| o.as_str()).collect()
     }
 
-    fn judge_file(&self, cx: &FileCx<'_>) -> Verdict {
+    fn test(&self, cx: &KernelCx<'_>) -> Truth {
+        match &cx.kernel.config {
+            Err(e) => Truth::Unknown(e.clone()),
+            Ok(config) => self.outcome(config),
+        }
+    }
+
+    fn judge_file(&self, cx: &FileCx<'_, '_>) -> Verdict {
         let path = cx.path;
-        let c = match content(cx.analyzed.package, path) {
+        let kernel = cx.eval.kernel(cx.analyzed.package, path);
+        let config = match &kernel.config {
             Ok(c) => c,
-            Err(e) => return Verdict::fail(e),
+            Err(e) => return Verdict::fail(e.clone()),
         };
-        let k = Config::parse(&c.text());
         let mut violations = Vec::new();
         let mut evidence = Vec::new();
-        for (opt, allowed) in &self.expect {
-            let value = k.value(opt);
-            let shown = match k.assignment(opt) {
-                Some(a) if a.value == "n" => format!("{path}:{}: # {opt} is not set", a.line),
+        for (opt, forms) in &self.expect {
+            evidence.push(match config.assignment(opt) {
+                Some(a) if a.not_set => format!("{path}:{}: # {opt} is not set", a.line),
                 Some(a) => format!("{path}:{}: {opt}={}", a.line, a.value),
                 None => format!("{path}: {opt} is absent (not set)"),
-            };
-            if !allowed.iter().any(|x| x == value) {
-                violations.push(format!(
-                    "{opt} is {}, expected {}",
-                    if value == "n" { "not set" } else { value },
-                    allowed.join(" or ")
-                ));
+            });
+            match judge(config, opt, forms) {
+                (Match::Yes, _) => {}
+                (Match::No, _) => {
+                    let value = config.value(opt);
+                    violations.push(format!(
+                        "{opt} is {}, expected {}",
+                        if value == "n" { "not set" } else { value },
+                        forms.describe()
+                    ));
+                }
+                (Match::NoReference(other), _) => {
+                    return Verdict {
+                        not_applicable: Some(format!(
+                            "{opt} is to equal {other}, which {path} does not set"
+                        )),
+                        evidence,
+                        ..Verdict::default()
+                    }
+                }
             }
-            evidence.push(shown);
         }
         let names: Vec<String> = self
             .expect
             .iter()
-            .map(|(o, _)| format!("{o}={}", k.value(o)))
+            .map(|(o, _)| format!("{o}={}", config.value(o)))
             .collect();
         Verdict {
             violations,
             evidence,
             pass: names.join(", "),
+            not_applicable: None,
         }
     }
 }

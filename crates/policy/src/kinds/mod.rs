@@ -1,20 +1,29 @@
 //! The assertion kinds. Each kind is one module with its keys, its parsing and its evaluation,
 //! and [`ALL`] lists them: adding a kind touches one new module and that list.
 
+pub mod arch;
+pub mod cmdline;
+pub mod compiler;
 pub mod exists;
 pub mod file_state;
 pub mod kconfig;
+pub mod logic;
 pub mod sysctl;
 pub mod text;
+pub mod version;
 
-use crate::diagnostic::Doc;
+use crate::diagnostic::{get, Code, Doc};
 use crate::finding::{Analyzed, Finding};
+use crate::kernel::{Kernel, KernelData, SetSysctl};
 use crate::model::Rule;
 use debgate_facts::change::Change;
 use debgate_facts::{Content, Package};
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
 use std::fmt::Debug;
+use std::rc::Rc;
 use toml_span::value::Table;
-use toml_span::Span;
+use toml_span::{Span, Value};
 
 /// What a rule of a kind is judged over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +45,9 @@ pub struct Verdict {
     pub violations: Vec<String>,
     pub evidence: Vec<String>,
     pub pass: String,
+    /// Set when the rule does not apply to this path after all (a `same-as` option the
+    /// config lacks): the reason.
+    pub not_applicable: Option<String>,
 }
 
 impl Verdict {
@@ -48,13 +60,129 @@ impl Verdict {
     }
 }
 
-/// One path of one package, as a file-scoped kind judges it.
-pub struct FileCx<'a> {
-    pub analyzed: &'a Analyzed<'a>,
-    pub path: &'a str,
+/// One path of one package, as a file-scoped kind judges it. `'e` is the evaluation's (the
+/// set's) lifetime, `'c` this judgement's.
+pub struct FileCx<'c, 'e> {
+    pub analyzed: &'e Analyzed<'e>,
+    pub path: &'c str,
     /// Changes of any package in the set whose target static reading could not resolve: each
     /// may hit this path.
-    pub unresolved: &'a [&'a Change],
+    pub unresolved: &'c [&'c Change],
+    pub eval: &'c EvalCx<'e>,
+}
+
+impl FileCx<'_, '_> {
+    /// This path read as a kernel config, with the set's sysctl settings.
+    pub fn kernel(&self) -> KernelCx<'_> {
+        KernelCx {
+            kernel: self.eval.kernel(self.analyzed.package, self.path),
+            data: self.eval.data,
+            sysctl: self.eval.sysctl(),
+        }
+    }
+}
+
+/// What one evaluation shares between rules: the set, the kernel facts, and what is costly to
+/// compute once per rule (each kernel config parsed once, the set's sysctl order built once).
+pub struct EvalCx<'a> {
+    pub set: &'a [Analyzed<'a>],
+    pub data: &'a KernelData,
+    sysctl: OnceCell<SetSysctl<'a>>,
+    kernels: RefCell<HashMap<(usize, String), Rc<Kernel<'a>>>>,
+}
+
+impl<'a> EvalCx<'a> {
+    pub fn new(set: &'a [Analyzed<'a>], data: &'a KernelData) -> EvalCx<'a> {
+        EvalCx {
+            set,
+            data,
+            sysctl: OnceCell::new(),
+            kernels: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Every package's sysctl.d settings, in the order they are applied.
+    pub fn sysctl(&self) -> &SetSysctl<'a> {
+        self.sysctl
+            .get_or_init(|| SetSysctl::of(self.set, &|_| true))
+    }
+
+    /// `path` of `package` as a kernel config, parsed on first use.
+    pub fn kernel(&self, package: &'a Package, path: &str) -> Rc<Kernel<'a>> {
+        // The package's address identifies it for the life of the evaluation.
+        let key = (package as *const Package as usize, path.to_string());
+        let mut cache = self.kernels.borrow_mut();
+        Rc::clone(
+            cache
+                .entry(key)
+                .or_insert_with(|| Rc::new(Kernel::new(package, path))),
+        )
+    }
+
+    /// Every kernel config the set ships (`/boot/config-*` and the headers' `.config`) that
+    /// was captured, for messages about kernel defaults.
+    pub fn kernels(&self) -> Vec<Rc<Kernel<'a>>> {
+        let mut out = Vec::new();
+        for a in self.set {
+            for path in a.package.contents.keys() {
+                if path.starts_with("/boot/config-")
+                    && debgate_analyze::kconfig::is_kconfig_path(path)
+                {
+                    out.push(self.kernel(a.package, path));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One kernel config with the set's sysctl: what an operand is tested on.
+pub struct KernelCx<'a> {
+    pub kernel: Rc<Kernel<'a>>,
+    pub data: &'a KernelData,
+    pub sysctl: &'a SetSysctl<'a>,
+}
+
+/// An operand's outcome on one kernel, with what to say about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Truth {
+    Holds(String),
+    Fails(String),
+    /// Not known (an unreadable config, a value nothing sets): fails closed, and `not` of it
+    /// is not known either.
+    Unknown(String),
+    /// The operand has nothing to judge (a `same-as` option the config lacks): the rule does
+    /// not apply to this kernel.
+    NotApplicable(String),
+}
+
+impl Truth {
+    pub fn message(&self) -> &str {
+        match self {
+            Truth::Holds(m) | Truth::Fails(m) | Truth::Unknown(m) | Truth::NotApplicable(m) => m,
+        }
+    }
+
+    /// The verdict of a rule whose whole assertion is this operand.
+    pub fn verdict(self, evidence: Vec<String>) -> Verdict {
+        match self {
+            Truth::Holds(m) => Verdict {
+                pass: m,
+                evidence,
+                ..Verdict::default()
+            },
+            Truth::Fails(m) | Truth::Unknown(m) => Verdict {
+                violations: vec![m],
+                evidence,
+                ..Verdict::default()
+            },
+            Truth::NotApplicable(m) => Verdict {
+                not_applicable: Some(m),
+                evidence,
+                ..Verdict::default()
+            },
+        }
+    }
 }
 
 /// An assertion kind with its parameters, as loaded from one rule's `assert` table.
@@ -65,7 +193,9 @@ pub trait Kind: Debug + Send + Sync {
     fn scope(&self) -> Scope;
 
     /// Whether the reader must keep `path`'s content for `rule`. File-content kinds want the
-    /// rule's own paths; a set-scoped kind names its own.
+    /// rule's own paths; a set-scoped kind names its own. The answer may depend only on the
+    /// kind (not its parameters) and the rule's path selection: the rule set asks one rule per
+    /// distinct pair, so that a thousand rules over one path cost one question per entry.
     fn wants_content(&self, rule: &Rule, path: &str) -> bool {
         self.scope() == Scope::ShippedFiles && rule.selects_path(path)
     }
@@ -75,13 +205,36 @@ pub trait Kind: Debug + Send + Sync {
         Vec::new()
     }
 
-    /// Judge one path (file scopes).
-    fn judge_file(&self, _cx: &FileCx<'_>) -> Verdict {
+    /// Whether the kind can be judged on one kernel config and so be an operand of `any-of`,
+    /// `all-of` and `not` (kconfig, sysctl, version, arch, compiler, cmdline, and those three).
+    fn is_operand(&self) -> bool {
+        false
+    }
+
+    /// The outcome on one kernel (operand kinds).
+    fn test(&self, _cx: &KernelCx<'_>) -> Truth {
+        Truth::Unknown(format!(
+            "a `{}` assertion is not judged on a kernel config",
+            self.name()
+        ))
+    }
+
+    /// The architecture and compiler names the assertion uses, each with the kind of name
+    /// (`arch`, `compiler`), so that the loader can check that a `[kernel]` table declares them.
+    fn kernel_names(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
+    /// Judge one path (file scopes). Operand kinds judge a kernel config by default.
+    fn judge_file(&self, cx: &FileCx<'_, '_>) -> Verdict {
+        if self.is_operand() {
+            return self.test(&cx.kernel()).verdict(Vec::new());
+        }
         Verdict::default()
     }
 
-    /// Judge the set (the [`Scope::Set`] scope): the rule's findings.
-    fn judge_set(&self, _rule: &Rule, _set: &[Analyzed<'_>]) -> Vec<Finding> {
+    /// Judge the set (the [`Scope::Set`] scope, for a rule without `paths`): its findings.
+    fn judge_set(&self, _rule: &Rule, _eval: &EvalCx<'_>) -> Vec<Finding> {
         Vec::new()
     }
 }
@@ -96,17 +249,63 @@ pub struct Spec {
 }
 
 /// Every assertion kind a policy may use, in the order the documentation lists them.
-pub const ALL: [Spec; 5] = [
+pub const ALL: [Spec; 12] = [
     kconfig::SPEC,
     file_state::SPEC,
     text::SPEC,
     sysctl::SPEC,
     exists::SPEC,
+    logic::ANY_OF,
+    logic::ALL_OF,
+    logic::NOT,
+    version::SPEC,
+    arch::SPEC,
+    compiler::SPEC,
+    cmdline::SPEC,
 ];
 
 /// The kind called `name`.
 pub fn spec(name: &str) -> Option<&'static Spec> {
     ALL.iter().find(|s| s.name == name)
+}
+
+/// Read an `assert` table (or an operand of a combinator): its `kind` picks the kind's own keys
+/// and parser.
+pub fn parse(doc: &mut Doc<'_>, value: &Value<'_>, what: &str) -> Option<Box<dyn Kind>> {
+    let t: &Table<'_> = doc.table(value, what)?;
+    let names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
+    let Some(kind_v) = get(t, "kind") else {
+        doc.error(
+            value.span,
+            Code::MissingKey,
+            format!(
+                "`{what}` has no `kind`; expected one of: {}",
+                names.join(", ")
+            ),
+        );
+        return None;
+    };
+    let kind = doc.string(kind_v, "kind")?;
+    let Some(spec) = spec(&kind) else {
+        doc.error(
+            kind_v.span,
+            Code::UnknownAssertionKind,
+            format!(
+                "unknown assertion kind `{kind}`; expected one of: {}",
+                names.join(", ")
+            ),
+        );
+        return None;
+    };
+    let mark = doc.mark();
+    // `kind` itself is allowed but not worth suggesting.
+    let for_what = format!("for a `{kind}` assertion");
+    doc.unknown_keys(t, spec.keys, &for_what, &spec.keys[1..]);
+    let parsed = (spec.parse)(doc, t, value.span);
+    if doc.failed_since(mark) {
+        return None;
+    }
+    parsed
 }
 
 /// A check debgate makes itself outside the policy evaluator (the upload checks of a

@@ -50,7 +50,7 @@ impl Kind for Text {
         Scope::ShippedFiles
     }
 
-    fn judge_file(&self, cx: &FileCx<'_>) -> Verdict {
+    fn judge_file(&self, cx: &FileCx<'_, '_>) -> Verdict {
         let (pkg, path) = (cx.analyzed.package, cx.path);
         let mut violations = Vec::new();
         let mut evidence = Vec::new();
@@ -93,6 +93,7 @@ impl Kind for Text {
             violations,
             evidence,
             pass,
+            not_applicable: None,
         }
     }
 }
