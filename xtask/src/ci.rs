@@ -1,12 +1,16 @@
 //! `cargo xtask ci`: every check the project gates on, in order, stopping at the first failure.
 //!
-//! The closing line is `ci: N steps passed, M failed` (with `, K skipped` when some did not
-//! run), and the exit status is non-zero on any failure, because CI judges a run by its closing
-//! line and exit code.
+//! Before the closing line, a table gives each step's wall-clock seconds and the total, so that
+//! the time CI spends is seen where it goes (the run must stay well inside CI's limit). The
+//! closing line is `ci: N steps passed, M failed` (with `, K skipped` when some did not run),
+//! and the exit status is non-zero on any failure, because CI judges a run by its closing line
+//! and exit code.
 
 use crate::{corpus, sarif, tidy, util};
 use anyhow::{bail, Result};
+use std::fmt::Write as _;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// What a step came to.
 enum StepResult {
@@ -97,27 +101,49 @@ const STEPS: [(&str, StepFn); 6] = [
 pub fn run(root: &Path) -> Result<()> {
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     let mut failure = None;
+    let mut timings: Vec<Timing> = Vec::new();
+    let started = Instant::now();
     for (i, (name, step)) in STEPS.iter().enumerate() {
         if failure.is_some() {
             skipped += 1;
+            timings.push(Timing {
+                name,
+                took: None,
+                result: "not run",
+            });
             continue;
         }
         println!("ci: [{}/{}] {name}", i + 1, STEPS.len());
+        let step_started = Instant::now();
         // An error (a tool that could not start, an unreadable data file) fails the step just
         // like a non-zero exit: it must stop the run and be reported, never ignored.
-        match step(root).unwrap_or_else(|e| StepResult::Failed(format!("{e:#}"))) {
-            StepResult::Passed => passed += 1,
+        let result = step(root).unwrap_or_else(|e| StepResult::Failed(format!("{e:#}")));
+        let took = step_started.elapsed();
+        let result = match result {
+            StepResult::Passed => {
+                passed += 1;
+                "passed"
+            }
             StepResult::Skipped(why) => {
                 println!("ci: {name}: skipped ({why})");
                 skipped += 1;
+                "skipped"
             }
             StepResult::Failed(why) => {
                 println!("ci: FAILED at {name}: {why}");
                 failed += 1;
                 failure = Some(name);
+                "FAILED"
             }
-        }
+        };
+        println!("ci: {name}: {result} in {}", seconds(took));
+        timings.push(Timing {
+            name,
+            took: Some(took),
+            result,
+        });
     }
+    print!("{}", timing_table(&timings, started.elapsed()));
     // A step skipped for a missing tool (the corpus without apt-get) did not pass, and one not
     // run after a failure did not either: say how many, so "passed" is never inflated.
     if skipped > 0 {
@@ -128,5 +154,81 @@ pub fn run(root: &Path) -> Result<()> {
     match failure {
         Some(name) => bail!("ci failed at step `{name}`"),
         None => Ok(()),
+    }
+}
+
+/// One row of the closing time table.
+struct Timing {
+    name: &'static str,
+    /// `None` for a step not run after an earlier failure.
+    took: Option<Duration>,
+    result: &'static str,
+}
+
+/// Seconds with one decimal: a step takes from about a second to many minutes, and tenths are
+/// as fine as wall-clock time on a shared machine means anything.
+fn seconds(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+/// The `step  seconds  result` table and its `total` line, each line starting with `ci:` like
+/// the rest of the run's own output.
+fn timing_table(rows: &[Timing], total: Duration) -> String {
+    let width = rows
+        .iter()
+        .map(|r| r.name.len())
+        .chain(["step".len(), "total".len()])
+        .max()
+        .unwrap_or_default();
+    let mut out = String::new();
+    let mut line = |name: &str, secs: &str, result: &str| {
+        let _ = writeln!(out, "ci: {name:<width$}  {secs:>8}  {result}");
+    };
+    line("step", "seconds", "result");
+    for r in rows {
+        let secs = r
+            .took
+            .map_or("-".to_string(), |d| format!("{:.1}", d.as_secs_f64()));
+        line(r.name, &secs, r.result);
+    }
+    line("total", &format!("{:.1}", total.as_secs_f64()), "");
+    // No trailing blanks after an empty result column.
+    out.lines().map(|l| format!("{}\n", l.trim_end())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_gives_every_step_and_the_total() {
+        let rows = [
+            Timing {
+                name: "fmt",
+                took: Some(Duration::from_millis(1_240)),
+                result: "passed",
+            },
+            Timing {
+                name: "cargo test --workspace",
+                took: Some(Duration::from_secs(200)),
+                result: "FAILED",
+            },
+            Timing {
+                name: "corpus",
+                took: None,
+                result: "not run",
+            },
+        ];
+        let table = timing_table(&rows, Duration::from_millis(201_300));
+        assert_eq!(
+            table,
+            "\
+ci: step                     seconds  result
+ci: fmt                          1.2  passed
+ci: cargo test --workspace     200.0  FAILED
+ci: corpus                         -  not run
+ci: total                      201.3
+"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Parsing a `.changes` file (Debian Policy §5.5): the OpenPGP clearsign armour, the deb822
 //! paragraph (with `debcontrol`), and the three file lists.
 
-use crate::armour::{self, Framing};
+use debgate_signature::armour::{self, Framing};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -9,6 +9,10 @@ use thiserror::Error;
 /// The largest `.changes` we read. Real ones are a few KiB to a few hundred (a long changelog
 /// in `Changes`); anything near this is not an upload but an attempt to make us allocate.
 pub const MAX_CHANGES_BYTES: u64 = 8 * 1024 * 1024;
+
+// What verifies must parse, and a file too large to verify is too large to parse: the signature
+// check reads at most its own cap, so the two must be one size.
+const _: () = assert!(MAX_CHANGES_BYTES == debgate_signature::MAX_SIGNED_BYTES);
 
 /// Why a `.changes` could not be parsed. Such an upload cannot be checked at all (exit 2),
 /// unlike a parsed one whose files disagree with it (findings, exit 1).

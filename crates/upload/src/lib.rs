@@ -1,10 +1,12 @@
 //! Checking a Debian upload as dak and Launchpad do before it enters an archive: the `.changes`
 //! file, the files it lists, their checksums, and its OpenPGP signature.
 
-pub mod armour;
 pub mod changes;
-pub mod signature;
 pub mod verify;
+
+/// The signature check is its own crate, shared with apt repositories (InRelease); an upload's
+/// callers name it through here, as before it moved.
+pub use debgate_signature as signature;
 
 pub use changes::{Changes, ChangesError, MAX_CHANGES_BYTES};
 pub use signature::{SignatureError, SignatureOutcome, Verifier};

@@ -1,5 +1,6 @@
-//! The OpenPGP clearsign framing of a `.changes` (RFC 4880 §7), judged once for both the parser
-//! and the signature check, so that the two can never disagree on where the signed text is.
+//! The OpenPGP clearsign framing (RFC 4880 §7) of a `.changes` (and of apt's `InRelease`, which
+//! is framed the same way), judged once for both the parser and the signature check, so that
+//! the two can never disagree on where the signed text is.
 
 pub(crate) const BEGIN_SIGNED: &str = "-----BEGIN PGP SIGNED MESSAGE-----";
 pub(crate) const BEGIN_SIGNATURE: &str = "-----BEGIN PGP SIGNATURE-----";
