@@ -3,7 +3,6 @@
 //! analysing the packages is `debgate_pipeline`'s, re-exported here.
 
 pub mod builtin;
-pub mod formats;
 pub mod inspect;
 pub mod report;
 pub mod upload;

@@ -1,8 +1,8 @@
-//! Rendering a `debgate diff` report as text (terminal) or markdown (bug reports, merge
-//! proposals); JSON is the report serialised as is. Each renderer returns a string so that
-//! `-o FILE` and stdout share one path; the HTML renderer (diff_html.rs) shares the wording
-//! helpers marked `pub(crate)` here, so every format says a change the same way.
+//! `debgate diff` as text, for a terminal; and the wording helpers marked `pub(crate)` that the
+//! markdown and HTML renderers share, so every format says a change the same way. JSON is the
+//! report serialised as is.
 
+use crate::{paint, RenderError, RenderOptions};
 use debgate_diff::{
     DiffReport, KconfigChange, PairDiff, PrivilegeChange, SysctlValue, Transition, VerdictChange,
 };
@@ -10,14 +10,6 @@ use std::fmt::Write;
 
 /// Items of one list shown in text output; the JSON has them all.
 const TEXT_LIST_LIMIT: usize = 20;
-
-fn paint(on: bool, code: &str, s: &str) -> String {
-    if on {
-        format!("\x1b[{code}m{s}\x1b[0m")
-    } else {
-        s.to_string()
-    }
-}
 
 /// A kconfig value as people say it: `# X is not set` is "not set".
 pub(crate) fn kvalue(v: &Option<String>) -> &str {
@@ -114,7 +106,19 @@ pub(crate) fn notable(r: &DiffReport) -> Vec<&VerdictChange> {
     v
 }
 
-pub fn text(r: &DiffReport, color: bool) -> String {
+/// Write the report as text: the verdicts, privileges and sysctl values that moved, then each
+/// changed pair (lists cut at a few items; `--format json` has them all).
+pub fn diff_text(
+    r: &DiffReport,
+    opts: &RenderOptions,
+    out: &mut dyn std::io::Write,
+) -> Result<(), RenderError> {
+    out.write_all(text(r, opts.color).as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+fn text(r: &DiffReport, color: bool) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "debgate diff {} → {}", r.old.label, r.new.label);
     for e in &r.errors {
@@ -310,259 +314,6 @@ fn text_pair(o: &mut String, p: &PairDiff, color: bool) {
         }
         if c.truncated {
             let _ = writeln!(o, "    (only the head of a long file was compared)");
-        }
-    }
-}
-
-/// Markdown table cells can't hold `|` or newlines.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
-/// A fence longer than any backtick run in the text, so a diff can't close its own block.
-fn fence(text: &str) -> String {
-    let longest = text
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0)
-        .max(2);
-    "`".repeat(longest + 1)
-}
-
-pub fn markdown(r: &DiffReport) -> String {
-    let mut o = String::new();
-    let _ = writeln!(o, "# debgate diff: `{}` → `{}`\n", r.old.label, r.new.label);
-    let s = &r.summary;
-    let headline = if s.regressions_error > 0 {
-        format!(
-            "**{} regression(s) of severity error.**",
-            s.regressions_error
-        )
-    } else if s.regressions > 0 {
-        format!(
-            "**{} regression(s)**, none of severity error.",
-            s.regressions
-        )
-    } else {
-        "**No regression.**".to_string()
-    };
-    let _ = writeln!(o, "{headline} {}.\n", verdict_headline(r));
-    let _ = writeln!(o, "{}.\n", totals(r));
-    for e in &r.errors {
-        let _ = writeln!(
-            o,
-            "- **unreadable** ({} side) `{}`: {}",
-            e.side,
-            e.file,
-            cell(&e.error)
-        );
-    }
-    if !r.errors.is_empty() {
-        o.push('\n');
-    }
-
-    let _ = writeln!(o, "## Policy verdicts\n");
-    let _ = writeln!(o, "| rule | severity | old | new | transition |");
-    let _ = writeln!(o, "|---|---|---|---|---|");
-    for v in notable(r) {
-        let t = match v.transition {
-            Transition::Regression => "**regression**".to_string(),
-            t => t.as_str().to_string(),
-        };
-        let _ = writeln!(
-            o,
-            "| `{}` | {} | {} | {} | {t} |",
-            v.rule,
-            v.severity.as_str(),
-            v.old.as_str(),
-            v.new.as_str()
-        );
-    }
-    for v in r
-        .verdicts
-        .iter()
-        .filter(|v| v.transition == Transition::Regression)
-    {
-        let _ = writeln!(o, "\n`{}` now fails:\n", v.rule);
-        for f in &v.new_failures {
-            let _ = writeln!(o, "- {}", cell(f));
-        }
-    }
-
-    let _ = writeln!(o, "\n## Privilege changes\n");
-    let privileges: Vec<&PrivilegeChange> = r.pairs.iter().flat_map(|p| &p.privileges).collect();
-    if privileges.is_empty() {
-        let _ = writeln!(o, "None: no file became setuid, setgid or capable, moved to a non-root group or widened its mode.");
-    } else {
-        for c in privileges {
-            let _ = writeln!(o, "- {}", cell(&privilege_line(c)));
-        }
-    }
-
-    let _ = writeln!(o, "\n## sysctl\n");
-    if r.sysctl.is_empty() {
-        let _ = writeln!(o, "No effective value changed.");
-    } else {
-        let _ = writeln!(o, "| key | old | new |");
-        let _ = writeln!(o, "|---|---|---|");
-        for c in &r.sysctl {
-            let _ = writeln!(
-                o,
-                "| `{}` | {} | {} |",
-                c.key,
-                cell(&sysctl_value(&c.old)),
-                cell(&sysctl_value(&c.new))
-            );
-        }
-    }
-
-    let _ = writeln!(o, "\n## Packages\n");
-    for a in &r.added {
-        let _ = writeln!(o, "- added: `{}` {}", a.package, a.version);
-    }
-    for a in &r.removed {
-        let _ = writeln!(o, "- removed: `{}` {}", a.package, a.version);
-    }
-    for p in r.pairs.iter().filter(|p| p.is_unchanged()) {
-        let _ = writeln!(o, "- unchanged: `{}` {}", p.package, p.new_version);
-    }
-    if !o.ends_with("\n\n") {
-        o.push('\n');
-    }
-    // Each pair's section ends with a blank line, so the next heading needs none before it.
-    for p in r.pairs.iter().filter(|p| !p.is_unchanged()) {
-        let _ = writeln!(o, "### {}\n", pair_title(p));
-        markdown_pair(&mut o, p);
-    }
-    o
-}
-
-fn details(o: &mut String, title: &str, items: &[String]) {
-    if items.is_empty() {
-        return;
-    }
-    let _ = writeln!(o, "<details><summary>{title} ({})</summary>\n", items.len());
-    for i in items {
-        let _ = writeln!(o, "- {}", cell(i));
-    }
-    let _ = writeln!(o, "\n</details>\n");
-}
-
-fn markdown_pair(o: &mut String, p: &PairDiff) {
-    if !p.control.is_empty() {
-        let _ = writeln!(o, "| control field | old | new |");
-        let _ = writeln!(o, "|---|---|---|");
-        for c in &p.control {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} |",
-                c.field,
-                cell(c.old.as_deref().unwrap_or("")),
-                cell(c.new.as_deref().unwrap_or(""))
-            );
-        }
-        o.push('\n');
-    }
-    details(o, "conffiles added", &p.conffiles_added);
-    details(o, "conffiles removed", &p.conffiles_removed);
-    details(o, "files added", &p.files_added);
-    details(o, "files removed", &p.files_removed);
-    let moved: Vec<String> = p
-        .files_moved
-        .iter()
-        .map(|m| format!("`{}` → `{}`", m.old, m.new))
-        .collect();
-    details(o, "files moved", &moved);
-    let meta: Vec<String> = p
-        .metadata
-        .iter()
-        .map(|m| {
-            format!(
-                "`{}` {}: {} → {}",
-                m.path,
-                m.field,
-                meta_value(&m.old),
-                meta_value(&m.new)
-            )
-        })
-        .collect();
-    details(o, "metadata", &meta);
-    if !p.kconfig.is_empty() {
-        let _ = writeln!(o, "| kernel config | option | old | new |");
-        let _ = writeln!(o, "|---|---|---|---|");
-        for k in &p.kconfig {
-            let name = if k.named_by_rule {
-                format!("**`{}`**", k.option)
-            } else {
-                format!("`{}`", k.option)
-            };
-            let _ = writeln!(
-                o,
-                "| `{}` | {name} | {} | {} |",
-                k.file,
-                kvalue(&k.old),
-                kvalue(&k.new)
-            );
-        }
-        o.push('\n');
-    }
-    for c in &p.privileges {
-        let _ = writeln!(o, "- **privilege**: {}", cell(&privilege_line(c)));
-    }
-    if !p.privileges.is_empty() {
-        o.push('\n');
-    }
-    for c in &p.content {
-        let _ = writeln!(o, "{} `{}`:\n", c.kind, c.path);
-        if c.binary {
-            let _ = writeln!(o, "binary content differs\n");
-            continue;
-        }
-        let f = fence(&c.diff);
-        let nl = if c.diff.ends_with('\n') { "" } else { "\n" };
-        let _ = writeln!(o, "{f}diff\n{}{nl}{f}\n", c.diff);
-    }
-    if !o.ends_with("\n\n") {
-        o.push('\n');
-    }
-}
-
-/// "reading old: 3/40, new: 1/42 package(s)" on stderr while the sides are read, redrawn in
-/// place, and only when stderr is a terminal: a log file or a test's pipe gets nothing.
-pub struct ReadProgress {
-    on: bool,
-    /// (done, total) of the old and the new side.
-    state: std::sync::Mutex<[(usize, usize); 2]>,
-}
-
-impl ReadProgress {
-    pub fn new() -> Self {
-        use std::io::IsTerminal;
-        ReadProgress {
-            on: std::io::stderr().is_terminal(),
-            state: std::sync::Mutex::new([(0, 0); 2]),
-        }
-    }
-
-    /// The hook for `debgate_diff::diff_paths_with_progress`.
-    pub fn tick(&self, side: &str, done: usize, total: usize) {
-        if !self.on {
-            return;
-        }
-        let Ok(mut s) = self.state.lock() else { return };
-        s[usize::from(side == "new")] = (done, total);
-        // Holding the lock while writing keeps two readers' lines from interleaving.
-        eprint!(
-            "\r\x1b[Kreading old: {}/{}, new: {}/{} package(s)",
-            s[0].0, s[0].1, s[1].0, s[1].1
-        );
-    }
-
-    /// Clear the line, so the report or an error starts on a clean one.
-    pub fn finish(&self) {
-        if self.on {
-            eprint!("\r\x1b[K");
         }
     }
 }
