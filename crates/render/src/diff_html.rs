@@ -10,7 +10,7 @@
 //! slip in escaping still could not run injected script or phone home.
 
 use crate::diff_text::{
-    kvalue, meta_value, notable, one_line, pair_title, sysctl_value, totals, verdict_headline,
+    first_line, kvalue, meta_value, notable, pair_title, sysctl_value, totals, verdict_headline,
 };
 use crate::{RenderError, RenderOptions};
 use debgate_diff::{DiffReport, PairDiff, PrivilegeChange, Transition};
@@ -441,9 +441,9 @@ fn pair(o: &mut String, p: &PairDiff, id: &str) {
                 "<tr><td class=\"field\">{}</td><td class=\"mono\" title=\"{}\">{}</td><td class=\"mono\" title=\"{}\">{}</td></tr>",
                 esc(&c.field),
                 esc(c.old.as_deref().unwrap_or("")),
-                esc(&one_line(c.old.as_deref())),
+                esc(&first_line(c.old.as_deref())),
                 esc(c.new.as_deref().unwrap_or("")),
-                esc(&one_line(c.new.as_deref()))
+                esc(&first_line(c.new.as_deref()))
             );
         }
         o.push_str("</table>");

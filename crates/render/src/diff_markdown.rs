@@ -6,15 +6,21 @@ use crate::diff_text::{
 };
 use crate::{RenderError, RenderOptions};
 use debgate_diff::{DiffReport, PairDiff, PrivilegeChange, Transition};
+use debgate_facts::text::one_line;
+use std::borrow::Cow;
 use std::fmt::Write;
 
-/// Write the report as markdown. Markdown has no colour; the options change nothing.
+/// Write the report as markdown. Markdown has no colour; the options change nothing. The page
+/// is often read on a terminal first, and every line of it may quote a package: each goes
+/// through `one_line` (markdown has no escape sequence of its own to lose).
 pub fn diff_markdown(
     r: &DiffReport,
     _opts: &RenderOptions,
     out: &mut dyn std::io::Write,
 ) -> Result<(), RenderError> {
-    out.write_all(markdown(r).as_bytes())?;
+    let page = markdown(r);
+    let lines: Vec<Cow<'_, str>> = page.split('\n').map(one_line).collect();
+    out.write_all(lines.join("\n").as_bytes())?;
     out.flush()?;
     Ok(())
 }

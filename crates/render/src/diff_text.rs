@@ -1,11 +1,13 @@
 //! `debgate diff` as text, for a terminal; and the wording helpers marked `pub(crate)` that the
 //! markdown and HTML renderers share, so every format says a change the same way. JSON is the
-//! report serialised as is.
+//! report serialised as is. Text from the packages (names, versions, paths, control fields,
+//! diff lines) goes through `one_line` on its way to the terminal.
 
 use crate::{paint, RenderError, RenderOptions};
 use debgate_diff::{
     DiffReport, KconfigChange, PairDiff, PrivilegeChange, SysctlValue, Transition, VerdictChange,
 };
+use debgate_facts::text::one_line;
 use std::fmt::Write;
 
 /// Items of one list shown in text output; the JSON has them all.
@@ -120,15 +122,20 @@ pub fn diff_text(
 
 fn text(r: &DiffReport, color: bool) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "debgate diff {} → {}", r.old.label, r.new.label);
+    let _ = writeln!(
+        o,
+        "debgate diff {} → {}",
+        one_line(&r.old.label),
+        one_line(&r.new.label)
+    );
     for e in &r.errors {
         let _ = writeln!(
             o,
             "{}: {} side: {}: {}",
             paint(color, "1;31", "E"),
             e.side,
-            e.file,
-            e.error
+            one_line(&e.file),
+            one_line(&e.error)
         );
     }
     let _ = writeln!(o, "verdicts: {}", verdict_headline(r));
@@ -144,14 +151,14 @@ fn text(r: &DiffReport, color: bool) -> String {
             o,
             "  {}: {} ({}): {} → {}",
             paint(color, code, tag),
-            v.rule,
+            one_line(&v.rule),
             v.severity.as_str(),
             v.old.as_str(),
             v.new.as_str()
         );
         if v.transition == Transition::Regression {
             for f in &v.new_failures {
-                let _ = writeln!(o, "      {f}");
+                let _ = writeln!(o, "      {}", one_line(f));
             }
         }
     }
@@ -164,7 +171,11 @@ fn text(r: &DiffReport, color: bool) -> String {
     } else {
         let _ = writeln!(o, "privileges:");
         for c in privileges {
-            let _ = writeln!(o, "  {}", paint(color, "1;33", &privilege_line(c)));
+            let _ = writeln!(
+                o,
+                "  {}",
+                paint(color, "1;33", &one_line(&privilege_line(c)))
+            );
         }
     }
     if r.sysctl.is_empty() {
@@ -175,22 +186,32 @@ fn text(r: &DiffReport, color: bool) -> String {
             let _ = writeln!(
                 o,
                 "  {}: {} → {}",
-                s.key,
-                sysctl_value(&s.old),
-                sysctl_value(&s.new)
+                one_line(&s.key),
+                one_line(&sysctl_value(&s.old)),
+                one_line(&sysctl_value(&s.new))
             );
         }
     }
     let _ = writeln!(o, "packages: {}", totals(r));
     for a in &r.added {
-        let _ = writeln!(o, "  added: {} {}", a.package, a.version);
+        let _ = writeln!(
+            o,
+            "  added: {} {}",
+            one_line(&a.package),
+            one_line(&a.version)
+        );
     }
     for a in &r.removed {
-        let _ = writeln!(o, "  removed: {} {}", a.package, a.version);
+        let _ = writeln!(
+            o,
+            "  removed: {} {}",
+            one_line(&a.package),
+            one_line(&a.version)
+        );
     }
     for p in r.pairs.iter().filter(|p| !p.is_unchanged()) {
         let _ = writeln!(o);
-        let _ = writeln!(o, "{}", paint(color, "1", &pair_title(p)));
+        let _ = writeln!(o, "{}", paint(color, "1", &one_line(&pair_title(p))));
         text_pair(&mut o, p, color);
     }
     o
@@ -200,9 +221,9 @@ fn text_list(o: &mut String, title: &str, items: &[String]) {
     if items.is_empty() {
         return;
     }
-    let _ = writeln!(o, "  {title} ({}):", items.len());
+    let _ = writeln!(o, "  {} ({}):", one_line(title), items.len());
     for i in items.iter().take(TEXT_LIST_LIMIT) {
-        let _ = writeln!(o, "    {i}");
+        let _ = writeln!(o, "    {}", one_line(i));
     }
     if items.len() > TEXT_LIST_LIMIT {
         let _ = writeln!(
@@ -214,7 +235,7 @@ fn text_list(o: &mut String, title: &str, items: &[String]) {
 }
 
 /// A multi-line field (Description) as its first line and a count; markdown and JSON show all.
-pub(crate) fn one_line(v: Option<&str>) -> String {
+pub(crate) fn first_line(v: Option<&str>) -> String {
     match v {
         None => "(none)".to_string(),
         Some(v) => match v.split_once('\n') {
@@ -246,8 +267,8 @@ fn text_pair(o: &mut String, p: &PairDiff, color: bool) {
             format!(
                 "{}: {} → {}",
                 c.field,
-                one_line(c.old.as_deref()),
-                one_line(c.new.as_deref())
+                first_line(c.old.as_deref()),
+                first_line(c.new.as_deref())
             )
         })
         .collect();
@@ -290,7 +311,7 @@ fn text_pair(o: &mut String, p: &PairDiff, color: bool) {
     let privs: Vec<String> = p.privileges.iter().map(privilege_line).collect();
     text_list(o, "privileges", &privs);
     for c in &p.content {
-        let _ = writeln!(o, "  {} {}:", c.kind, c.path);
+        let _ = writeln!(o, "  {} {}:", c.kind, one_line(&c.path));
         if c.binary {
             let _ = writeln!(o, "    binary content differs");
             continue;
@@ -305,10 +326,11 @@ fn text_pair(o: &mut String, p: &PairDiff, color: bool) {
             } else {
                 ""
             };
+            let line = one_line(line);
             let shown = if code.is_empty() {
-                line.to_string()
+                line.into_owned()
             } else {
-                paint(color, code, line)
+                paint(color, code, &line)
             };
             let _ = writeln!(o, "    {shown}");
         }

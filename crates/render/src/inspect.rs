@@ -3,7 +3,14 @@
 
 use crate::{RenderError, RenderOptions};
 use debgate_check::InspectReport;
-use std::io::Write;
+use debgate_facts::text::one_line;
+use std::io::{self, Write};
+
+/// One line of output. Every line holds text from the package (paths, script lines, sysctl
+/// values), and none is coloured, so each goes through `one_line` whole.
+fn line(out: &mut dyn Write, text: &str) -> io::Result<()> {
+    writeln!(out, "{}", one_line(text))
+}
 
 /// `[data.tar]`, `[via postinst:9 failed → postinst:19, after a re-run]`, and what could not be
 /// resolved.
@@ -38,23 +45,29 @@ pub fn inspect_text(
     _opts: &RenderOptions,
     out: &mut dyn Write,
 ) -> Result<(), RenderError> {
-    writeln!(out, "{} {} ({})", r.package, r.version, r.architecture)?;
+    line(
+        out,
+        &format!("{} {} ({})", r.package, r.version, r.architecture),
+    )?;
     if r.files.is_empty() {
         writeln!(
             out,
             "files: no path is setuid, setgid, capable or changed by a maintainer script"
         )?;
     } else {
-        writeln!(out, "files:")?;
+        line(out, "files:")?;
         for f in &r.files {
             // One line per end state, with the lines that lead to it; a state only a re-run
             // of postinst reaches is marked, so the usual outcomes stand out.
             match f.states.as_slice() {
-                [one] => writeln!(out, "  {} {}  {}", f.path, one.text(), provenance(one))?,
+                [one] => line(
+                    out,
+                    &format!("  {} {}  {}", f.path, one.text(), provenance(one)),
+                )?,
                 states => {
-                    writeln!(out, "  {}: {} end states", f.path, states.len())?;
+                    line(out, &format!("  {}: {} end states", f.path, states.len()))?;
                     for s in states {
-                        writeln!(out, "    {}  {}", s.text(), provenance(s))?;
+                        line(out, &format!("    {}  {}", s.text(), provenance(s)))?;
                     }
                 }
             }
@@ -68,18 +81,24 @@ pub fn inspect_text(
         }
     }
     if !r.changes.is_empty() {
-        writeln!(out, "maintainer-script changes:")?;
+        line(out, "maintainer-script changes:")?;
         for c in &r.changes {
-            writeln!(out, "  {}", c.description)?;
+            line(out, &format!("  {}", c.description))?;
         }
     }
     for d in &r.diagnostics {
-        writeln!(out, "  note: {}:{}: {}", d.script, d.line, d.message)?;
+        line(
+            out,
+            &format!("  note: {}:{}: {}", d.script, d.line, d.message),
+        )?;
     }
     if !r.sysctl.is_empty() {
-        writeln!(out, "sysctl:")?;
+        line(out, "sysctl:")?;
         for s in &r.sysctl {
-            writeln!(out, "  {}:{}: {} = {}", s.file, s.line, s.key, s.value)?;
+            line(
+                out,
+                &format!("  {}:{}: {} = {}", s.file, s.line, s.key, s.value),
+            )?;
         }
     }
     if !r.kconfig.is_empty() {
@@ -87,7 +106,10 @@ pub fn inspect_text(
         files.dedup();
         for f in files {
             let n = r.kconfig.iter().filter(|k| k.file == f).count();
-            writeln!(out, "kconfig: {f}: {n} options (--format json lists them)")?;
+            line(
+                out,
+                &format!("kconfig: {f}: {n} options (--format json lists them)"),
+            )?;
         }
     }
     out.flush()?;
