@@ -80,3 +80,54 @@ impl<W: Write> JsonlSink<W> {
         self.finish(&report.waivers, &report.summary)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use debgate_policy::{Finding, Severity, Status};
+
+    fn report() -> CheckReport {
+        let package = PackageSummary {
+            file: "a_1_all.deb".to_string(),
+            package: "a".to_string(),
+            version: "1".to_string(),
+            architecture: "all".to_string(),
+            error: None,
+            upload: None,
+        };
+        let finding = Finding {
+            rule: "r".to_string(),
+            severity: Severity::Error,
+            status: Status::Fail,
+            package: Some("a".to_string()),
+            file: Some("a_1_all.deb".to_string()),
+            path: Some("/x".to_string()),
+            message: "m".to_string(),
+            evidence: Vec::new(),
+        };
+        CheckReport::new(vec![package], vec![finding])
+    }
+
+    #[test]
+    fn a_streamed_run_writes_what_a_finished_report_does_line_by_line() {
+        let report = report();
+        let whole = JsonlSink::new(Vec::new()).report(&report).unwrap();
+        let mut sink = JsonlSink::new(Vec::new());
+        sink.package_done(&report.packages[0]).unwrap();
+        sink.results(&report.results).unwrap();
+        let streamed = sink.finish(&report.waivers, &report.summary).unwrap();
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            String::from_utf8(whole.clone()).unwrap()
+        );
+        let kinds: Vec<String> = String::from_utf8(whole)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["type"].as_str().unwrap().to_string()
+            })
+            .collect();
+        assert_eq!(kinds, ["package", "result", "summary"]);
+    }
+}
