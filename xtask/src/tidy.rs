@@ -21,7 +21,7 @@ pub struct Check {
 }
 
 /// Every tidy check, in the order `cargo xtask tidy` runs them.
-pub const CHECKS: [Check; 5] = [
+pub const CHECKS: [Check; 6] = [
     Check {
         name: "rules are data (no policy words in Rust)",
         run: rules_are_data,
@@ -41,6 +41,10 @@ pub const CHECKS: [Check; 5] = [
     Check {
         name: "every crate is named in ARCHITECTURE.md",
         run: crates_in_architecture,
+    },
+    Check {
+        name: "every diagnostic code is in README.md",
+        run: diagnostic_codes_in_readme,
     },
 ];
 
@@ -386,6 +390,23 @@ pub fn crates_in_architecture(root: &Path) -> Result<Vec<String>> {
     Ok(problems)
 }
 
+/// Every diagnostic code a policy or waiver file can get (`debgate_policy::Code`) is listed in
+/// README.md as `` `code` ``, so that a user who meets one can look it up.
+pub fn diagnostic_codes_in_readme(root: &Path) -> Result<Vec<String>> {
+    let readme = fs::read_to_string(root.join("README.md")).context("reading README.md")?;
+    Ok(missing_codes(
+        &readme,
+        debgate_policy::Code::ALL.iter().map(|c| c.as_str()),
+    ))
+}
+
+fn missing_codes<'a>(readme: &str, codes: impl Iterator<Item = &'a str>) -> Vec<String> {
+    codes
+        .filter(|c| !readme.contains(&format!("`{c}`")))
+        .map(|c| format!("diagnostic code `{c}` is not listed in README.md"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,6 +506,16 @@ mod tests {
             ["ARCHITECTURE.md is missing"]
         );
         fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_code_missing_from_the_readme_is_named() {
+        let readme = "| `unknown-key` | ... |";
+        assert!(super::missing_codes(readme, ["unknown-key"].into_iter()).is_empty());
+        assert_eq!(
+            super::missing_codes(readme, ["unknown-key", "bad-date"].into_iter()),
+            ["diagnostic code `bad-date` is not listed in README.md"]
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 
 use crate::AnalyzedPackage;
 use debgate_policy::{
-    Assertion, Finding, Globs, Location, Presence, Rule, RuleSet, Severity, Status,
+    Assertion, Code, Diagnostic, Diagnostics, Finding, Globs, Location, Presence, Rule, RuleSet,
+    Severity, Status,
 };
 
 /// A data.tar member written through a directory the package itself ships as a symlink.
@@ -61,38 +62,40 @@ pub(crate) fn builtin_rule(
         exclude_packages: empty(),
         paths: None,
         presence: Presence::Optional,
-        assertion: Assertion::Builtin,
+        assertion: Assertion::builtin(),
         waivable: false,
-        location: Location {
-            file: origin.to_string(),
-            line: 0,
-            column: 0,
-        },
+        location: Location::whole(origin),
     }
 }
 
 /// `rules` plus the package checks. A policy rule may not take a package check's id.
-pub fn with_builtin_rules(rules: RuleSet) -> Result<RuleSet, String> {
+pub fn with_builtin_rules(rules: RuleSet) -> Result<RuleSet, Diagnostics> {
     reserve(rules, package_rules(), "built-in package check")
 }
 
 /// `rules` plus debgate's own checks (`what` names them in the error): their ids are reserved,
-/// so a policy rule that takes one is refused.
+/// so every policy rule that takes one is refused, each at its declaration.
 pub(crate) fn reserve(
     mut rules: RuleSet,
     checks: Vec<Rule>,
     what: &str,
-) -> Result<RuleSet, String> {
+) -> Result<RuleSet, Diagnostics> {
+    let mut taken = Vec::new();
     for r in checks {
-        if let Some(taken) = rules.get(&r.id) {
-            return Err(format!(
-                "{}: rule id `{}` is reserved for debgate's {what}",
-                taken.location, r.id
-            ));
+        if let Some(rule) = rules.get(&r.id) {
+            taken.push(Diagnostic {
+                location: rule.location.clone(),
+                code: Code::ReservedRuleId,
+                message: format!("rule id `{}` is reserved for debgate's {what}", r.id),
+            });
         }
         rules.rules.push(r);
     }
-    Ok(rules)
+    if taken.is_empty() {
+        Ok(rules)
+    } else {
+        Err(Diagnostics(taken))
+    }
 }
 
 /// The package checks' results over a set: one failure per member written through a symlink,
@@ -146,4 +149,29 @@ pub fn package_findings<'a>(set: impl IntoIterator<Item = &'a AnalyzedPackage>) 
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{with_builtin_rules, MEMBER_THROUGH_SYMLINK};
+    use debgate_policy::{load_sources, Code};
+
+    #[test]
+    fn a_policy_rule_may_not_take_a_builtin_id() {
+        let policy = format!(
+            "[[rule]]\nid = \"{MEMBER_THROUGH_SYMLINK}\"\nseverity = \"error\"\ntitle = \"t\"\nexplanation = \"e\"\nreferences = [\"r\"]\npaths = [\"/x\"]\nassert = {{ kind = \"exists\" }}\n"
+        );
+        let rules = load_sources(&[("p.toml", &policy)]).unwrap();
+        let errs = with_builtin_rules(rules).unwrap_err().0;
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].code, Code::ReservedRuleId);
+        assert_eq!(errs[0].location.to_string(), "p.toml:1:1");
+        assert!(
+            errs[0].message.contains("built-in package check"),
+            "{}",
+            errs[0]
+        );
+        let fine = load_sources(&[("p.toml", &policy.replace(MEMBER_THROUGH_SYMLINK, "mine"))]);
+        assert!(with_builtin_rules(fine.unwrap()).is_ok());
+    }
 }

@@ -14,7 +14,7 @@ pub use debgate_upload::{SignatureError, Verifier};
 pub use inspect::{inspect, InspectReport};
 pub use report::{CheckReport, CheckResult, PackageSummary, Summary, UploadSummary};
 pub use upload::{check_inputs, upload_rules, with_upload_rules};
-pub use waivers::{Date, WaiverErrors, Waivers, DEFAULT_WAIVERS};
+pub use waivers::{Date, Waivers, DEFAULT_WAIVERS};
 
 /// The shared pipeline, re-exported so that callers of `check` need only this crate.
 pub use debgate_pipeline::{
@@ -36,7 +36,7 @@ pub fn bundled_policies() -> &'static [(&'static str, &'static str)] {
 }
 
 /// Load the bundled policies.
-pub fn bundled_rules() -> Result<RuleSet, debgate_policy::PolicyErrors> {
+pub fn bundled_rules() -> Result<RuleSet, debgate_policy::Diagnostics> {
     debgate_policy::load_sources(bundled_policies())
 }
 

@@ -31,7 +31,7 @@ pub fn upload_rules() -> Vec<Rule> {
 }
 
 /// `rules` plus the upload checks. A policy rule may not take an upload check's id.
-pub fn with_upload_rules(rules: RuleSet) -> Result<RuleSet, String> {
+pub fn with_upload_rules(rules: RuleSet) -> Result<RuleSet, debgate_policy::Diagnostics> {
     crate::builtin::reserve(rules, upload_rules(), "upload check")
 }
 

@@ -2,14 +2,22 @@
 //! packages against the rules.
 //!
 //! Rust here knows only generic assertion kinds (kernel config values, effective file state,
-//! text content, sysctl values, existence); which package, path, option or key matters is
-//! always the policy file's business.
+//! text content, sysctl values, existence), one module each under [`kinds`]; which package,
+//! path, option or key matters is always the policy file's business.
+//!
+//! Layering, bottom up: [`diagnostic`] (locations, codes, typed TOML getters) imports nothing
+//! from this crate; [`model`] and [`finding`] hold what is loaded and what is produced;
+//! [`kinds`] parse and judge; [`load`] and [`eval`] drive them.
 
+pub mod diagnostic;
 pub mod eval;
+pub mod finding;
+pub mod kinds;
 pub mod load;
 pub mod model;
-pub mod spanned;
 
-pub use eval::{evaluate, Analyzed, Finding, Status};
-pub use load::{load_paths, load_sources, PolicyError, PolicyErrors};
-pub use model::{Assertion, Globs, Location, Pairing, Presence, Rule, RuleSet, Severity};
+pub use diagnostic::{Code, Diagnostic, Diagnostics, Location};
+pub use eval::evaluate;
+pub use finding::{Analyzed, Finding, Status};
+pub use load::{load_paths, load_sources};
+pub use model::{Assertion, Globs, Pairing, Presence, Rule, RuleSet, Severity};

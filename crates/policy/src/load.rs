@@ -1,38 +1,19 @@
 //! Loading policy files: TOML parsed with source spans, validated completely so that a bad file
-//! gets every error at once, each with `file:line:column` and a stable kebab-case code.
+//! gets every error at once, each with `file:line:column` and a stable [`Code`]. The keys every
+//! rule has are read here; each assertion kind reads its own `assert` table (see
+//! [`crate::kinds`]).
 
-use crate::model::{
-    Assertion, CapsRule, FileStateAssert, Globs, Location, Pairing, PathSelector, Presence, Rule,
-    RuleSet, Severity,
-};
-use crate::spanned::unknown_keys;
-use debgate_facts::caps;
+use crate::diagnostic::{get, is_kebab, Code, Diagnostic, Diagnostics, Doc, Location};
+use crate::kinds;
+use crate::model::{Assertion, Globs, Pairing, PathSelector, Presence, Rule, RuleSet, Severity};
 use debgate_facts::path::usrmerge_canonical;
-use debgate_facts::EntryKind;
 use globset::{GlobBuilder, GlobSetBuilder};
-use regex::Regex;
 use std::path::{Path, PathBuf};
-use thiserror::Error;
-use toml_span::value::{Table, ValueInner};
+use toml_span::value::Table;
 use toml_span::{Span, Value};
 
-/// One problem in a policy file.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{location}: error[{code}]: {message}")]
-pub struct PolicyError {
-    pub location: Location,
-    /// Stable kebab-case code, e.g. `unknown-key`.
-    pub code: &'static str,
-    pub message: String,
-}
-
-/// Every problem found in the policy files, in file order.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{} error(s) in policy files:\n{}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
-pub struct PolicyErrors(pub Vec<PolicyError>);
-
 /// Load policy files and directories (every `*.toml` in a directory, sorted by name).
-pub fn load_paths(paths: &[PathBuf]) -> Result<RuleSet, PolicyErrors> {
+pub fn load_paths(paths: &[PathBuf]) -> Result<RuleSet, Diagnostics> {
     let mut sources = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
@@ -67,63 +48,44 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<RuleSet, PolicyErrors> {
         .collect();
     match load_sources(&refs) {
         Ok(set) if errors.is_empty() => Ok(set),
-        Ok(_) => Err(PolicyErrors(errors)),
-        Err(PolicyErrors(more)) => {
+        Ok(_) => Err(Diagnostics(errors)),
+        Err(Diagnostics(more)) => {
             errors.extend(more);
-            Err(PolicyErrors(errors))
+            Err(Diagnostics(errors))
         }
     }
 }
 
-fn io_error(p: &Path, e: &std::io::Error) -> PolicyError {
-    PolicyError {
-        location: Location {
-            file: p.display().to_string(),
-            line: 0,
-            column: 0,
-        },
-        code: "unreadable-policy",
+fn io_error(p: &Path, e: &std::io::Error) -> Diagnostic {
+    Diagnostic {
+        location: Location::whole(p.display().to_string()),
+        code: Code::UnreadablePolicy,
         message: e.to_string(),
     }
 }
 
 /// Load policies from `(display name, text)` pairs, e.g. the bundled ones.
-pub fn load_sources(sources: &[(&str, &str)]) -> Result<RuleSet, PolicyErrors> {
+pub fn load_sources(sources: &[(&str, &str)]) -> Result<RuleSet, Diagnostics> {
     let mut errors = Vec::new();
-    let mut rules: Vec<Rule> = Vec::new();
-    let mut pairings: Vec<Pairing> = Vec::new();
-    let mut seen_ids = Vec::new();
-    let mut seen_pairings = Vec::new();
+    let mut ids = Ids::default();
+    let mut set = RuleSet::default();
     for (name, text) in sources {
-        let mut cx = Cx {
-            file: name,
-            src: text,
-            errors: Vec::new(),
-            seen_ids: &mut seen_ids,
-            seen_pairings: &mut seen_pairings,
-            pairings: Vec::new(),
-        };
-        rules.extend(cx.file_rules());
-        pairings.append(&mut cx.pairings);
-        errors.extend(cx.errors);
+        let mut doc = Doc::new(name, text);
+        file(&mut doc, &mut ids, &mut set);
+        errors.extend(doc.diagnostics);
     }
     if errors.is_empty() {
-        Ok(RuleSet { rules, pairings })
+        Ok(set)
     } else {
-        Err(PolicyErrors(errors))
+        Err(Diagnostics(errors))
     }
 }
 
-struct Cx<'a> {
-    file: &'a str,
-    src: &'a str,
-    errors: Vec<PolicyError>,
-    /// Rule ids declared so far in any file, to catch duplicates across files.
-    seen_ids: &'a mut Vec<(String, Location)>,
-    /// Pairing ids declared so far in any file.
-    seen_pairings: &'a mut Vec<(String, Location)>,
-    /// The `[[pairing]]` tables of this file.
-    pairings: Vec<Pairing>,
+/// Rule and pairing ids declared so far in any file, to catch duplicates across files.
+#[derive(Default)]
+struct Ids {
+    rules: Vec<(String, Location)>,
+    pairings: Vec<(String, Location)>,
 }
 
 const RULE_KEYS: [&str; 12] = [
@@ -141,740 +103,322 @@ const RULE_KEYS: [&str; 12] = [
     "waivable",
 ];
 
-impl<'a> Cx<'a> {
-    fn location(&self, span: Span) -> Location {
-        crate::spanned::locate(self.file, self.src, span)
-    }
-
-    fn err(&mut self, span: Span, code: &'static str, message: impl Into<String>) {
-        let location = self.location(span);
-        self.errors.push(PolicyError {
-            location,
-            code,
-            message: message.into(),
-        });
-    }
-
-    fn file_rules(&mut self) -> Vec<Rule> {
-        let Some(table) =
-            crate::spanned::parse_table(self.file, self.src, "a policy file", &mut self.errors)
-        else {
-            return Vec::new();
-        };
-        let mut rules = Vec::new();
-        let mut saw_rules = false;
-        let mut saw_pairings = false;
-        for (key, value) in &table {
-            match key.name.as_ref() {
-                "policy" => self.policy_header(value),
-                "rule" => {
-                    saw_rules = true;
-                    match value.as_ref() {
-                        ValueInner::Array(items) => {
-                            for item in items {
-                                if let Some(r) = self.rule(item) {
-                                    rules.push(r);
-                                }
-                            }
-                        }
-                        other => self.err(
-                            value.span,
-                            "wrong-type",
-                            format!(
-                                "`rule` must be an array of tables (`[[rule]]`), found {}",
-                                other.type_str()
-                            ),
-                        ),
-                    }
-                }
-                "pairing" => {
-                    saw_pairings = true;
-                    match value.as_ref() {
-                        ValueInner::Array(items) => {
-                            for item in items {
-                                if let Some(p) = self.pairing(item) {
-                                    self.pairings.push(p);
-                                }
-                            }
-                        }
-                        other => self.err(
-                            value.span,
-                            "wrong-type",
-                            format!(
-                                "`pairing` must be an array of tables (`[[pairing]]`), found {}",
-                                other.type_str()
-                            ),
-                        ),
-                    }
-                }
-                other => self.err(
-                    key.span,
-                    "unknown-key",
-                    format!(
-                        "unknown top-level key `{other}`; expected `policy`, `rule` or `pairing`"
-                    ),
-                ),
-            }
-        }
-        // A file of pairings only is useful (`debgate diff` reads them); an empty file is a
-        // mistake.
-        if !saw_rules && !saw_pairings {
-            self.err(
-                Span::new(0, 0),
-                "no-rules",
-                "the file declares no `[[rule]]` or `[[pairing]]`",
-            );
-        }
-        rules
-    }
-
-    /// One `[[pairing]]`: `id` (kebab-case, unique), `pattern` (a regex with a group named
-    /// `abi`), and an optional `explanation`.
-    fn pairing(&mut self, value: &Value<'_>) -> Option<Pairing> {
-        let t = self.table(value, "pairing")?;
-        let location = self.location(value.span);
-        let before = self.errors.len();
-        const KEYS: [&str; 3] = ["id", "pattern", "explanation"];
-        unknown_keys(t, &KEYS, "in pairing", &KEYS, |span, msg| {
-            self.err(span, "unknown-key", msg)
-        });
-        let get = |name: &str| t.iter().find(|(k, _)| k.name == name).map(|(_, v)| v);
-        let id = match get("id") {
-            None => {
-                self.err(value.span, "missing-key", "pairing has no `id`");
-                None
-            }
-            Some(v) => self.string(v, "id").and_then(|s| {
-                if !is_kebab(&s) {
-                    self.err(
-                        v.span,
-                        "bad-rule-id",
-                        format!("pairing id `{s}` must be kebab-case (a-z, 0-9, single dashes)"),
-                    );
-                    return None;
-                }
-                let here = self.location(v.span);
-                if let Some((_, first)) = self.seen_pairings.iter().find(|(id, _)| *id == s) {
-                    let message = format!("pairing id `{s}` is already declared at {first}");
-                    self.err(v.span, "duplicate-rule-id", message);
-                    return None;
-                }
-                self.seen_pairings.push((s.clone(), here));
-                Some(s)
-            }),
-        };
-        let pattern = match get("pattern") {
-            None => {
-                self.err(value.span, "missing-key", "pairing has no `pattern`");
-                None
-            }
-            Some(v) => self
-                .regexes(v, "pattern")
-                .and_then(|mut r| {
-                    if r.len() == 1 {
-                        r.pop()
-                    } else {
-                        self.err(v.span, "wrong-type", "`pattern` must be one regex");
-                        None
-                    }
-                })
-                .and_then(|r| {
-                    if r.capture_names().flatten().any(|n| n == "abi") {
-                        Some(r)
-                    } else {
-                        self.err(
-                            v.span,
-                            "bad-regex",
-                            format!(
-                                "pairing pattern `{}` has no group named `abi` (`(?P<abi>...)`)",
-                                r.as_str()
-                            ),
-                        );
-                        None
-                    }
-                }),
-        };
-        if let Some(v) = get("explanation") {
-            self.string(v, "explanation");
-        }
-        if self.errors.len() > before {
-            return None;
-        }
-        Some(Pairing {
-            id: id?,
-            pattern: pattern?,
-            location,
-        })
-    }
-
-    fn policy_header(&mut self, value: &Value<'_>) {
-        let Some(t) = self.table(value, "policy") else {
-            return;
-        };
-        for (key, v) in t {
-            match key.name.as_ref() {
-                "name" | "title" | "description" => {
-                    self.string(v, &key.name);
-                }
-                other => self.err(
-                    key.span,
-                    "unknown-key",
-                    format!(
-                        "unknown key `{other}` in [policy]; expected name, title or description"
-                    ),
-                ),
-            }
-        }
-    }
-
-    fn table<'v, 'de>(&mut self, value: &'v Value<'de>, what: &str) -> Option<&'v Table<'de>> {
-        match value.as_ref() {
-            ValueInner::Table(t) => Some(t),
-            other => {
-                self.err(
-                    value.span,
-                    "wrong-type",
-                    format!("`{what}` must be a table, found {}", other.type_str()),
-                );
-                None
-            }
-        }
-    }
-
-    fn string(&mut self, value: &Value<'_>, what: &str) -> Option<String> {
-        match value.as_ref() {
-            ValueInner::String(s) => Some(s.to_string()),
-            other => {
-                self.err(
-                    value.span,
-                    "wrong-type",
-                    format!("`{what}` must be a string, found {}", other.type_str()),
-                );
-                None
-            }
-        }
-    }
-
-    fn boolean(&mut self, value: &Value<'_>, what: &str) -> Option<bool> {
-        match value.as_ref() {
-            ValueInner::Boolean(b) => Some(*b),
-            other => {
-                self.err(
-                    value.span,
-                    "wrong-type",
-                    format!("`{what}` must be true or false, found {}", other.type_str()),
-                );
-                None
-            }
-        }
-    }
-
-    /// A string or an array of strings, each with its span.
-    fn strings(&mut self, value: &Value<'_>, what: &str) -> Option<Vec<(String, Span)>> {
-        match value.as_ref() {
-            ValueInner::String(s) => Some(vec![(s.to_string(), value.span)]),
-            ValueInner::Array(items) => {
-                let mut out = Vec::new();
-                let mut ok = true;
-                for item in items {
-                    match self.string(item, what) {
-                        Some(s) => out.push((s, item.span)),
-                        None => ok = false,
-                    }
-                }
-                ok.then_some(out)
-            }
-            other => {
-                self.err(
-                    value.span,
-                    "wrong-type",
-                    format!(
-                        "`{what}` must be a string or an array of strings, found {}",
-                        other.type_str()
-                    ),
-                );
-                None
-            }
-        }
-    }
-
-    fn globs(&mut self, value: &Value<'_>, what: &str, usrmerge: bool) -> Option<Globs> {
-        let items = self.strings(value, what)?;
-        let mut builder = GlobSetBuilder::new();
-        let mut patterns = Vec::new();
-        let mut ok = true;
-        for (pat, span) in items {
-            let mut forms = vec![pat.clone()];
-            if usrmerge {
-                forms.push(usrmerge_canonical(&pat));
-            }
-            for form in forms {
-                // `literal_separator` so that `*` stays within one path component, as in a shell.
-                match GlobBuilder::new(&form)
-                    .literal_separator(what != "packages" && what != "exclude-packages")
-                    .build()
-                {
-                    Ok(g) => {
-                        builder.add(g);
-                    }
-                    Err(e) => {
-                        ok = false;
-                        self.err(
-                            span,
-                            "bad-glob",
-                            format!("`{what}` pattern `{pat}`: {}", e.kind()),
-                        );
-                        break;
+/// One policy file's `[policy]`, `[[rule]]` and `[[pairing]]` tables, into `set`.
+fn file(doc: &mut Doc<'_>, ids: &mut Ids, set: &mut RuleSet) {
+    let Some(table) = doc.parse("a policy file") else {
+        return;
+    };
+    let mut saw_rules = false;
+    let mut saw_pairings = false;
+    for (key, value) in &table {
+        match key.name.as_ref() {
+            "policy" => policy_header(doc, value),
+            "rule" => {
+                saw_rules = true;
+                for item in doc.tables(value, "rule").unwrap_or_default() {
+                    if let Some(r) = rule(doc, ids, item) {
+                        set.rules.push(r);
                     }
                 }
             }
-            patterns.push(pat);
-        }
-        if !ok {
-            return None;
-        }
-        match builder.build() {
-            Ok(set) => Some(Globs { patterns, set }),
-            Err(e) => {
-                self.err(value.span, "bad-glob", e.to_string());
-                None
-            }
-        }
-    }
-
-    fn regexes(&mut self, value: &Value<'_>, what: &str) -> Option<Vec<Regex>> {
-        let items = self.strings(value, what)?;
-        let mut out = Vec::new();
-        let mut ok = true;
-        for (pat, span) in items {
-            match Regex::new(&pat) {
-                Ok(r) => out.push(r),
-                Err(e) => {
-                    ok = false;
-                    let detail = e.to_string();
-                    let last = detail.lines().last().unwrap_or("invalid regex").to_string();
-                    self.err(span, "bad-regex", format!("`{what}` regex `{pat}`: {last}"));
-                }
-            }
-        }
-        ok.then_some(out)
-    }
-
-    fn rule(&mut self, value: &Value<'_>) -> Option<Rule> {
-        let t = self.table(value, "rule")?;
-        let location = self.location(value.span);
-        let errors_before = self.errors.len();
-        unknown_keys(t, &RULE_KEYS, "in rule", &RULE_KEYS, |span, msg| {
-            self.err(span, "unknown-key", msg)
-        });
-        let get = |name: &str| t.iter().find(|(k, _)| k.name == name).map(|(_, v)| v);
-        let required = |cx: &mut Self, name: &str| {
-            let v = get(name);
-            if v.is_none() {
-                cx.err(value.span, "missing-key", format!("rule has no `{name}`"));
-            }
-            v
-        };
-        let id = required(self, "id").and_then(|v| {
-            let s = self.string(v, "id")?;
-            if !is_kebab(&s) {
-                self.err(
-                    v.span,
-                    "bad-rule-id",
-                    format!("rule id `{s}` must be kebab-case (a-z, 0-9, single dashes)"),
-                );
-                return None;
-            }
-            let here = self.location(v.span);
-            if let Some((_, first)) = self.seen_ids.iter().find(|(id, _)| *id == s) {
-                let message = format!("rule id `{s}` is already declared at {first}");
-                self.err(v.span, "duplicate-rule-id", message);
-                return None;
-            }
-            self.seen_ids.push((s.clone(), here));
-            Some(s)
-        });
-        let severity = required(self, "severity").and_then(|v| {
-            let s = self.string(v, "severity")?;
-            let sev = Severity::parse(&s);
-            if sev.is_none() {
-                self.err(
-                    v.span,
-                    "bad-value",
-                    format!(
-                        "severity `{s}` is not one of: {}",
-                        Severity::NAMES.join(", ")
-                    ),
-                );
-            }
-            sev
-        });
-        let title = required(self, "title").and_then(|v| self.string(v, "title"));
-        let explanation = required(self, "explanation").and_then(|v| self.string(v, "explanation"));
-        let references = required(self, "references")
-            .and_then(|v| self.strings(v, "references"))
-            .map(|v| v.into_iter().map(|(s, _)| s).collect::<Vec<_>>());
-        if let (Some(refs), Some(v)) = (&references, get("references")) {
-            if refs.is_empty() {
-                self.err(v.span, "bad-value", "`references` needs at least one entry");
-            }
-        }
-        let usrmerge = get("usrmerge")
-            .and_then(|v| self.boolean(v, "usrmerge"))
-            .unwrap_or(false);
-        // Like dak's fatal lintian tags: a rule may refuse waivers; most rules accept them.
-        let waivable = get("waivable")
-            .and_then(|v| self.boolean(v, "waivable"))
-            .unwrap_or(true);
-        let empty = || Globs {
-            patterns: Vec::new(),
-            set: globset::GlobSet::empty(),
-        };
-        let packages = match get("packages") {
-            Some(v) => self.globs(v, "packages", false),
-            None => Some(empty()),
-        };
-        let exclude_packages = match get("exclude-packages") {
-            Some(v) => self.globs(v, "exclude-packages", false),
-            None => Some(empty()),
-        };
-        let paths = match get("paths") {
-            Some(v) => self
-                .globs(v, "paths", usrmerge)
-                .map(|globs| Some(PathSelector { globs, usrmerge })),
-            None => Some(None),
-        };
-        let presence = match get("presence") {
-            Some(v) => self.string(v, "presence").and_then(|s| {
-                let p = Presence::parse(&s);
-                if p.is_none() {
-                    self.err(
-                        v.span,
-                        "bad-value",
-                        format!(
-                            "presence `{s}` is not one of: {}",
-                            Presence::NAMES.join(", ")
-                        ),
-                    );
-                }
-                p
-            }),
-            None => Some(Presence::Optional),
-        };
-        let assertion = required(self, "assert").and_then(|v| self.assertion(v));
-        if let (Some(a), Some(p)) = (&assertion, &paths) {
-            let span = get("paths").map_or(value.span, |v| v.span);
-            match a {
-                Assertion::Sysctl { .. } if p.is_some() => self.err(
-                    span,
-                    "bad-value",
-                    "a `sysctl` rule reads every sysctl.d file in the set; it takes no `paths`",
-                ),
-                Assertion::Sysctl { .. } => {}
-                _ if p.is_none() => self.err(
-                    span,
-                    "missing-key",
-                    format!("a `{}` rule needs `paths`", a.kind()),
-                ),
-                _ => {}
-            }
-        }
-        if self.errors.len() > errors_before {
-            return None;
-        }
-        Some(Rule {
-            id: id?,
-            severity: severity?,
-            title: title?,
-            explanation: explanation?,
-            references: references?,
-            packages: packages?,
-            exclude_packages: exclude_packages?,
-            paths: paths?,
-            presence: presence?,
-            assertion: assertion?,
-            waivable,
-            location,
-        })
-    }
-
-    fn assertion(&mut self, value: &Value<'_>) -> Option<Assertion> {
-        let t = self.table(value, "assert")?;
-        let get = |name: &str| t.iter().find(|(k, _)| k.name == name).map(|(_, v)| v);
-        let Some(kind_v) = get("kind") else {
-            self.err(
-                value.span,
-                "missing-key",
-                format!(
-                    "`assert` has no `kind`; expected one of: {}",
-                    Assertion::KINDS.join(", ")
-                ),
-            );
-            return None;
-        };
-        let kind = self.string(kind_v, "kind")?;
-        let allowed: &[&str] = match kind.as_str() {
-            "kconfig" => &["kind", "expect"],
-            "file-state" => &[
-                "kind",
-                "type",
-                "mode",
-                "max-mode",
-                "owner",
-                "group",
-                "setuid",
-                "setgid",
-                "capabilities",
-                "forbid-capabilities",
-                "allow-capabilities",
-            ],
-            "text" => &["kind", "must-match", "must-not-match", "conffile"],
-            "sysctl" => &["kind", "key", "allowed", "forbidden", "unset"],
-            "exists" => &["kind"],
-            other => {
-                self.err(
-                    kind_v.span,
-                    "unknown-assertion-kind",
-                    format!(
-                        "unknown assertion kind `{other}`; expected one of: {}",
-                        Assertion::KINDS.join(", ")
-                    ),
-                );
-                return None;
-            }
-        };
-        let before = self.errors.len();
-        // `kind` itself is allowed but not worth suggesting.
-        let what = format!("for a `{kind}` assertion");
-        unknown_keys(t, allowed, &what, &allowed[1..], |span, msg| {
-            self.err(span, "unknown-key", msg)
-        });
-        let assertion = match kind.as_str() {
-            "kconfig" => self.kconfig(value, get("expect")),
-            "file-state" => self.file_state(&get),
-            "text" => {
-                let must_match =
-                    get("must-match").map_or(Some(Vec::new()), |v| self.regexes(v, "must-match"));
-                let must_not_match = get("must-not-match")
-                    .map_or(Some(Vec::new()), |v| self.regexes(v, "must-not-match"));
-                let conffile = get("conffile").map(|v| self.boolean(v, "conffile"));
-                Some(Assertion::Text {
-                    must_match: must_match?,
-                    must_not_match: must_not_match?,
-                    conffile: conffile.unwrap_or(None),
-                })
-            }
-            "sysctl" => {
-                let key = match get("key") {
-                    Some(v) => self.string(v, "key"),
-                    None => {
-                        self.err(
-                            value.span,
-                            "missing-key",
-                            "a `sysctl` assertion needs `key`",
-                        );
-                        None
-                    }
-                };
-                let list = |cx: &mut Self, name: &str| {
-                    get(name).map_or(Some(Vec::new()), |v| {
-                        cx.strings(v, name)
-                            .map(|v| v.into_iter().map(|(s, _)| s).collect())
-                    })
-                };
-                let allowed = list(self, "allowed");
-                let forbidden = list(self, "forbidden");
-                let unset_passes = match get("unset") {
-                    None => Some(true),
-                    Some(v) => match self.string(v, "unset").as_deref() {
-                        Some("pass") => Some(true),
-                        Some("fail") => Some(false),
-                        Some(s) => {
-                            self.err(
-                                v.span,
-                                "bad-value",
-                                format!("unset `{s}` is not one of: pass, fail"),
-                            );
-                            None
-                        }
-                        None => None,
-                    },
-                };
-                if allowed.as_ref().is_some_and(|a| a.is_empty())
-                    && forbidden.as_ref().is_some_and(|f| f.is_empty())
-                {
-                    self.err(
-                        value.span,
-                        "missing-key",
-                        "a `sysctl` assertion needs `allowed` or `forbidden`",
-                    );
-                }
-                Some(Assertion::Sysctl {
-                    key: key?,
-                    allowed: allowed?,
-                    forbidden: forbidden?,
-                    unset_passes: unset_passes?,
-                })
-            }
-            _ => Some(Assertion::Exists),
-        };
-        if self.errors.len() > before {
-            return None;
-        }
-        assertion
-    }
-
-    fn kconfig(&mut self, value: &Value<'_>, expect: Option<&Value<'_>>) -> Option<Assertion> {
-        let Some(v) = expect else {
-            self.err(
-                value.span,
-                "missing-key",
-                "a `kconfig` assertion needs `expect = { OPTION = \"y\" }`",
-            );
-            return None;
-        };
-        let t = self.table(v, "expect")?;
-        if t.is_empty() {
-            self.err(v.span, "bad-value", "`expect` names no option");
-        }
-        let mut out = Vec::new();
-        for (key, val) in t {
-            let opt = key.name.to_string();
-            if !opt.starts_with("CONFIG_") || opt.len() <= "CONFIG_".len() {
-                self.err(
-                    key.span,
-                    "bad-value",
-                    format!("`{opt}` is not a kernel config option name (CONFIG_...)"),
-                );
-                continue;
-            }
-            if let Some(values) = self.strings(val, &opt) {
-                if values.is_empty() {
-                    self.err(val.span, "bad-value", format!("`{opt}` allows no value"));
-                }
-                out.push((opt, values.into_iter().map(|(s, _)| s).collect()));
-            }
-        }
-        Some(Assertion::Kconfig { expect: out })
-    }
-
-    fn file_state<'v, 'de: 'v>(
-        &mut self,
-        get: &dyn Fn(&str) -> Option<&'v Value<'de>>,
-    ) -> Option<Assertion> {
-        let mut a = FileStateAssert::default();
-        let mut ok = true;
-        if let Some(v) = get("type") {
-            let s = self.string(v, "type")?;
-            a.kind = [
-                EntryKind::File,
-                EntryKind::Dir,
-                EntryKind::Symlink,
-                EntryKind::HardLink,
-                EntryKind::CharDevice,
-                EntryKind::BlockDevice,
-                EntryKind::Fifo,
-            ]
-            .into_iter()
-            .find(|k| k.as_str() == s);
-            if a.kind.is_none() {
-                ok = false;
-                self.err(v.span, "bad-value", format!("type `{s}` is not one of: file, dir, symlink, hard-link, char-device, block-device, fifo"));
-            }
-        }
-        for (name, slot) in [("mode", &mut a.mode), ("max-mode", &mut a.max_mode)] {
-            if let Some(v) = get(name) {
-                match self.string(v, name) {
-                    Some(s)
-                        if (3..=4).contains(&s.len())
-                            && s.bytes().all(|b| (b'0'..=b'7').contains(&b)) =>
-                    {
-                        *slot = u32::from_str_radix(&s, 8).ok();
-                    }
-                    Some(s) => {
-                        ok = false;
-                        self.err(
-                            v.span,
-                            "bad-value",
-                            format!("{name} `{s}` must be 3 or 4 octal digits, e.g. \"0755\""),
-                        );
-                    }
-                    None => ok = false,
-                }
-            }
-        }
-        for (name, slot) in [("owner", &mut a.owner), ("group", &mut a.group)] {
-            if let Some(v) = get(name) {
-                *slot = self.string(v, name);
-                ok &= slot.is_some();
-            }
-        }
-        for (name, slot) in [("setuid", &mut a.setuid), ("setgid", &mut a.setgid)] {
-            if let Some(v) = get(name) {
-                *slot = self.boolean(v, name);
-                ok &= slot.is_some();
-            }
-        }
-        let mut cap_rules = Vec::new();
-        if let Some(v) = get("capabilities") {
-            match self.string(v, "capabilities").as_deref() {
-                Some("none") => cap_rules.push(CapsRule::None),
-                Some("any") => {}
-                Some(s) => {
-                    ok = false;
-                    self.err(v.span, "bad-value", format!("capabilities `{s}` is not one of: none, any (use forbid-capabilities or allow-capabilities for lists)"));
-                }
-                None => ok = false,
-            }
-        }
-        for name in ["forbid-capabilities", "allow-capabilities"] {
-            if let Some(v) = get(name) {
-                let Some(items) = self.strings(v, name) else {
-                    ok = false;
-                    continue;
-                };
-                let mut mask = 0u64;
-                for (cap, span) in items {
-                    match caps::number(&cap) {
-                        Some(n) if cap.to_ascii_lowercase().starts_with("cap_") => mask |= 1 << n,
-                        _ => {
-                            ok = false;
-                            self.err(
-                                span,
-                                "unknown-capability",
-                                format!("`{cap}` is not a capability name (e.g. cap_net_raw)"),
-                            );
-                        }
+            "pairing" => {
+                saw_pairings = true;
+                for item in doc.tables(value, "pairing").unwrap_or_default() {
+                    if let Some(p) = pairing(doc, ids, item) {
+                        set.pairings.push(p);
                     }
                 }
-                cap_rules.push(if name == "forbid-capabilities" {
-                    CapsRule::Forbid(mask)
-                } else {
-                    CapsRule::Allow(mask)
-                });
             }
+            other => doc.error(
+                key.span,
+                Code::UnknownKey,
+                format!("unknown top-level key `{other}`; expected `policy`, `rule` or `pairing`"),
+            ),
         }
-        if cap_rules.len() > 1 {
-            ok = false;
-            self.err(
-                get("capabilities")
-                    .or(get("allow-capabilities"))
-                    .map_or(Span::new(0, 0), |v| v.span),
-                "conflicting-keys",
-                "use only one of capabilities, forbid-capabilities and allow-capabilities",
-            );
-        }
-        a.capabilities = cap_rules.pop();
-        ok.then_some(Assertion::FileState(a))
+    }
+    // A file of pairings only is useful (`debgate diff` reads them); an empty file is a mistake.
+    if !saw_rules && !saw_pairings {
+        doc.error(
+            Span::new(0, 0),
+            Code::NoRules,
+            "the file declares no `[[rule]]` or `[[pairing]]`",
+        );
     }
 }
 
-fn is_kebab(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('-').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
+fn policy_header(doc: &mut Doc<'_>, value: &Value<'_>) {
+    let Some(t) = doc.table(value, "policy") else {
+        return;
+    };
+    for (key, v) in t {
+        match key.name.as_ref() {
+            "name" | "title" | "description" => {
+                doc.string(v, &key.name);
+            }
+            other => doc.error(
+                key.span,
+                Code::UnknownKey,
+                format!("unknown key `{other}` in [policy]; expected name, title or description"),
+            ),
+        }
+    }
+}
+
+/// A kebab-case id not declared before in `seen`; `what` is "rule" or "pairing".
+fn id(
+    doc: &mut Doc<'_>,
+    seen: &mut Vec<(String, Location)>,
+    v: &Value<'_>,
+    what: &str,
+) -> Option<String> {
+    let s = doc.string(v, "id")?;
+    if !is_kebab(&s) {
+        doc.error(
+            v.span,
+            Code::BadRuleId,
+            format!("{what} id `{s}` must be kebab-case (a-z, 0-9, single dashes)"),
+        );
+        return None;
+    }
+    let here = doc.location(v.span);
+    if let Some((_, first)) = seen.iter().find(|(id, _)| *id == s) {
+        let message = format!("{what} id `{s}` is already declared at {first}");
+        doc.error(v.span, Code::DuplicateRuleId, message);
+        return None;
+    }
+    seen.push((s.clone(), here));
+    Some(s)
+}
+
+/// One `[[pairing]]`: `id` (kebab-case, unique), `pattern` (a regex with a group named `abi`),
+/// and an optional `explanation`.
+fn pairing(doc: &mut Doc<'_>, ids: &mut Ids, value: &Value<'_>) -> Option<Pairing> {
+    let t = doc.table(value, "pairing")?;
+    let location = doc.location(value.span);
+    let mark = doc.mark();
+    const KEYS: [&str; 3] = ["id", "pattern", "explanation"];
+    doc.unknown_keys(t, &KEYS, "in pairing", &KEYS);
+    let id = doc
+        .required(t, "id", value.span, "pairing", "")
+        .and_then(|v| id(doc, &mut ids.pairings, v, "pairing"));
+    let pattern = doc
+        .required(t, "pattern", value.span, "pairing", "")
+        .and_then(|v| {
+            let mut r = doc.regexes(v, "pattern")?;
+            if r.len() != 1 {
+                doc.error(v.span, Code::WrongType, "`pattern` must be one regex");
+                return None;
+            }
+            let r = r.pop()?;
+            if !r.capture_names().flatten().any(|n| n == "abi") {
+                doc.error(
+                    v.span,
+                    Code::BadRegex,
+                    format!(
+                        "pairing pattern `{}` has no group named `abi` (`(?P<abi>...)`)",
+                        r.as_str()
+                    ),
+                );
+                return None;
+            }
+            Some(r)
+        });
+    if let Some(v) = get(t, "explanation") {
+        doc.string(v, "explanation");
+    }
+    if doc.failed_since(mark) {
+        return None;
+    }
+    Some(Pairing {
+        id: id?,
+        pattern: pattern?,
+        location,
+    })
+}
+
+fn empty_globs() -> Globs {
+    Globs {
+        patterns: Vec::new(),
+        set: globset::GlobSet::empty(),
+    }
+}
+
+/// Package-name globs (`what` = `packages`), or path globs, also compiled in their `/usr` form
+/// when `usrmerge`.
+fn globs(doc: &mut Doc<'_>, value: &Value<'_>, what: &str, usrmerge: bool) -> Option<Globs> {
+    let items = doc.strings(value, what)?;
+    let mut builder = GlobSetBuilder::new();
+    let mut patterns = Vec::new();
+    let mut ok = true;
+    let paths = what != "packages" && what != "exclude-packages";
+    for (pat, span) in items {
+        let mut forms = vec![pat.clone()];
+        if usrmerge {
+            forms.push(usrmerge_canonical(&pat));
+        }
+        for form in forms {
+            // `literal_separator` so that `*` stays within one path component, as in a shell.
+            match GlobBuilder::new(&form).literal_separator(paths).build() {
+                Ok(g) => {
+                    builder.add(g);
+                }
+                Err(e) => {
+                    ok = false;
+                    doc.error(
+                        span,
+                        Code::BadGlob,
+                        format!("`{what}` pattern `{pat}`: {}", e.kind()),
+                    );
+                    break;
+                }
+            }
+        }
+        patterns.push(pat);
+    }
+    if !ok {
+        return None;
+    }
+    match builder.build() {
+        Ok(set) => Some(Globs { patterns, set }),
+        Err(e) => {
+            doc.error(value.span, Code::BadGlob, e.to_string());
+            None
+        }
+    }
+}
+
+fn rule(doc: &mut Doc<'_>, ids: &mut Ids, value: &Value<'_>) -> Option<Rule> {
+    let t = doc.table(value, "rule")?;
+    let location = doc.location(value.span);
+    let mark = doc.mark();
+    doc.unknown_keys(t, &RULE_KEYS, "in rule", &RULE_KEYS);
+    let at = value.span;
+    let id = doc
+        .required(t, "id", at, "rule", "")
+        .and_then(|v| id(doc, &mut ids.rules, v, "rule"));
+    let severity = doc
+        .required(t, "severity", at, "rule", "")
+        .and_then(|v| doc.one_of(v, "severity", &Severity::NAMES))
+        .and_then(|s| Severity::parse(&s));
+    let title = doc
+        .required(t, "title", at, "rule", "")
+        .and_then(|v| doc.string(v, "title"));
+    let explanation = doc
+        .required(t, "explanation", at, "rule", "")
+        .and_then(|v| doc.string(v, "explanation"));
+    let references = doc.required(t, "references", at, "rule", "").and_then(|v| {
+        let refs = doc.string_list(v, "references")?;
+        if refs.is_empty() {
+            doc.error(
+                v.span,
+                Code::BadValue,
+                "`references` needs at least one entry",
+            );
+        }
+        Some(refs)
+    });
+    let usrmerge = get(t, "usrmerge")
+        .and_then(|v| doc.boolean(v, "usrmerge"))
+        .unwrap_or(false);
+    // Like dak's fatal lintian tags: a rule may refuse waivers; most rules accept them.
+    let waivable = get(t, "waivable")
+        .and_then(|v| doc.boolean(v, "waivable"))
+        .unwrap_or(true);
+    let packages = match get(t, "packages") {
+        Some(v) => globs(doc, v, "packages", false),
+        None => Some(empty_globs()),
+    };
+    let exclude_packages = match get(t, "exclude-packages") {
+        Some(v) => globs(doc, v, "exclude-packages", false),
+        None => Some(empty_globs()),
+    };
+    let paths = match get(t, "paths") {
+        Some(v) => {
+            globs(doc, v, "paths", usrmerge).map(|globs| Some(PathSelector { globs, usrmerge }))
+        }
+        None => Some(None),
+    };
+    let presence = match get(t, "presence") {
+        Some(v) => doc
+            .one_of(v, "presence", &Presence::NAMES)
+            .and_then(|s| Presence::parse(&s)),
+        None => Some(Presence::Optional),
+    };
+    let assertion = doc
+        .required(t, "assert", at, "rule", "")
+        .and_then(|v| assertion(doc, v));
+    if let (Some(a), Some(p)) = (&assertion, &paths) {
+        let span = get(t, "paths").map_or(at, |v| v.span);
+        match (a.get().scope(), p) {
+            (kinds::Scope::Set, Some(_)) => doc.error(
+                span,
+                Code::BadValue,
+                format!(
+                    "a `{}` rule reads every file it needs in the set; it takes no `paths`",
+                    a.kind()
+                ),
+            ),
+            (kinds::Scope::Set, None) | (_, Some(_)) => {}
+            (_, None) => doc.error(
+                span,
+                Code::MissingKey,
+                format!("a `{}` rule needs `paths`", a.kind()),
+            ),
+        }
+    }
+    if doc.failed_since(mark) {
+        return None;
+    }
+    Some(Rule {
+        id: id?,
+        severity: severity?,
+        title: title?,
+        explanation: explanation?,
+        references: references?,
+        packages: packages?,
+        exclude_packages: exclude_packages?,
+        paths: paths?,
+        presence: presence?,
+        assertion: assertion?,
+        waivable,
+        location,
+    })
+}
+
+/// The `assert` table: its `kind` picks the kind's own keys and parser.
+fn assertion(doc: &mut Doc<'_>, value: &Value<'_>) -> Option<Assertion> {
+    let t: &Table<'_> = doc.table(value, "assert")?;
+    let names: Vec<&str> = kinds::ALL.iter().map(|s| s.name).collect();
+    let Some(kind_v) = get(t, "kind") else {
+        doc.error(
+            value.span,
+            Code::MissingKey,
+            format!(
+                "`assert` has no `kind`; expected one of: {}",
+                names.join(", ")
+            ),
+        );
+        return None;
+    };
+    let kind = doc.string(kind_v, "kind")?;
+    let Some(spec) = kinds::spec(&kind) else {
+        doc.error(
+            kind_v.span,
+            Code::UnknownAssertionKind,
+            format!(
+                "unknown assertion kind `{kind}`; expected one of: {}",
+                names.join(", ")
+            ),
+        );
+        return None;
+    };
+    let mark = doc.mark();
+    // `kind` itself is allowed but not worth suggesting.
+    let what = format!("for a `{kind}` assertion");
+    doc.unknown_keys(t, spec.keys, &what, &spec.keys[1..]);
+    let parsed = (spec.parse)(doc, t, value.span);
+    if doc.failed_since(mark) {
+        return None;
+    }
+    parsed.map(Assertion::new)
 }

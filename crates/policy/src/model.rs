@@ -1,10 +1,12 @@
 //! The rule model a policy file is loaded into.
 
+pub use crate::diagnostic::Location;
+use crate::kinds::{self, Kind};
 use debgate_facts::path::usrmerge_canonical;
-use debgate_facts::EntryKind;
 use globset::GlobSet;
 use regex::Regex;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// How much a failed rule matters; `error` failures make `check` exit 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -71,24 +73,6 @@ impl Presence {
     }
 }
 
-/// Where something was declared: `policies/x.toml:12:1`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Location {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-}
-
-impl std::fmt::Display for Location {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Line 0: declared by debgate itself, not at a place in a file.
-        if self.line == 0 {
-            return write!(f, "{}", self.file);
-        }
-        write!(f, "{}:{}:{}", self.file, self.line, self.column)
-    }
-}
-
 /// A set of globs with the text they were written as, for messages.
 #[derive(Debug, Clone)]
 pub struct Globs {
@@ -125,78 +109,27 @@ impl PathSelector {
     }
 }
 
-/// Which capabilities a file may carry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CapsRule {
-    /// No capability at all.
-    None,
-    /// None of these (bit mask).
-    Forbid(u64),
-    /// Only these (bit mask).
-    Allow(u64),
-}
-
-/// The properties a file's effective state must have; unset fields are not checked.
-#[derive(Debug, Clone, Default)]
-pub struct FileStateAssert {
-    pub kind: Option<EntryKind>,
-    pub mode: Option<u32>,
-    /// No permission bit outside this mask (e.g. `0755` forbids group/world write and setuid).
-    pub max_mode: Option<u32>,
-    pub owner: Option<String>,
-    pub group: Option<String>,
-    pub setuid: Option<bool>,
-    pub setgid: Option<bool>,
-    pub capabilities: Option<CapsRule>,
-}
-
-/// One assertion kind with its parameters.
+/// A rule's assertion: one of the kinds of [`crate::kinds`] with its parameters.
 #[derive(Debug, Clone)]
-pub enum Assertion {
-    /// Kernel config options must have one of the allowed values (`n` covers absent).
-    Kconfig { expect: Vec<(String, Vec<String>)> },
-    /// The effective state (data.tar plus maintainer scripts) must have these properties.
-    FileState(FileStateAssert),
-    /// Lines that must and must not match, and conffile status.
-    Text {
-        must_match: Vec<Regex>,
-        must_not_match: Vec<Regex>,
-        conffile: Option<bool>,
-    },
-    /// The effective sysctl value of a key across the whole set.
-    Sysctl {
-        key: String,
-        allowed: Vec<String>,
-        forbidden: Vec<String>,
-        /// Whether a key no file sets passes.
-        unset_passes: bool,
-    },
-    /// The path must exist (combine with `presence = "required"`).
-    Exists,
-    /// A check debgate makes itself outside the policy evaluator (the upload checks of a
-    /// `.changes`). Listed with the rules so that `rules`, `explain`, waivers and the CI formats
-    /// treat it alike; it cannot be written in a policy file.
-    Builtin,
-}
+pub struct Assertion(Arc<dyn Kind>);
 
 impl Assertion {
-    /// The `kind` names as written in policies; the README documents each.
-    pub const KINDS: [&'static str; 5] = ["kconfig", "file-state", "text", "sysctl", "exists"];
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Assertion::Kconfig { .. } => "kconfig",
-            Assertion::FileState(_) => "file-state",
-            Assertion::Text { .. } => "text",
-            Assertion::Sysctl { .. } => "sysctl",
-            Assertion::Exists => "exists",
-            Assertion::Builtin => "built-in",
-        }
+    pub fn new(kind: Box<dyn Kind>) -> Assertion {
+        Assertion(Arc::from(kind))
     }
 
-    /// Kinds that need the content of the matched files.
-    pub fn needs_content(&self) -> bool {
-        matches!(self, Assertion::Kconfig { .. } | Assertion::Text { .. })
+    /// The assertion of a check debgate makes itself (see [`kinds::Builtin`]).
+    pub fn builtin() -> Assertion {
+        Assertion(Arc::new(kinds::Builtin))
+    }
+
+    /// The `kind` name as written in policies (`built-in` for debgate's own checks).
+    pub fn kind(&self) -> &'static str {
+        self.0.name()
+    }
+
+    pub fn get(&self) -> &dyn Kind {
+        &*self.0
     }
 }
 
@@ -272,15 +205,13 @@ impl RuleSet {
             .find_map(|p| p.key(name).map(|(k, abi)| (p, k, abi)))
     }
 
-    /// Kernel config options that some `kconfig` rule names, in rule order.
+    /// Kernel config options that some rule names, in rule order.
     pub fn kconfig_options(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         for r in &self.rules {
-            if let Assertion::Kconfig { expect } = &r.assertion {
-                for (opt, _) in expect {
-                    if !out.contains(&opt.as_str()) {
-                        out.push(opt);
-                    }
+            for opt in r.assertion.get().kconfig_options() {
+                if !out.contains(&opt) {
+                    out.push(opt);
                 }
             }
         }
@@ -290,10 +221,8 @@ impl RuleSet {
     /// Should the reader keep the content of this data.tar path? Only paths a content-reading
     /// rule names, plus every sysctl.d file when a sysctl rule is loaded.
     pub fn wants_content(&self, path: &str) -> bool {
-        self.rules.iter().any(|r| match &r.assertion {
-            Assertion::Sysctl { .. } => debgate_analyze::sysctl::is_sysctl_path(path),
-            a if a.needs_content() => r.selects_path(path),
-            _ => false,
-        })
+        self.rules
+            .iter()
+            .any(|r| r.assertion.get().wants_content(r, path))
     }
 }

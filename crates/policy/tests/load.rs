@@ -135,7 +135,7 @@ fn bad_pairings_are_reported_with_codes() {
     assert_eq!(empty[0].code, "no-rules");
     let text = "[[pairing]]\nid = \"Bad\"\npattern = '^x-[0-9]+$'\nextra = 1\n\n[[pairing]]\nid = \"ok\"\npattern = '('\n";
     let errs = load_sources(&[("p.toml", text)]).unwrap_err().0;
-    let codes: Vec<&str> = errs.iter().map(|e| e.code).collect();
+    let codes: Vec<&str> = errs.iter().map(|e| e.code.as_str()).collect();
     assert_eq!(
         codes,
         ["unknown-key", "bad-rule-id", "bad-regex", "bad-regex"],
