@@ -3,27 +3,15 @@
 //! set of their own. The upload checks are listed among the rules as built-in rules.
 
 use crate::report::{CheckResult, PackageSummary, UploadSummary};
-use crate::{analyze_file, analyze_package, schedule, AnalyzedPackage, CheckReport, Settings};
+use crate::{
+    analyze_file, analyze_package, schedule, AnalyzedPackage, CheckInputs, CheckReport, Settings,
+};
 use debgate_policy::{evaluate, Analyzed, Finding, Rule, RuleSet, Severity, Status};
 use debgate_reader::{open_package, read_package_from, ReadError, ReadOptions};
 use debgate_upload::{check_upload, control_agrees, BinaryControl, Check, Problem, UploadReport};
 use sha2::{Digest, Sha256};
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
-
-/// What `debgate check` was given: loose packages (judged together as one set) and `.changes`
-/// files (each judged as its own set).
-#[derive(Debug, Clone, Default)]
-pub struct CheckInputs {
-    pub debs: Vec<PathBuf>,
-    pub uploads: Vec<PathBuf>,
-}
-
-impl CheckInputs {
-    pub fn is_empty(&self) -> bool {
-        self.debs.is_empty() && self.uploads.is_empty()
-    }
-}
 
 /// The upload checks as rules: severity error, not waivable (a checksum mismatch is never an
 /// accepted exception), declared by debgate itself.
@@ -171,14 +159,7 @@ fn judge<'a>(
     upload: Option<&String>,
 ) -> Vec<CheckResult> {
     let set: Vec<&AnalyzedPackage> = set.collect();
-    let views: Vec<Analyzed<'_>> = set
-        .iter()
-        .map(|a| Analyzed {
-            package: &a.package,
-            changes: &a.changes,
-            state: &a.state,
-        })
-        .collect();
+    let views: Vec<Analyzed<'_>> = set.iter().map(|a| a.view()).collect();
     let mut findings = evaluate(rules, &views);
     // debgate's own package checks, in every run whatever the policies are.
     findings.extend(crate::builtin::package_findings(set));

@@ -8,7 +8,7 @@ mod common;
 
 use common::{analyzed, cases_dir};
 use debgate_check::{bundled_policies, AnalyzedPackage};
-use debgate_policy::{evaluate, Analyzed, RuleSet};
+use debgate_policy::{evaluate, RuleSet};
 use debgate_writer::case::{load_state_cases, StateCase};
 use std::collections::BTreeSet;
 
@@ -47,12 +47,7 @@ fn rules() -> RuleSet {
 
 /// What is wrong with a case's verdicts, if anything.
 fn verdict_failures(rules: &RuleSet, a: &AnalyzedPackage, case: &StateCase) -> Vec<String> {
-    let view = Analyzed {
-        package: &a.package,
-        changes: &a.changes,
-        state: &a.state,
-    };
-    let findings = evaluate(rules, &[view]);
+    let findings = evaluate(rules, &[a.view()]);
     let mut out = Vec::new();
     for v in &case.verdicts {
         let mine: Vec<_> = findings.iter().filter(|f| f.rule == v.rule).collect();

@@ -1,16 +1,17 @@
-//! The `debgate` command line: argument parsing and output only; the work is in the libraries.
+//! The `debgate` command line: argument parsing, dispatch and progress only; the work is in the
+//! libraries and every output format in `debgate_render`.
 
-mod diff_html;
-mod diff_output;
-mod output;
+mod progress;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use debgate_check::{
-    bundled_rules, check_inputs, collect_check_inputs, formats, inspect, with_builtin_rules,
+    bundled_rules, check_inputs, collect_check_inputs, inspect, with_builtin_rules,
     with_upload_rules, Date, Settings, SignatureError, Verifier, Waivers, DEFAULT_WAIVERS,
 };
 use debgate_policy::{load_paths, RuleSet, Severity};
+use debgate_render::{JsonlSink, RenderError, RenderOptions};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -55,8 +56,8 @@ enum FailOn {
     Info,
 }
 
-/// Formats of `debgate diff`: each is a renderer of the same report (diff_output.rs,
-/// diff_html.rs), so a new format needs no change to the comparison.
+/// Formats of `debgate diff`: each is a renderer of the same report (`debgate_render`), so a
+/// new format needs no change to the comparison.
 #[derive(Clone, Copy, ValueEnum)]
 enum DiffFormat {
     Text,
@@ -237,6 +238,20 @@ fn check_waivers(rules: &RuleSet, given: Option<PathBuf>, none: bool) -> Result<
     })
 }
 
+fn stdout_wants_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Write a rendered report. A reader that went away (`debgate check DIR | head`) ends the
+/// writing quietly: the run has been judged already and its exit status stands, so a gate
+/// under `set -o pipefail` still sees a failure. Any other write error is reported.
+fn emit(rendered: Result<(), RenderError>) -> Result<()> {
+    match rendered {
+        Err(e) if e.is_broken_pipe() => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 fn settings(read: &ReadArgs) -> Result<Settings> {
     let mut s = Settings {
         xz_threads: read.xz_threads,
@@ -305,28 +320,26 @@ fn run(cli: Cli) -> Result<u8> {
                 FailOn::Info => Severity::Info,
             };
             report.gate(&rules, &waivers, fail_on, Date::today());
-            match format {
-                CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-                CheckFormat::Jsonl => {
-                    formats::jsonl::write(&report, &mut std::io::stdout().lock())?
-                }
-                CheckFormat::Junit => print!("{}", formats::junit::render(&report)?),
+            let opts = RenderOptions {
+                color: match color {
+                    Color::Always => true,
+                    Color::Never => false,
+                    Color::Auto => stdout_wants_color(),
+                },
+                verbose,
+                fail_on,
+            };
+            let out = &mut std::io::stdout().lock();
+            emit(match format {
+                CheckFormat::Json => debgate_render::json(&report, out),
+                CheckFormat::Jsonl => JsonlSink::new(out).report(&report).map(drop),
+                CheckFormat::Junit => debgate_render::junit(&report, &opts, out),
                 CheckFormat::Sarif => {
                     let cwd = std::env::current_dir().ok();
-                    print!(
-                        "{}",
-                        formats::sarif::render(&report, &rules, cwd.as_deref())?
-                    );
+                    debgate_render::sarif(&report, &rules, cwd.as_deref(), &opts, out)
                 }
-                CheckFormat::Text => {
-                    let colored = match color {
-                        Color::Always => true,
-                        Color::Never => false,
-                        Color::Auto => output::stdout_wants_color(),
-                    };
-                    output::print_check(&report, verbose, colored);
-                }
-            }
+                CheckFormat::Text => debgate_render::check_text(&report, &opts, out),
+            })?;
             Ok(u8::try_from(report.exit_code()).unwrap_or(EXIT_BAD_INPUT))
         }
         Command::Inspect {
@@ -337,10 +350,13 @@ fn run(cli: Cli) -> Result<u8> {
             let settings = settings(&read)?;
             let report = inspect(&package, &settings)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", package.display()))?;
-            match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-                Format::Text => output::print_inspect(&report),
-            }
+            let out = &mut std::io::stdout().lock();
+            emit(match format {
+                Format::Json => debgate_render::json(&report, out),
+                Format::Text => {
+                    debgate_render::inspect_text(&report, &RenderOptions::default(), out)
+                }
+            })?;
             Ok(0)
         }
         Command::Diff {
@@ -354,7 +370,7 @@ fn run(cli: Cli) -> Result<u8> {
         } => {
             let rules = rules(&policies)?;
             let settings = settings(&read)?;
-            let progress = diff_output::ReadProgress::new();
+            let progress = progress::ReadProgress::new();
             let report = debgate_diff::diff_paths_with_progress(
                 &rules,
                 &old,
@@ -364,42 +380,59 @@ fn run(cli: Cli) -> Result<u8> {
             );
             progress.finish();
             let report = report?;
-            let rendered = match format {
-                DiffFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
-                DiffFormat::Markdown => diff_output::markdown(&report),
-                DiffFormat::Html => diff_html::html(&report),
-                DiffFormat::Text => {
-                    let colored = match color {
-                        Color::Always => true,
-                        Color::Never => false,
-                        Color::Auto => output.is_none() && output::stdout_wants_color(),
-                    };
-                    diff_output::text(&report, colored)
-                }
+            let opts = RenderOptions {
+                color: match color {
+                    Color::Always => true,
+                    Color::Never => false,
+                    Color::Auto => output.is_none() && stdout_wants_color(),
+                },
+                ..RenderOptions::default()
+            };
+            let render = |out: &mut dyn Write| match format {
+                DiffFormat::Json => debgate_render::json(&report, out),
+                DiffFormat::Markdown => debgate_render::diff_markdown(&report, &opts, out),
+                DiffFormat::Html => debgate_render::diff_html(&report, &opts, out),
+                DiffFormat::Text => debgate_render::diff_text(&report, &opts, out),
             };
             match &output {
-                Some(path) => std::fs::write(path, rendered)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-                None => print!("{rendered}"),
+                Some(path) => {
+                    let mut file = std::fs::File::create(path)
+                        .map(std::io::BufWriter::new)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                    render(&mut file).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                }
+                None => emit(render(&mut std::io::stdout().lock()))?,
             }
             Ok(u8::try_from(report.exit_code()).unwrap_or(EXIT_BAD_INPUT))
         }
         Command::Rules { policies } => {
-            output::print_rules(&all_rules(&policies)?);
+            let rules = all_rules(&policies)?;
+            let out = &mut std::io::stdout().lock();
+            emit(debgate_render::rules_text(
+                &rules,
+                &RenderOptions::default(),
+                out,
+            ))?;
             Ok(0)
         }
         Command::Explain { policies, rule } => {
             let rules = all_rules(&policies)?;
             match rules.get(&rule) {
                 Some(r) => {
-                    output::print_explain(r);
+                    let out = &mut std::io::stdout().lock();
+                    emit(debgate_render::explain_text(
+                        r,
+                        &RenderOptions::default(),
+                        out,
+                    ))?;
                     Ok(0)
                 }
                 None => anyhow::bail!("no rule `{rule}` is loaded; `debgate rules` lists them"),
             }
         }
         Command::Limits => {
-            output::print_limits();
+            let out = &mut std::io::stdout().lock();
+            emit(debgate_render::limits_text(&RenderOptions::default(), out))?;
             Ok(0)
         }
     }

@@ -256,3 +256,85 @@ fn readme_diff_example_is_current() {
         "update the README's diff example output"
     );
 }
+
+/// Text a package may carry that would act on a terminal: clear the screen, return to the start
+/// of the line, and reverse what follows.
+const TERMINAL_HOSTILE: &str = "\u{1b}[2J\rP: all clear \u{202e}dessap";
+
+/// As much of it as a control field can hold (a carriage return ends the paragraph's parse).
+const CONTROL_HOSTILE: &str = "\u{1b}[2J all clear \u{202e}dessap";
+
+/// Two one-package sets whose new side carries [`CONTROL_HOSTILE`] in a control field and
+/// [`TERMINAL_HOSTILE`] in a file name, a conffile and a maintainer script.
+fn terminal_hostile_sets(dir: &std::path::Path) -> (PathBuf, PathBuf) {
+    use debgate_facts::{Compression, ScriptName};
+    use debgate_writer::{deb_bytes, FileSpec, PackageSpec};
+    let control = |version: &str, extra: &str| {
+        format!(
+            "Package: hostile\nVersion: {version}\nArchitecture: amd64\nMaintainer: T <t@example.org>\n{extra}Description: test\n"
+        )
+    };
+    let old = PackageSpec {
+        control: control("1.0", ""),
+        conffiles: vec!["/etc/hostile.conf".into()],
+        scripts: vec![(ScriptName::Postinst, "#!/bin/sh\nset -e\n".into())],
+        files: vec![FileSpec::file("/etc/hostile.conf", 0o644, "a = 1\n")],
+        ..PackageSpec::default()
+    };
+    let new = PackageSpec {
+        control: control("1.1", &format!("Homepage: {CONTROL_HOSTILE}\n")),
+        conffiles: vec!["/etc/hostile.conf".into()],
+        scripts: vec![(
+            ScriptName::Postinst,
+            format!("#!/bin/sh\nset -e\necho '{TERMINAL_HOSTILE}'\n"),
+        )],
+        files: vec![
+            FileSpec::file(
+                "/etc/hostile.conf",
+                0o644,
+                format!("a = 1\n{TERMINAL_HOSTILE}\n"),
+            ),
+            FileSpec::file(
+                &format!("/usr/share/hostile/{TERMINAL_HOSTILE}"),
+                0o644,
+                "x\n",
+            ),
+        ],
+        ..PackageSpec::default()
+    };
+    let write = |side: &str, spec: &PackageSpec| {
+        let d = dir.join(side);
+        std::fs::create_dir_all(&d).unwrap();
+        let bytes = deb_bytes(spec, Compression::Gzip, Compression::Gzip).unwrap();
+        std::fs::write(d.join("hostile.deb"), bytes).unwrap();
+        d
+    };
+    (write("old", &old), write("new", &new))
+}
+
+#[test]
+fn text_and_markdown_escape_what_would_act_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = terminal_hostile_sets(dir.path());
+    let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+    for format in ["text", "markdown"] {
+        let out = debgate(&["diff", "--format", format, old, new]);
+        let shown = stdout(&out);
+        assert_eq!(out.status.code(), Some(0), "{shown}");
+        assert!(
+            !shown.contains(['\u{1b}', '\r', '\u{202e}']),
+            "{format}: raw control text reached the output:\n{shown:?}"
+        );
+        // It is all there, escaped: the file name and the two diffs (which split the line at
+        // the carriage return), and the control field.
+        assert!(
+            shown.matches("\\u{1b}[2J\\r").count() >= 3
+                && shown.matches("\\u{202e}dessap").count() >= 4,
+            "{format}: expected the escaped text:\n{shown}"
+        );
+        assert!(
+            shown.contains("\\u{1b}[2J all clear \\u{202e}dessap"),
+            "{format}: expected the escaped control field:\n{shown}"
+        );
+    }
+}

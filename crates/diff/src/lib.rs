@@ -17,7 +17,7 @@ pub use read::Progress;
 pub use report::*;
 
 use debgate_analyze::{kconfig, sysctl};
-use debgate_check::{collect_inputs, AnalyzedPackage, InputError, Settings};
+use debgate_pipeline::{collect_inputs, AnalyzedPackage, InputError, Settings};
 use debgate_policy::RuleSet;
 use std::path::{Path, PathBuf};
 use thiserror::Error;

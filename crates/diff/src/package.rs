@@ -6,9 +6,9 @@ use crate::report::*;
 use debgate_analyze::effective::{EndState, FileState};
 use debgate_analyze::kconfig::{self, Kconfig};
 use debgate_analyze::sysctl;
-use debgate_check::AnalyzedPackage;
 use debgate_facts::path::usrmerge_canonical;
 use debgate_facts::{Content, Entry, EntryKind, Package, ScriptName};
+use debgate_pipeline::AnalyzedPackage;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 

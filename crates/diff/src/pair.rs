@@ -1,7 +1,7 @@
 //! Pairing the packages of two sets: by name first, then by the `[[pairing]]` rules of the
 //! loaded policies for names that carry a version (a kernel ABI).
 
-use debgate_check::AnalyzedPackage;
+use debgate_pipeline::AnalyzedPackage;
 use debgate_policy::RuleSet;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;

@@ -1,8 +1,8 @@
-//! Reading both sides of a diff with `check`'s scheduler, as one pool over all their packages,
+//! Reading both sides of a diff with the pipeline's scheduler, as one pool over all their packages,
 //! reporting progress per side so that the binary can show "reading old: 3/40" on a terminal
 //! during a long run.
 
-use debgate_check::{read_all_with_progress, AnalyzedPackage, Settings};
+use debgate_pipeline::{read_all_with_progress, AnalyzedPackage, Settings};
 use debgate_reader::ReadError;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,7 +2,7 @@
 
 use crate::report::{SysctlChange, SysctlValue, Transition, VerdictChange};
 use debgate_analyze::sysctl::{self, Setting};
-use debgate_check::AnalyzedPackage;
+use debgate_pipeline::AnalyzedPackage;
 use debgate_policy::{evaluate, Analyzed, Finding, RuleSet, Status};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -65,14 +65,7 @@ pub fn sysctl_changes(old: &[AnalyzedPackage], new: &[AnalyzedPackage]) -> Vec<S
 }
 
 fn findings(rules: &RuleSet, set: &[AnalyzedPackage]) -> Vec<Finding> {
-    let views: Vec<Analyzed<'_>> = set
-        .iter()
-        .map(|a| Analyzed {
-            package: &a.package,
-            changes: &a.changes,
-            state: &a.state,
-        })
-        .collect();
+    let views: Vec<Analyzed<'_>> = set.iter().map(AnalyzedPackage::view).collect();
     evaluate(rules, &views)
 }
 

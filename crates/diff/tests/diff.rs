@@ -2,10 +2,10 @@
 //! and by a `[[pairing]]` rule, sysctl changes, and every verdict transition. The policy and
 //! the kernel configs are data under testdata/diff/.
 
-use debgate_check::Settings;
 use debgate_diff::{diff_paths, DiffReport, PairDiff, Transition, VersionChange};
 use debgate_facts::caps::FileCaps;
 use debgate_facts::{Compression, ScriptName};
+use debgate_pipeline::Settings;
 use debgate_policy::{load_paths, RuleSet};
 use debgate_writer::{deb_bytes, FileSpec, PackageSpec};
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@ pub mod caps;
 pub mod change;
 pub mod path;
 pub mod symlinks;
+pub mod text;
 
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -223,16 +223,9 @@ pub enum ReadError {
     BadConffiles { line: usize, detail: String },
 }
 
-/// Escape control characters in text taken from other crates' errors, which may quote bytes of
-/// the hostile input (tar quotes header fields and paths), so a message stays on one line.
+/// Escape control and bidi characters in text taken from other crates' errors, which may quote
+/// bytes of the hostile input (tar quotes header fields and paths), so a message stays on one
+/// harmless line.
 pub(crate) fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    debgate_facts::text::one_line(s).into_owned()
 }

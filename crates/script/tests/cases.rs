@@ -21,7 +21,8 @@
 //!
 //! Lines starting with `#` and blank lines in the expected file are ignored. A case with no
 //! expected changes (the negative cases) has an expected file with only comments.
-//! Run with `BLESS=1` to write the current output to missing expected files (then review them).
+//! Run with `DEBGATE_BLESS=1` (the one bless variable of every snapshot test) to write the
+//! current output to missing expected files (then review them).
 
 use debgate_facts::change::{Action, Change, ModeSpec, Operand, Target};
 use debgate_facts::{Script, ScriptName};
@@ -108,7 +109,7 @@ fn cases() {
         .collect();
     scripts.sort();
     assert!(
-        scripts.len() >= 30 || std::env::var_os("BLESS").is_some(),
+        scripts.len() >= 30 || std::env::var_os("DEBGATE_BLESS").is_some(),
         "case files are missing"
     );
     let mut failures = Vec::new();
@@ -130,7 +131,7 @@ fn cases() {
         let expected_path = path.with_extension("expected");
         let expected = match std::fs::read_to_string(&expected_path) {
             Ok(t) => t,
-            Err(_) if std::env::var_os("BLESS").is_some() => {
+            Err(_) if std::env::var_os("DEBGATE_BLESS").is_some() => {
                 std::fs::write(&expected_path, got.join("\n") + "\n").unwrap();
                 continue;
             }

@@ -3,16 +3,22 @@
 //! message and the evidence; not-applicable and waived results are `<skipped>` with the reason.
 //! No timestamps or durations, so the output is reproducible.
 
-use super::{result_name, FormatError};
-use crate::CheckReport;
+use crate::{result_name, RenderError, RenderOptions};
+use debgate_check::CheckReport;
 use debgate_policy::Status;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use std::io::Write;
 
 /// The suite of set-level results (a sysctl value over the whole set has no one package).
 const SET_SUITE: &str = "(set)";
 
-/// Render the report as JUnit XML.
-pub fn render(report: &CheckReport) -> Result<String, FormatError> {
+/// Write the report as JUnit XML. Every result is a test case whatever the options say: CI
+/// counts them.
+pub fn junit(
+    report: &CheckReport,
+    _opts: &RenderOptions,
+    out: &mut dyn Write,
+) -> Result<(), RenderError> {
     let mut junit = Report::new("debgate check");
     // Suites in the order packages were given, then the set; unreadable packages get a suite
     // with one errored case so that CI shows them.
@@ -107,5 +113,7 @@ pub fn render(report: &CheckReport) -> Result<String, FormatError> {
         }
     }
     junit.add_test_suites(suites.into_iter().map(|(_, s)| s));
-    Ok(junit.to_string()?)
+    out.write_all(junit.to_string()?.as_bytes())?;
+    out.flush()?;
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! Rendering a `debgate diff` report as one self-contained HTML file: inline CSS and a few lines
 //! of inline script, no external asset of any kind, so the file can be attached to a bug, mailed
-//! or archived as CI output and still render the same offline.
+//! or archived as CI output and still render the same offline. The CSS and the script live in
+//! `diff_html.css` and `diff_html.js` beside this file and are built in with `include_str!`.
 //!
 //! Every string that comes from a package (names, versions, paths, control fields, diff lines,
 //! rule messages that quote them) is hostile input: it goes through [`esc`] on its way out, and
@@ -8,9 +9,10 @@
 //! Content-Security-Policy allows no network fetch at all and only our own script, by hash, so a
 //! slip in escaping still could not run injected script or phone home.
 
-use crate::diff_output::{
-    kvalue, meta_value, notable, one_line, pair_title, sysctl_value, totals, verdict_headline,
+use crate::diff_text::{
+    first_line, kvalue, meta_value, notable, pair_title, sysctl_value, totals, verdict_headline,
 };
+use crate::{RenderError, RenderOptions};
 use debgate_diff::{DiffReport, PairDiff, PrivilegeChange, Transition};
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -18,88 +20,16 @@ use std::fmt::Write;
 /// Opens the section a URL fragment names (`report.html#pkg-NAME`, scrolled to), or the
 /// sections a query names (`report.html?open=pkg-A,pkg-B`, not scrolled: a screenshot keeps the
 /// summary in view), so a link or a headless browser can point at packages; and wires the
-/// expand/collapse-all buttons. Kept tiny and
-/// constant: its hash is pinned in the Content-Security-Policy below.
-const SCRIPT: &str = "(function(){function get(id){var d=document.getElementById(id);return d&&d.tagName==='DETAILS'?d:null;}function openHash(){var id;try{id=decodeURIComponent(location.hash.slice(1));}catch(e){return;}var d=id&&get(id);if(d){d.open=true;d.scrollIntoView({block:'nearest'});}}var q=/[?&]open=([^&#]*)/.exec(location.search);if(q){var ids=[];try{ids=decodeURIComponent(q[1]).split(',');}catch(e){}for(var k=0;k<ids.length;k++){var d=get(ids[k]);if(d){d.open=true;}}}window.addEventListener('hashchange',openHash);openHash();var bs=document.querySelectorAll('button[data-toggle]');for(var i=0;i<bs.length;i++){bs[i].addEventListener('click',function(ev){var open=ev.currentTarget.getAttribute('data-toggle')==='open';var ds=document.querySelectorAll('details.pkg');for(var j=0;j<ds.length;j++){ds[j].open=open;}});}})();";
+/// expand/collapse-all buttons. Kept tiny and constant: its hash is pinned in the
+/// Content-Security-Policy below. The file ends in a newline as text files do; the script (and
+/// so its hash) is the text without it.
+const SCRIPT: &str = include_str!("diff_html.js").trim_ascii_end();
 
 /// `sha256-` and the base64 SHA-256 of [`SCRIPT`], the one script the CSP lets run. A unit test
 /// recomputes it (with `sha256sum`) and prints the new value when SCRIPT changes.
 const SCRIPT_HASH: &str = "sha256-k8L/LxA601m0tsbGRm1f7GA7BpULvHOXkgNylkKbIyk=";
 
-const CSS: &str = r#"
-:root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#ffffff;--soft:#f6f8fa;
---red:#cf222e;--red-bg:#ffebe9;--green:#1a7f37;--green-bg:#dafbe1;--amber:#9a6700;--amber-bg:#fff8c5;
---blue:#0969da;--blue-bg:#ddf4ff;--mono:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace}
-*{box-sizing:border-box}
-body{margin:0;background:var(--soft);color:var(--fg);font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
-main{max-width:1180px;margin:0 auto;padding:24px 28px 40px}
-header{display:flex;align-items:baseline;gap:14px;flex-wrap:wrap;border-bottom:1px solid var(--line);padding-bottom:12px;margin-bottom:18px}
-header h1{font-size:22px;margin:0;font-weight:650}
-header .sides{color:var(--muted);font-size:14px}
-code,pre,.mono{font-family:var(--mono);font-size:12.5px}
-.sides code{background:var(--bg);border:1px solid var(--line);border-radius:4px;padding:1px 6px;color:var(--fg)}
-.headline{border-radius:8px;padding:14px 18px;font-size:17px;font-weight:600;margin-bottom:14px;border:1px solid}
-.headline.ok{background:var(--green-bg);border-color:#aceebb;color:#116329}
-.headline.warn{background:var(--amber-bg);border-color:#eed888;color:#7d4e00}
-.headline.bad{background:var(--red-bg);border-color:#ffcecb;color:#a40e26}
-.headline small{display:block;font-weight:400;font-size:13px;color:var(--fg);margin-top:2px}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(104px,1fr));gap:10px;margin-bottom:22px}
-.card{background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:10px 14px}
-.card .n{font-size:24px;font-weight:650;line-height:1.2}
-.card .l{color:var(--muted);font-size:11px;text-transform:uppercase;letter-spacing:.04em}
-.card.bad .n{color:var(--red)}.card.good .n{color:var(--green)}.card.warn .n{color:var(--amber)}
-section{background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:14px 18px;margin-bottom:16px}
-h2{font-size:16px;margin:0 0 10px;font-weight:650}
-h3{font-size:13px;margin:14px 0 6px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
-h3 .mono{text-transform:none;letter-spacing:0;color:var(--fg);font-weight:600}
-table{border-collapse:collapse;width:100%;font-size:13px}
-th,td{text-align:left;padding:5px 10px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:break-word}
-th{color:var(--muted);font-weight:600;background:var(--soft);white-space:nowrap}
-td.nw{white-space:nowrap}
-a{color:var(--blue);text-decoration:none}a:hover{text-decoration:underline}
-section,.body{overflow-x:auto}
-.badge{display:inline-block;border-radius:999px;padding:0 9px;font-size:12px;font-weight:600;border:1px solid transparent;white-space:nowrap}
-.b-regression{background:var(--red-bg);color:var(--red);border-color:#ffcecb}
-.b-fixed{background:var(--green-bg);color:var(--green);border-color:#aceebb}
-.b-new-coverage{background:var(--blue-bg);color:var(--blue);border-color:#b6e3ff}
-.b-dropped-coverage{background:var(--amber-bg);color:var(--amber);border-color:#eed888}
-.b-unchanged,.b-same,.b-neutral{background:var(--soft);color:var(--muted);border-color:var(--line)}
-.b-upgrade{background:var(--blue-bg);color:var(--blue);border-color:#b6e3ff}
-.b-downgrade,.b-unknown{background:var(--amber-bg);color:var(--amber);border-color:#eed888}
-.b-priv{background:var(--red-bg);color:var(--red);border-color:#ffcecb}
-.st-fail{color:var(--red);font-weight:600}.st-pass{color:var(--green);font-weight:600}.st-not-applicable{color:var(--muted)}
-.failures{margin:4px 0 0;padding-left:18px;color:var(--red);font-size:12.5px}
-.none{color:var(--muted);margin:0}
-.priv td{background:#fff5f5}
-.toolbar{display:flex;gap:8px;align-items:center;margin-bottom:10px}
-.toolbar h2{margin:0;flex:1}
-button{font:inherit;font-size:12.5px;background:var(--soft);border:1px solid var(--line);border-radius:6px;padding:3px 10px;cursor:pointer;color:var(--fg)}
-button:hover{background:#eaeef2}
-ul.plain{margin:0 0 8px;padding-left:18px}
-details.pkg{border:1px solid var(--line);border-radius:8px;margin:8px 0;background:var(--bg)}
-details.pkg>summary{cursor:pointer;padding:9px 14px;display:flex;gap:10px;align-items:center;flex-wrap:wrap;list-style:none}
-details.pkg>summary::-webkit-details-marker{display:none}
-details.pkg>summary::before{content:"\25B8";color:var(--muted);width:10px}
-details.pkg[open]>summary::before{content:"\25BE"}
-details.pkg[open]>summary{border-bottom:1px solid var(--line);background:var(--soft);border-radius:8px 8px 0 0}
-details.pkg .name{font-family:var(--mono);font-weight:650;font-size:13.5px}
-details.pkg .ver,ul.plain .ver{font-family:var(--mono);color:var(--muted);font-size:12.5px}
-details.pkg .counts{margin-left:auto;display:flex;gap:6px;flex-wrap:wrap}
-.body{padding:4px 16px 14px}
-.body h3:first-child{margin-top:8px}
-pre.diff{margin:0 0 10px;background:var(--bg);border:1px solid var(--line);border-radius:6px;overflow-x:auto;padding:6px 0;line-height:1.45}
-pre.diff span{display:block;padding:0 12px;white-space:pre}
-pre.diff .add{background:var(--green-bg);color:#116329}
-pre.diff .del{background:var(--red-bg);color:#a40e26}
-pre.diff .hunk{background:var(--blue-bg);color:var(--blue)}
-pre.diff .file{color:var(--muted);font-weight:600}
-.named{font-weight:700}
-td.field{white-space:nowrap;overflow-wrap:normal}
-.note{color:var(--muted);font-size:12.5px;margin:0 0 10px}
-footer{color:var(--muted);font-size:12px;margin-top:18px;text-align:center}
-@media print{details.pkg{break-inside:avoid}button{display:none}}
-"#;
-
+const CSS: &str = include_str!("diff_html.css");
 /// HTML-escape text for element content and for quoted attribute values alike.
 pub(crate) fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
@@ -146,7 +76,19 @@ fn card(o: &mut String, n: usize, label: &str, tone: &str) {
     );
 }
 
-pub fn html(r: &DiffReport) -> String {
+/// Write the report as one self-contained HTML file. The page has its own colours; the options
+/// change nothing.
+pub fn diff_html(
+    r: &DiffReport,
+    _opts: &RenderOptions,
+    out: &mut dyn std::io::Write,
+) -> Result<(), RenderError> {
+    out.write_all(html(r).as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+fn html(r: &DiffReport) -> String {
     let mut o = String::with_capacity(64 * 1024);
     let title = format!("debgate diff {} → {}", r.old.label, r.new.label);
     let _ = write!(
@@ -154,7 +96,7 @@ pub fn html(r: &DiffReport) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src '{SCRIPT_HASH}'\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"generator\" content=\"debgate {}\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
+         <meta name=\"generator\" content=\"debgate {}\">\n<title>{}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n<main>\n",
         env!("CARGO_PKG_VERSION"),
         esc(&title)
     );
@@ -499,9 +441,9 @@ fn pair(o: &mut String, p: &PairDiff, id: &str) {
                 "<tr><td class=\"field\">{}</td><td class=\"mono\" title=\"{}\">{}</td><td class=\"mono\" title=\"{}\">{}</td></tr>",
                 esc(&c.field),
                 esc(c.old.as_deref().unwrap_or("")),
-                esc(&one_line(c.old.as_deref())),
+                esc(&first_line(c.old.as_deref())),
                 esc(c.new.as_deref().unwrap_or("")),
-                esc(&one_line(c.new.as_deref()))
+                esc(&first_line(c.new.as_deref()))
             );
         }
         o.push_str("</table>");

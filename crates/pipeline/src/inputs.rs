@@ -1,8 +1,21 @@
 //! Turning command-line paths into the list of package files to read.
 
-use crate::upload::CheckInputs;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
+
+/// What `debgate check` was given: loose packages (judged together as one set) and `.changes`
+/// files (each judged as its own set).
+#[derive(Debug, Clone, Default)]
+pub struct CheckInputs {
+    pub debs: Vec<PathBuf>,
+    pub uploads: Vec<PathBuf>,
+}
+
+impl CheckInputs {
+    pub fn is_empty(&self) -> bool {
+        self.debs.is_empty() && self.uploads.is_empty()
+    }
+}
 
 #[derive(Debug, Error)]
 pub enum InputError {

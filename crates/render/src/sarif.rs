@@ -6,10 +6,11 @@
 //! external suppression whose justification is the waiver's reason and bug. Passing and
 //! not-applicable results are left out: code scanning shows every result it is given.
 
-use super::{result_name, FormatError};
-use crate::CheckReport;
+use crate::{result_name, RenderError, RenderOptions};
+use debgate_check::CheckReport;
 use debgate_policy::{RuleSet, Severity, Status};
 use serde_json::{json, Value};
+use std::io::Write;
 use std::path::Path;
 
 const SCHEMA: &str =
@@ -49,12 +50,15 @@ fn artifact_uri(file: &str, cwd: Option<&Path>) -> String {
     }
 }
 
-/// Render the report as a SARIF 2.1.0 log. `cwd` makes artifact URIs relative.
-pub fn render(
+/// Write the report as a SARIF 2.1.0 log. `cwd` makes artifact URIs relative. Only failed and
+/// waived results are written whatever the options say (see above).
+pub fn sarif(
     report: &CheckReport,
     rules: &RuleSet,
     cwd: Option<&Path>,
-) -> Result<String, FormatError> {
+    _opts: &RenderOptions,
+    out: &mut dyn Write,
+) -> Result<(), RenderError> {
     let driver_rules: Vec<Value> = rules
         .rules
         .iter()
@@ -166,7 +170,10 @@ pub fn render(
             "results": results,
         }],
     });
-    Ok(serde_json::to_string_pretty(&log)? + "\n")
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,211 @@
+//! The pipeline that `check`, `diff` and upload checking share: which files to read
+//! ([`inputs`]), how to spend the cores on them ([`Settings::plan`], [`schedule`]), and reading
+//! and analysing each package once ([`analyze_file`], [`read_all`]) into an [`AnalyzedPackage`]
+//! that the policies judge through [`AnalyzedPackage::view`]. It knows nothing of reports,
+//! uploads or output formats, so a consumer such as `diff` links none of them.
+
+pub mod inputs;
+
+pub use inputs::{collect_check_inputs, collect_inputs, CheckInputs, InputError};
+
+use debgate_analyze::effective::EffectiveState;
+use debgate_facts::change::Change;
+use debgate_facts::{Package, ScriptName};
+use debgate_policy::Analyzed;
+use debgate_reader::{read_package, Limits, ReadError, ReadOptions};
+use std::path::{Path, PathBuf};
+
+/// How packages are read. The default is the default limits and automatic xz threading.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub limits: Limits,
+    /// Threads for the xz decoder of one package: 1 = single-threaded (least memory), N = N
+    /// threads, 0 = automatic (see [`Settings::plan`]).
+    pub xz_threads: u32,
+}
+
+impl Settings {
+    /// How to spend the cores on `packages` packages: (packages read at once, xz threads per
+    /// package). Automatic mode reads one package per core; a lone package gets the cores for
+    /// its xz decoder instead, which only helps multi-block streams (what dpkg's threaded xz
+    /// writes) and costs memory bounded by the `xz-memlimit` limit.
+    pub fn plan(&self, packages: usize) -> (usize, u32) {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        match self.xz_threads {
+            0 if packages <= 1 => (1, u32::try_from(cores).unwrap_or(1).max(1)),
+            0 | 1 => (cores.min(packages).max(1), 1),
+            // Threaded xz already uses the cores for one package; don't multiply threads.
+            n => (1, n),
+        }
+    }
+}
+
+/// One package with what the analyzers found.
+#[derive(Debug)]
+pub struct AnalyzedPackage {
+    pub package: Package,
+    /// Every script's changes, in script order (for reports and evidence).
+    pub changes: Vec<Change>,
+    pub diagnostics: Vec<debgate_script::Diagnostic>,
+    /// Each script's analysis, whose runs and paths the effective state is computed from.
+    pub analyses: Vec<(ScriptName, debgate_script::Analysis)>,
+    pub state: EffectiveState,
+}
+
+impl AnalyzedPackage {
+    /// The package as the policies see it: the one way to hand it to `policy::evaluate`.
+    pub fn view(&self) -> Analyzed<'_> {
+        Analyzed {
+            package: &self.package,
+            changes: &self.changes,
+            state: &self.state,
+        }
+    }
+}
+
+/// Read one package, keeping the content of the paths `want` asks for, and analyse it.
+pub fn analyze_file(
+    path: &Path,
+    settings: &Settings,
+    want: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<AnalyzedPackage, ReadError> {
+    let opts = ReadOptions {
+        limits: settings.limits.clone(),
+        want_content: want,
+        xz_threads: settings.xz_threads,
+    };
+    let package = read_package(path, &opts)?;
+    Ok(analyze_package(package, &settings.limits))
+}
+
+/// Run the script analyzer and compute the effective state of an already-read package.
+pub fn analyze_package(package: Package, limits: &Limits) -> AnalyzedPackage {
+    let opts = debgate_script::Options {
+        max_paths: limits.max_script_paths,
+    };
+    let analyses: Vec<(ScriptName, debgate_script::Analysis)> = package
+        .scripts
+        .iter()
+        .map(|s| (s.name, debgate_script::analyze_with(s, &opts)))
+        .collect();
+    let views: Vec<(ScriptName, &debgate_script::Analysis)> =
+        analyses.iter().map(|(n, a)| (*n, a)).collect();
+    let state = EffectiveState::compute(&package, &views);
+    let changes = analyses
+        .iter()
+        .flat_map(|(_, a)| a.changes.iter().cloned())
+        .collect();
+    let diagnostics = analyses
+        .iter()
+        .flat_map(|(_, a)| a.diagnostics.iter().cloned())
+        .collect();
+    AnalyzedPackage {
+        package,
+        changes,
+        diagnostics,
+        analyses,
+        state,
+    }
+}
+
+/// Read and analyse every file. Results keep the order of `files`.
+pub fn read_all(
+    files: &[PathBuf],
+    settings: &Settings,
+    want: &(dyn Fn(&str) -> bool + Sync),
+) -> Vec<Result<AnalyzedPackage, ReadError>> {
+    read_all_with_progress(files, settings, want, &|_| {})
+}
+
+/// [`read_all`], calling `done(i)` (from a reader thread) after package `files[i]`, so a
+/// front end can show progress on long runs. Decompression is the cost: packages are spread
+/// over the cores as [`Settings::plan`] says.
+pub fn read_all_with_progress(
+    files: &[PathBuf],
+    settings: &Settings,
+    want: &(dyn Fn(&str) -> bool + Sync),
+    done: &(dyn Fn(usize) + Sync),
+) -> Vec<Result<AnalyzedPackage, ReadError>> {
+    schedule(files.len(), settings, &|i, per_package| {
+        let r = analyze_file(&files[i], per_package, want);
+        done(i);
+        r
+    })
+}
+
+/// Run `job(i, settings)` for every `i` in `0..n`, spread over the cores as [`Settings::plan`]
+/// says (`settings` as handed to each job carries the per-package xz thread count). Results
+/// keep the order of `i`.
+pub fn schedule<T: Send>(
+    n: usize,
+    settings: &Settings,
+    job: &(dyn Fn(usize, &Settings) -> T + Sync),
+) -> Vec<T> {
+    let (jobs, xz_threads) = settings.plan(n);
+    let per_package = Settings {
+        xz_threads,
+        ..settings.clone()
+    };
+    if jobs <= 1 {
+        return (0..n).map(|i| job(i, &per_package)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut slots: Vec<Option<T>> = Vec::new();
+    slots.resize_with(n, || None);
+    let slots = std::sync::Mutex::new(slots);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let r = job(i, &per_package);
+                if let Ok(mut s) = slots.lock() {
+                    s[i] = Some(r);
+                }
+            });
+        }
+    });
+    slots
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| r.expect("every job was run by some worker"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_spends_the_cores_once() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let auto = Settings::default();
+        assert_eq!(
+            auto.plan(1),
+            (1, cores as u32),
+            "a lone package gets every core for xz"
+        );
+        assert_eq!(
+            auto.plan(5),
+            (cores.min(5), 1),
+            "several packages: one per core"
+        );
+        let single = Settings {
+            xz_threads: 1,
+            ..Settings::default()
+        };
+        assert_eq!(single.plan(1), (1, 1));
+        let two = Settings {
+            xz_threads: 2,
+            ..Settings::default()
+        };
+        assert_eq!(
+            two.plan(5),
+            (1, 2),
+            "threaded xz is not multiplied by parallel packages"
+        );
+    }
+}
