@@ -107,19 +107,12 @@ pub(crate) fn last_line(stderr: &str) -> String {
 /// user id must not rewrite a terminal line), length capped by characters so that no
 /// character is cut in two.
 pub(crate) fn one_line(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
+    // The escaping is everyone's (facts::text); the cap is ours: a verifier's report can be long.
+    let out = debgate_facts::text::one_line(s);
     if out.chars().count() > MAX_DETAIL_CHARS {
-        out = out.chars().take(MAX_DETAIL_CHARS).collect::<String>() + "…";
+        return out.chars().take(MAX_DETAIL_CHARS).collect::<String>() + "…";
     }
-    out
+    out.into_owned()
 }
 
 #[cfg(test)]
