@@ -64,7 +64,7 @@ pub(crate) fn builtin_rule(
         exclude_paths: None,
         types: Vec::new(),
         presence: Presence::Optional,
-        tags: vec!["built-in".to_string()],
+        tags: Vec::new(),
         when: None,
         assertion: Assertion::builtin(),
         waivable: false,

@@ -6,6 +6,7 @@ pub mod builtin;
 pub mod cases;
 pub mod inspect;
 pub mod report;
+pub mod selection;
 pub mod upload;
 pub mod waivers;
 
@@ -36,9 +37,21 @@ pub fn bundled_policies() -> &'static [(&'static str, &'static str)] {
     bundled::BUNDLED
 }
 
-/// Load the bundled policies.
+/// Load the bundled policies of the default set (`[policy] default = true`): what a run
+/// without `--policy` judges.
 pub fn bundled_rules() -> Result<RuleSet, debgate_policy::Diagnostics> {
-    debgate_policy::load_sources(bundled_policies())
+    match selection::select(&[], &[]) {
+        Ok((rules, _)) => Ok(rules),
+        Err(selection::SelectError::Policy(d)) => Err(d),
+        // The bundled files are ours and tested: any other failure is a build defect.
+        Err(e) => Err(debgate_policy::Diagnostics(vec![
+            debgate_policy::Diagnostic {
+                location: debgate_policy::Location::whole("policies/"),
+                code: debgate_policy::Code::NoRules,
+                message: e.to_string(),
+            },
+        ])),
+    }
 }
 
 /// Check a set of package files against the rules. Unreadable packages are reported in the

@@ -6,10 +6,10 @@ mod progress;
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use debgate_check::{
-    bundled_rules, check_inputs, collect_check_inputs, inspect, with_builtin_rules,
-    with_upload_rules, Date, Settings, SignatureError, Verifier, Waivers, DEFAULT_WAIVERS,
+    check_inputs, collect_check_inputs, inspect, selection, with_builtin_rules, with_upload_rules,
+    Date, Settings, SignatureError, Verifier, Waivers, DEFAULT_WAIVERS,
 };
-use debgate_policy::{load_paths, RuleSet, Severity};
+use debgate_policy::{RuleSet, Severity};
 use debgate_render::{JsonlSink, RenderError, RenderOptions};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -86,15 +86,27 @@ struct ReadArgs {
     xz_threads: u32,
 }
 
+/// Which rules a command judges.
+#[derive(clap::Args)]
+struct SelectArgs {
+    /// A bundled policy by name (`debgate policies` lists them; `default` is the default set),
+    /// or a policy file or directory of *.toml. Repeatable; they combine. Without it, the
+    /// default set.
+    #[arg(long = "policy", value_name = "NAME|FILE|DIR")]
+    policies: Vec<PathBuf>,
+    /// Only the rules with a tag this names: literal text, or a glob (repeatable).
+    #[arg(long = "tag", value_name = "TAG|GLOB")]
+    tags: Vec<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Judge packages against the policies. Exit 0: clean; 1: a rule of severity `--fail-on`
     /// (default error) or higher failed and no waiver accepts it; 2: bad usage, an unreadable
     /// package, a bad policy or a bad waiver file.
     Check {
-        /// Policy file or directory of *.toml (repeatable); the bundled policies by default.
-        #[arg(long = "policy", value_name = "FILE|DIR")]
-        policies: Vec<PathBuf>,
+        #[command(flatten)]
+        select: SelectArgs,
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
         /// Waiver file (TOML `[[waiver]]`); by default debian/debgate-waivers.toml when it exists.
@@ -135,9 +147,8 @@ enum Command {
     /// scripts, kernel config, sysctl values and policy verdicts. Exit 0: no regression of
     /// severity error; 1: at least one; 2: bad usage, an unreadable package or a bad policy.
     Diff {
-        /// Policy file or directory of *.toml (repeatable); the bundled policies by default.
-        #[arg(long = "policy", value_name = "FILE|DIR")]
-        policies: Vec<PathBuf>,
+        #[command(flatten)]
+        select: SelectArgs,
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
         #[arg(long, value_enum, default_value_t = Color::Auto)]
@@ -154,17 +165,25 @@ enum Command {
         #[arg(value_name = "NEW")]
         new: PathBuf,
     },
-    /// List the loaded rules.
+    /// List the selected rules (and debgate's built-in checks).
     Rules {
-        #[arg(long = "policy", value_name = "FILE|DIR")]
-        policies: Vec<PathBuf>,
+        #[command(flatten)]
+        select: SelectArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Show one rule's explanation and references.
     Explain {
-        #[arg(long = "policy", value_name = "FILE|DIR")]
-        policies: Vec<PathBuf>,
+        #[command(flatten)]
+        select: SelectArgs,
         #[arg(value_name = "RULE-ID")]
         rule: String,
+    },
+    /// List the bundled policies: name, title, rule count, and whether each is in the default
+    /// set that runs without `--policy`.
+    Policies {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// List the reader limits with their defaults.
     Limits,
@@ -187,35 +206,34 @@ fn main() -> ExitCode {
     }
 }
 
-/// Policies from `--policy`, or the bundled ones. Every error is printed before failing.
-fn rules(paths: &[PathBuf]) -> Result<RuleSet> {
-    let loaded = if paths.is_empty() {
-        bundled_rules()
-    } else {
-        load_paths(paths)
-    };
-    loaded.map_err(|errs| {
-        for e in &errs.0 {
-            eprintln!("{e}");
+/// The selected rules, and the ids of every rule the selected policies declare (for waivers of
+/// rules `--tag` leaves out). Every policy error is printed before failing.
+fn rules(select: &SelectArgs) -> Result<(RuleSet, Vec<String>)> {
+    selection::select(&select.policies, &select.tags).map_err(|e| {
+        for d in e.diagnostics() {
+            eprintln!("{d}");
         }
-        anyhow::anyhow!(
-            "{} error(s) in policy files; no package was read",
-            errs.0.len()
-        )
+        anyhow::anyhow!("{e}")
     })
 }
 
-/// The policies' rules and every built-in one (package checks, upload checks), for `rules` and
+/// The selected rules and every built-in one (package checks, upload checks), for `rules` and
 /// `explain`.
-fn all_rules(paths: &[PathBuf]) -> Result<RuleSet> {
-    with_builtin_rules(rules(paths)?)
+fn all_rules(select: &SelectArgs) -> Result<RuleSet> {
+    let (rules, _) = rules(select)?;
+    with_builtin_rules(rules)
         .and_then(with_upload_rules)
         .map_err(anyhow::Error::msg)
 }
 
 /// The waivers of `--waivers FILE`, else of the default file when it exists. Every error is
 /// printed before failing.
-fn check_waivers(rules: &RuleSet, given: Option<PathBuf>, none: bool) -> Result<Waivers> {
+fn check_waivers(
+    rules: &RuleSet,
+    known: &[String],
+    given: Option<PathBuf>,
+    none: bool,
+) -> Result<Waivers> {
     let path = match given {
         Some(p) => p,
         None if none => return Ok(Waivers::default()),
@@ -227,7 +245,7 @@ fn check_waivers(rules: &RuleSet, given: Option<PathBuf>, none: bool) -> Result<
             p
         }
     };
-    Waivers::load(&path, rules).map_err(|errs| {
+    Waivers::load_known(&path, rules, known).map_err(|errs| {
         for e in &errs.0 {
             eprintln!("{e}");
         }
@@ -269,7 +287,7 @@ fn settings(read: &ReadArgs) -> Result<Settings> {
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Check {
-            policies,
+            select,
             format,
             waivers,
             no_waivers,
@@ -281,7 +299,8 @@ fn run(cli: Cli) -> Result<u8> {
             paths,
         } => {
             // debgate's own package checks are judged in every run.
-            let rules = with_builtin_rules(rules(&policies)?).map_err(anyhow::Error::msg)?;
+            let (rules, known) = rules(&select)?;
+            let rules = with_builtin_rules(rules).map_err(anyhow::Error::msg)?;
             if let Some(k) = &keyring {
                 if !k.is_file() {
                     anyhow::bail!("--keyring {}: not a readable file", k.display());
@@ -311,7 +330,7 @@ fn run(cli: Cli) -> Result<u8> {
                 with_upload_rules(rules).map_err(anyhow::Error::msg)?
             };
             // A bad waiver file stops the run before any package is read, like a bad policy.
-            let waivers = check_waivers(&rules, waivers, no_waivers)?;
+            let waivers = check_waivers(&rules, &known, waivers, no_waivers)?;
             let settings = settings(&read)?;
             let mut report = check_inputs(&rules, &inputs, &settings, keyring.as_deref());
             let fail_on = match fail_on {
@@ -360,7 +379,7 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Diff {
-            policies,
+            select,
             format,
             color,
             output,
@@ -368,7 +387,7 @@ fn run(cli: Cli) -> Result<u8> {
             old,
             new,
         } => {
-            let rules = rules(&policies)?;
+            let (rules, _) = rules(&select)?;
             let settings = settings(&read)?;
             let progress = progress::ReadProgress::new();
             let report = debgate_diff::diff_paths_with_progress(
@@ -405,18 +424,26 @@ fn run(cli: Cli) -> Result<u8> {
             }
             Ok(u8::try_from(report.exit_code()).unwrap_or(EXIT_BAD_INPUT))
         }
-        Command::Rules { policies } => {
-            let rules = all_rules(&policies)?;
+        Command::Rules { select, format } => {
+            let rules = all_rules(&select)?;
             let out = &mut std::io::stdout().lock();
-            emit(debgate_render::rules_text(
-                &rules,
-                &RenderOptions::default(),
-                out,
-            ))?;
+            emit(match format {
+                Format::Json => debgate_render::rules_json(&rules, out),
+                Format::Text => debgate_render::rules_text(&rules, &RenderOptions::default(), out),
+            })?;
             Ok(0)
         }
-        Command::Explain { policies, rule } => {
-            let rules = all_rules(&policies)?;
+        Command::Policies { format } => {
+            let list = selection::bundled().map_err(anyhow::Error::msg)?;
+            let out = &mut std::io::stdout().lock();
+            emit(match format {
+                Format::Json => debgate_render::json(&list, out),
+                Format::Text => debgate_render::policies_text(&list, out),
+            })?;
+            Ok(0)
+        }
+        Command::Explain { select, rule } => {
+            let rules = all_rules(&select)?;
             match rules.get(&rule) {
                 Some(r) => {
                     let out = &mut std::io::stdout().lock();

@@ -23,4 +23,4 @@ pub use diagnostic::{Code, Diagnostic, Diagnostics, Location};
 pub use eval::evaluate;
 pub use finding::{Analyzed, Finding, Status};
 pub use load::{load_paths, load_sources};
-pub use model::{Assertion, Globs, Pairing, Presence, Rule, RuleSet, Severity};
+pub use model::{Assertion, Globs, Pairing, PolicyInfo, Presence, Rule, RuleSet, Severity};

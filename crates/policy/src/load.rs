@@ -5,7 +5,9 @@
 
 use crate::diagnostic::{get, is_kebab, Code, Diagnostic, Diagnostics, Doc, Location};
 use crate::kinds;
-use crate::model::{Assertion, Globs, Pairing, PathSelector, Presence, Rule, RuleSet, Severity};
+use crate::model::{
+    Assertion, Globs, Pairing, PathSelector, PolicyInfo, Presence, Rule, RuleSet, Severity,
+};
 use crate::when::When;
 use debgate_facts::path::usrmerge_canonical;
 use debgate_facts::EntryKind;
@@ -142,12 +144,26 @@ fn file(doc: &mut Doc<'_>, ids: &mut Ids, set: &mut RuleSet) {
     let Some(table) = doc.parse("a policy file") else {
         return;
     };
+    let stem = std::path::Path::new(doc.file).file_stem().map_or_else(
+        || doc.file.to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    let mut info = PolicyInfo {
+        file: doc.file.to_string(),
+        name: stem,
+        title: None,
+        description: None,
+        default: false,
+        rules: Vec::new(),
+        pairings: 0,
+    };
+    let (first_rule, first_pairing) = (set.rules.len(), set.pairings.len());
     let mut saw_rules = false;
     let mut saw_pairings = false;
     let mut saw_kernel = false;
     for (key, value) in &table {
         match key.name.as_ref() {
-            "policy" => policy_header(doc, value),
+            "policy" => policy_header(doc, value, &mut info),
             "kernel" => {
                 saw_kernel = true;
                 set.kernel.load(doc, value);
@@ -175,6 +191,12 @@ fn file(doc: &mut Doc<'_>, ids: &mut Ids, set: &mut RuleSet) {
             ),
         }
     }
+    info.rules = set.rules[first_rule..]
+        .iter()
+        .map(|r| r.id.clone())
+        .collect();
+    info.pairings = set.pairings.len() - first_pairing;
+    set.policies.push(info);
     // A file of pairings or kernel facts only is useful (`debgate diff` reads pairings; rules
     // of other files read the facts); an empty file is a mistake.
     if !saw_rules && !saw_pairings && !saw_kernel {
@@ -186,19 +208,28 @@ fn file(doc: &mut Doc<'_>, ids: &mut Ids, set: &mut RuleSet) {
     }
 }
 
-fn policy_header(doc: &mut Doc<'_>, value: &Value<'_>) {
+fn policy_header(doc: &mut Doc<'_>, value: &Value<'_>, info: &mut PolicyInfo) {
     let Some(t) = doc.table(value, "policy") else {
         return;
     };
     for (key, v) in t {
         match key.name.as_ref() {
-            "name" | "title" | "description" => {
-                doc.string(v, &key.name);
+            "name" => {
+                if let Some(n) = doc.string(v, "name") {
+                    if is_kebab(&n) {
+                        info.name = n;
+                    } else {
+                        doc.error(v.span, Code::BadValue, format!("policy name `{n}` must be kebab-case (a-z, 0-9, single dashes)"));
+                    }
+                }
             }
+            "title" => info.title = doc.string(v, "title"),
+            "description" => info.description = doc.string(v, "description"),
+            "default" => info.default = doc.boolean(v, "default").unwrap_or(false),
             other => doc.error(
                 key.span,
                 Code::UnknownKey,
-                format!("unknown key `{other}` in [policy]; expected name, title or description"),
+                format!("unknown key `{other}` in [policy]; expected name, title, description or default"),
             ),
         }
     }

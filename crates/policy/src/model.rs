@@ -230,10 +230,28 @@ impl Pairing {
     }
 }
 
+/// One policy file as loaded: its `[policy]` header and what it declares.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyInfo {
+    /// The file as named in messages (`policies/kspp.toml`).
+    pub file: String,
+    /// `[policy] name`, else the file's stem.
+    pub name: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// `[policy] default = true`: a bundled policy run when no `--policy` is given.
+    pub default: bool,
+    /// Ids of its rules, in order.
+    pub rules: Vec<String>,
+    pub pairings: usize,
+}
+
 /// Every loaded rule and pairing, from one or more policy files.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
+    /// The policy files, in load order.
+    pub policies: Vec<PolicyInfo>,
     /// Kernel facts the policies declare (`[kernel]` tables).
     pub kernel: KernelData,
     /// For [`RuleSet::wants_content`]: the number of rules it was built for, and one rule of
@@ -246,6 +264,18 @@ pub struct RuleSet {
 impl RuleSet {
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Keep only the rules that have a tag one of `tags` names (see [`Rule::has_tag`]); pairings
+    /// and kernel facts stay.
+    pub fn retain_tagged(&mut self, tags: &[String]) {
+        self.rules.retain(|r| tags.iter().any(|t| r.has_tag(t)));
+        let kept: std::collections::HashSet<&str> =
+            self.rules.iter().map(|r| r.id.as_str()).collect();
+        for p in &mut self.policies {
+            p.rules.retain(|id| kept.contains(id.as_str()));
+        }
+        self.content_askers = OnceLock::new();
     }
 
     /// The pairing key of a package name under the first pairing that matches it.

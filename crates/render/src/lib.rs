@@ -22,7 +22,7 @@ pub use diff_text::diff_text;
 pub use inspect::inspect_text;
 pub use jsonl::JsonlSink;
 pub use junit::junit;
-pub use rules::{explain_text, limits_text, rules_text};
+pub use rules::{explain_text, limits_text, policies_text, rules_json, rules_text};
 pub use sarif::sarif;
 
 use debgate_policy::Severity;

@@ -1,9 +1,72 @@
-//! `debgate rules`, `explain` and `limits`: the loaded rules, one rule's explanation, and the
-//! reader limits with their defaults.
+//! `debgate rules`, `explain`, `policies` and `limits`: the loaded rules, one rule's
+//! explanation, the bundled policies, and the reader limits with their defaults.
 
 use crate::{RenderError, RenderOptions};
+use debgate_check::selection::BundledPolicy;
 use debgate_policy::{Rule, RuleSet};
+use serde::Serialize;
 use std::io::Write;
+
+/// One rule in `rules --format json`. Field names are part of the JSON contract: add, never
+/// rename.
+#[derive(Serialize)]
+struct RuleJson<'a> {
+    id: &'a str,
+    severity: &'a str,
+    kind: &'static str,
+    title: &'a str,
+    tags: &'a [String],
+    /// The policy that declares it (`[policy] name`); absent for debgate's own checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<&'a str>,
+    declared_at: String,
+    waivable: bool,
+    references: &'a [String],
+}
+
+/// Every loaded rule with its tags, as a JSON array.
+pub fn rules_json(rules: &RuleSet, out: &mut dyn Write) -> Result<(), RenderError> {
+    let list: Vec<RuleJson<'_>> = rules
+        .rules
+        .iter()
+        .map(|r| RuleJson {
+            id: &r.id,
+            severity: r.severity.as_str(),
+            kind: r.assertion.kind(),
+            title: &r.title,
+            tags: &r.tags,
+            policy: rules
+                .policies
+                .iter()
+                .find(|p| p.rules.contains(&r.id))
+                .map(|p| p.name.as_str()),
+            declared_at: r.location.to_string(),
+            waivable: r.waivable,
+            references: &r.references,
+        })
+        .collect();
+    crate::json(&list, out)
+}
+
+/// `debgate policies`: one line per bundled policy.
+pub fn policies_text(list: &[BundledPolicy], out: &mut dyn Write) -> Result<(), RenderError> {
+    let width = list.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    for p in list {
+        let what = match (p.rules, p.pairings) {
+            (r, 0) => format!("{r} rules"),
+            (0, n) => format!("{n} pairings"),
+            (r, n) => format!("{r} rules, {n} pairings"),
+        };
+        let default = if p.default { "default" } else { "" };
+        writeln!(
+            out,
+            "{:width$}  {:7}  {:18}  {}",
+            p.name, default, what, p.title
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
 
 pub fn rules_text(
     rules: &RuleSet,

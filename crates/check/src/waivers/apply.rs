@@ -57,7 +57,11 @@ impl Waivers {
                 matched: count,
                 message: match state {
                     WaiverState::Applied => format!("waives {count} failure(s)"),
-                    WaiverState::Unused => "matches no failure; remove it".to_string(),
+                    WaiverState::Unused if rules.get(&w.rule).is_none() => format!(
+                    "rule `{}` is not selected in this run (--policy, --tag); nothing to waive",
+                    w.rule
+                ),
+                WaiverState::Unused => "matches no failure; remove it".to_string(),
                     WaiverState::Expired => format!(
                         "expired on {}; {count} failure(s) it names stand",
                         w.expires.map(|d| d.to_string()).unwrap_or_default()

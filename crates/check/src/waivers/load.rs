@@ -14,9 +14,19 @@ impl Waivers {
     /// Read and check a waiver file against the loaded rules (a waiver naming no loaded rule is
     /// an error: it is almost always a typo, and it would otherwise silently waive nothing).
     pub fn load(path: &Path, rules: &RuleSet) -> Result<Waivers, Diagnostics> {
+        Waivers::load_known(path, rules, &[])
+    }
+
+    /// Like [`Waivers::load`], where `known` are ids of rules that exist but this run does not
+    /// judge (left out by `--tag`): a waiver of one is unused, not an error.
+    pub fn load_known(
+        path: &Path,
+        rules: &RuleSet,
+        known: &[String],
+    ) -> Result<Waivers, Diagnostics> {
         let name = path.display().to_string();
         match std::fs::read_to_string(path) {
-            Ok(text) => Waivers::parse(&name, &text, rules),
+            Ok(text) => Waivers::parse_known(&name, &text, rules, known),
             Err(e) => Err(Diagnostics(vec![Diagnostic {
                 location: Location::whole(name),
                 code: Code::UnreadableWaivers,
@@ -27,8 +37,18 @@ impl Waivers {
 
     /// Parse waivers from text; `file` names it in messages.
     pub fn parse(file: &str, text: &str, rules: &RuleSet) -> Result<Waivers, Diagnostics> {
+        Waivers::parse_known(file, text, rules, &[])
+    }
+
+    /// Like [`Waivers::parse`], with the ids of rules that exist but are not selected.
+    pub fn parse_known(
+        file: &str,
+        text: &str,
+        rules: &RuleSet,
+        known: &[String],
+    ) -> Result<Waivers, Diagnostics> {
         let mut doc = Doc::new(file, text);
-        let waivers = waivers(&mut doc, rules);
+        let waivers = waivers(&mut doc, rules, known);
         let diagnostics = doc.finish();
         if diagnostics.is_empty() {
             Ok(Waivers { waivers })
@@ -38,7 +58,7 @@ impl Waivers {
     }
 }
 
-fn waivers(doc: &mut Doc<'_>, rules: &RuleSet) -> Vec<Waiver> {
+fn waivers(doc: &mut Doc<'_>, rules: &RuleSet, known: &[String]) -> Vec<Waiver> {
     let Some(table) = doc.parse("a waiver file") else {
         return Vec::new();
     };
@@ -53,7 +73,7 @@ fn waivers(doc: &mut Doc<'_>, rules: &RuleSet) -> Vec<Waiver> {
             continue;
         }
         for item in doc.tables(value, "waiver").unwrap_or_default() {
-            if let Some(w) = waiver(doc, item, rules) {
+            if let Some(w) = waiver(doc, item, rules, known) {
                 out.push(w);
             }
         }
@@ -85,7 +105,12 @@ fn glob(
     }
 }
 
-fn waiver(doc: &mut Doc<'_>, value: &Value<'_>, rules: &RuleSet) -> Option<Waiver> {
+fn waiver(
+    doc: &mut Doc<'_>,
+    value: &Value<'_>,
+    rules: &RuleSet,
+    known: &[String],
+) -> Option<Waiver> {
     let t = doc.table(value, "waiver")?;
     let location = doc.location(value.span);
     let mark = doc.mark();
@@ -94,7 +119,7 @@ fn waiver(doc: &mut Doc<'_>, value: &Value<'_>, rules: &RuleSet) -> Option<Waive
     let tracked = " (an exception needs a reason and a bug to track it)";
     let rule = doc.required(t, "rule", at, "waiver", "").and_then(|v| {
         let s = doc.nonempty_string(v, "rule")?;
-        if rules.get(&s).is_none() {
+        if rules.get(&s).is_none() && !known.contains(&s) {
             doc.error(
                 v.span,
                 Code::UnknownRule,
