@@ -4,6 +4,8 @@
 //! in memory: nothing is written and no `.deb` is read.
 //!
 //! ```toml
+//! policy = "../kspp.toml"                # the policy it tests: a path (relative to this
+//!                                        # file) or a bundled policy's name
 //! [[case]]
 //! name = "hardened x86_64 kernel"
 //! [[case.package]]
@@ -63,7 +65,27 @@ pub struct Outcome {
     pub location: Location,
 }
 
-/// Read a case file. `dir` resolves `content-file`.
+/// A case file: the policy it names, if any, and its cases.
+#[derive(Debug, Clone)]
+pub struct CaseFile {
+    pub policy: Option<String>,
+    pub cases: Vec<Case>,
+}
+
+/// Read a case file. Its directory resolves `content-file` and a relative `policy`.
+pub fn load_case_file(path: &Path) -> Result<CaseFile, Diagnostics> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostics(vec![Diagnostic {
+            location: Location::whole(name.clone()),
+            code: Code::UnreadablePolicy,
+            message: e.to_string(),
+        }])
+    })?;
+    parse_case_file(&name, &text, path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Read a case file's cases (its `policy`, if any, is not looked at).
 pub fn load_cases(path: &Path) -> Result<Vec<Case>, Diagnostics> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -78,10 +100,30 @@ pub fn load_cases(path: &Path) -> Result<Vec<Case>, Diagnostics> {
 
 /// Parse case text; `base` resolves `content-file`.
 pub fn parse_cases(file: &str, text: &str, base: &Path) -> Result<Vec<Case>, Diagnostics> {
+    parse_case_file(file, text, base).map(|f| f.cases)
+}
+
+/// Parse a case file; `base` resolves `content-file` and a relative `policy`.
+pub fn parse_case_file(file: &str, text: &str, base: &Path) -> Result<CaseFile, Diagnostics> {
     let mut doc = Doc::new(file, text);
     let mut cases = Vec::new();
+    let mut policy = None;
     if let Some(table) = doc.parse("a case file") {
-        doc.unknown_keys(&table, &["case"], "at the top of a case file", &["case"]);
+        doc.unknown_keys(
+            &table,
+            &["policy", "case"],
+            "at the top of a case file",
+            &["policy", "case"],
+        );
+        if let Some(v) = get(&table, "policy") {
+            policy = doc.nonempty_string(v, "policy").map(|p| {
+                if p.contains('/') || p.ends_with(".toml") {
+                    base.join(p).display().to_string()
+                } else {
+                    p
+                }
+            });
+        }
         if let Some(v) = get(&table, "case") {
             for item in doc.tables(v, "case").unwrap_or_default() {
                 if let Some(c) = case(&mut doc, item, base) {
@@ -99,7 +141,7 @@ pub fn parse_cases(file: &str, text: &str, base: &Path) -> Result<Vec<Case>, Dia
     }
     let diagnostics = doc.finish();
     if diagnostics.is_empty() {
-        Ok(cases)
+        Ok(CaseFile { policy, cases })
     } else {
         Err(Diagnostics(diagnostics))
     }
@@ -429,4 +471,69 @@ pub fn run_cases(rules: &RuleSet, cases: &[Case], limits: &Limits) -> Vec<Outcom
         }
     }
     out
+}
+
+/// What `debgate test-policy` reports for one case file.
+#[derive(Debug, Clone)]
+pub struct CaseReport {
+    pub file: String,
+    /// The policy the cases judge (as named in the file, resolved).
+    pub policy: String,
+    pub outcomes: Vec<Outcome>,
+    /// Rules of the policy with no case expecting them to pass, and to fail.
+    pub never_pass: Vec<String>,
+    pub never_fail: Vec<String>,
+}
+
+impl CaseReport {
+    pub fn failed(&self) -> usize {
+        self.outcomes.iter().filter(|o| !o.ok).count()
+    }
+}
+
+/// Why a case file could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("{} error(s) in the case file", .0.0.len())]
+    Cases(Diagnostics),
+    #[error("{0}: the case file names no `policy`, and none was given")]
+    NoPolicy(String),
+    #[error(transparent)]
+    Select(#[from] crate::selection::SelectError),
+}
+
+impl CaseError {
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            CaseError::Cases(d) => &d.0,
+            CaseError::Select(s) => s.diagnostics(),
+            CaseError::NoPolicy(_) => &[],
+        }
+    }
+}
+
+/// Run one case file against the policy it names (a bundled name or a path relative to it).
+pub fn test_policy(path: &Path, limits: &Limits) -> Result<CaseReport, CaseError> {
+    let file = load_case_file(path).map_err(CaseError::Cases)?;
+    let policy = file
+        .policy
+        .clone()
+        .ok_or_else(|| CaseError::NoPolicy(path.display().to_string()))?;
+    let (rules, _) = crate::selection::select(&[policy.clone().into()], &[])?;
+    let outcomes = run_cases(&rules, &file.cases, limits);
+    let lacking = |want: Status| -> Vec<String> {
+        rules
+            .rules
+            .iter()
+            .filter(|r| !outcomes.iter().any(|o| o.rule == r.id && o.want == want))
+            .map(|r| r.id.clone())
+            .collect()
+    };
+    Ok(CaseReport {
+        file: path.display().to_string(),
+        policy,
+        never_pass: lacking(Status::Pass),
+        never_fail: lacking(Status::Fail),
+        outcomes,
+    })
 }

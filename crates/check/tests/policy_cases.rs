@@ -1,29 +1,44 @@
-//! Policy tests as data: every case file in testdata/policies/cases/NAME.toml judges the rules
-//! of testdata/policies/good/NAME.toml, and every rule there must reach each expected status,
-//! with at least one case it passes and one it fails.
+//! Policy tests as data: every case file (testdata/policies/cases/*.toml, and the bundled
+//! policies' own in policies/tests/) judges the policy it names. Every expectation must hold,
+//! and every rule must have a case it passes and one it fails, so that each can be seen to work.
+//! Every bundled policy with rules has a case file.
 
-use debgate_check::cases::{load_cases, run_cases};
-use debgate_policy::{load_paths, Status};
+use debgate_check::cases::{parse_cases, test_policy};
+use debgate_check::selection::bundled;
 use debgate_reader::Limits;
-use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-#[test]
-fn every_case_reaches_its_expected_status() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/policies");
-    let mut files: Vec<_> = std::fs::read_dir(root.join("cases"))
+fn case_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no case files");
-    for cases_file in files {
-        let name = cases_file.file_name().unwrap().to_owned();
-        let rules = load_paths(&[root.join("good").join(&name)]).unwrap_or_else(|e| panic!("{e}"));
-        let cases = load_cases(&cases_file).unwrap_or_else(|e| panic!("{e}"));
-        let outcomes = run_cases(&rules, &cases, &Limits::default());
-        let wrong: Vec<String> = outcomes
+    files
+}
+
+#[test]
+fn every_case_reaches_its_expected_status() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files = case_files(&root.join("testdata/policies/cases"));
+    files.extend(case_files(&root.join("policies/tests")));
+    assert!(files.len() >= 2, "no case files");
+    let mut tested = Vec::new();
+    for f in &files {
+        let report = test_policy(f, &Limits::default()).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}\n{}",
+                f.display(),
+                e.diagnostics()
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        });
+        let wrong: Vec<String> = report
+            .outcomes
             .iter()
             .filter(|o| !o.ok)
             .map(|o| {
@@ -34,33 +49,35 @@ fn every_case_reaches_its_expected_status() {
             })
             .collect();
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-        // Each rule has a case it passes and one it fails, so each can be seen to work.
-        for want in [Status::Pass, Status::Fail] {
-            let covered: BTreeSet<&str> = outcomes
-                .iter()
-                .filter(|o| o.want == want)
-                .map(|o| o.rule.as_str())
-                .collect();
-            let missing: Vec<&str> = rules
-                .rules
-                .iter()
-                .map(|r| r.id.as_str())
-                .filter(|id| !covered.contains(id))
-                .collect();
-            assert!(
-                missing.is_empty(),
-                "{name:?}: no case where these rules {want:?}: {missing:?}"
-            );
-        }
+        assert!(
+            report.never_pass.is_empty(),
+            "{}: no case passes {:?}",
+            report.file,
+            report.never_pass
+        );
+        assert!(
+            report.never_fail.is_empty(),
+            "{}: no case fails {:?}",
+            report.file,
+            report.never_fail
+        );
+        tested.push(std::fs::canonicalize(Path::new(&report.policy)).ok());
+    }
+    // Every bundled policy with rules is tested by a case file here.
+    for p in bundled().unwrap().into_iter().filter(|p| p.rules > 0) {
+        let file = std::fs::canonicalize(root.join(&p.file)).ok();
+        assert!(
+            tested.contains(&file),
+            "bundled policy {} has no case file in policies/tests/",
+            p.name
+        );
     }
 }
 
 #[test]
 fn a_case_file_reports_every_error_with_its_place() {
     let text = "[[case]]\nname = \"x\"\n[[case.package]]\nnam = \"p\"\n[[case.expect]]\nrule = \"r\"\nstatus = \"maybe\"\n";
-    let errs = debgate_check::cases::parse_cases("c.toml", text, Path::new("."))
-        .unwrap_err()
-        .0;
+    let errs = parse_cases("c.toml", text, Path::new(".")).unwrap_err().0;
     let got: Vec<String> = errs
         .iter()
         .map(|e| format!("{}: {}", e.location, e.code))

@@ -185,6 +185,14 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Run policy tests: each case file's small package sets, judged by the policy it names,
+    /// against the status it expects of each rule. Exit 0: all hold; 1: some do not; 2: a bad
+    /// case file or policy.
+    TestPolicy {
+        /// Case files (TOML `[[case]]`), or directories of them.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
     /// List the reader limits with their defaults.
     Limits,
 }
@@ -456,6 +464,41 @@ fn run(cli: Cli) -> Result<u8> {
                 }
                 None => anyhow::bail!("no rule `{rule}` is loaded; `debgate rules` lists them"),
             }
+        }
+        Command::TestPolicy { paths } => {
+            let mut files = Vec::new();
+            for p in &paths {
+                if p.is_dir() {
+                    let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|f| f.extension().is_some_and(|x| x == "toml"))
+                        .collect();
+                    v.sort();
+                    files.extend(v);
+                } else {
+                    files.push(p.clone());
+                }
+            }
+            if files.is_empty() {
+                anyhow::bail!("no case file (*.toml) in the paths given");
+            }
+            let limits = debgate_reader::Limits::default();
+            let mut reports = Vec::new();
+            for f in &files {
+                let r = debgate_check::cases::test_policy(f, &limits).map_err(|e| {
+                    for d in e.diagnostics() {
+                        eprintln!("{d}");
+                    }
+                    anyhow::anyhow!("{}: {e}", f.display())
+                })?;
+                reports.push(r);
+            }
+            emit(debgate_render::policy_tests_text(
+                &reports,
+                &mut std::io::stdout().lock(),
+            ))?;
+            Ok(u8::from(reports.iter().any(|r| r.failed() > 0)))
         }
         Command::Limits => {
             let out = &mut std::io::stdout().lock();

@@ -177,3 +177,22 @@ fn a_waiver_of_a_rule_left_out_by_tag_is_unused_not_unknown() {
         "{notice}"
     );
 }
+
+#[test]
+fn test_policy_exits_1_on_an_expectation_that_does_not_hold() {
+    let scratch = tempfile::tempdir().unwrap();
+    let policy = common::root().join("testdata/policies/good/language.toml");
+    let cases = scratch.path().join("cases.toml");
+    let text = format!(
+        "policy = {:?}\n[[case]]\nname = \"wrong on purpose\"\n[[case.package]]\nname = \"linux-image-1\"\n[[case.package.file]]\npath = \"/boot/config-1\"\ncontent = \"# Linux/x86 6.1.0 Kernel Configuration\\n\"\n[[case.expect]]\nrule = \"lang-not\"\nstatus = \"fail\"\n",
+        policy.display().to_string()
+    );
+    std::fs::write(&cases, text).unwrap();
+    let out = debgate(&["test-policy", cases.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("lang-not should be fail, got pass"), "{text}");
+    assert!(text.contains("1 failed"), "{text}");
+    let ok = debgate(&["test-policy", "testdata/policies/cases"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+}

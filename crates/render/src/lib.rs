@@ -12,6 +12,7 @@ mod diff_text;
 mod inspect;
 pub mod jsonl;
 mod junit;
+mod policy_tests;
 mod rules;
 mod sarif;
 
@@ -22,6 +23,7 @@ pub use diff_text::diff_text;
 pub use inspect::inspect_text;
 pub use jsonl::JsonlSink;
 pub use junit::junit;
+pub use policy_tests::policy_tests_text;
 pub use rules::{explain_text, limits_text, policies_text, rules_json, rules_text};
 pub use sarif::sarif;
 
