@@ -14,6 +14,15 @@ use debgate_analyze::sysctl::{self, Setting};
 use debgate_facts::Package;
 use toml_span::Value;
 
+/// The keys of `[kernel]`.
+pub const KERNEL_KEYS: [&str; 3] = ["arch", "compiler", "sysctl-default"];
+
+/// The keys of one compiler in `[kernel.compiler]`.
+pub const COMPILER_KEYS: [&str; 2] = ["option", "version"];
+
+/// The keys of a `[[kernel.sysctl-default]]`.
+pub const SYSCTL_DEFAULT_KEYS: [&str; 4] = ["key", "kconfig", "values", "value"];
+
 /// One sysctl key's kernel default: `value`, unless `kconfig` has a value listed in `values`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SysctlDefault {
@@ -43,12 +52,7 @@ impl KernelData {
         let Some(t) = doc.table(value, "kernel") else {
             return;
         };
-        doc.unknown_keys(
-            t,
-            &["arch", "compiler", "sysctl-default"],
-            "in [kernel]",
-            &["arch", "compiler", "sysctl-default"],
-        );
+        doc.unknown_keys(t, &KERNEL_KEYS, "in [kernel]", &KERNEL_KEYS);
         if let Some(v) = get(t, "arch") {
             for (name, option, span) in option_table(doc, v, "kernel.arch") {
                 if let Some((_, o)) = self.arch.iter().find(|(n, _)| *n == name) {
@@ -154,9 +158,8 @@ fn config_option(doc: &mut Doc<'_>, v: &Value<'_>, what: &str) -> Option<String>
 
 fn sysctl_default(doc: &mut Doc<'_>, item: &Value<'_>) -> Option<SysctlDefault> {
     let t = doc.table(item, "kernel.sysctl-default")?;
-    const KEYS: [&str; 4] = ["key", "kconfig", "values", "value"];
     let mark = doc.mark();
-    doc.unknown_keys(t, &KEYS, "in a sysctl default", &KEYS);
+    doc.unknown_keys(t, &SYSCTL_DEFAULT_KEYS, "in a sysctl default", &SYSCTL_DEFAULT_KEYS);
     let key = doc
         .required(t, "key", item.span, "sysctl default", "")
         .and_then(|v| doc.nonempty_string(v, "key"));

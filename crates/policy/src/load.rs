@@ -15,6 +15,25 @@ use globset::{GlobBuilder, GlobSetBuilder};
 use std::path::{Path, PathBuf};
 use toml_span::{Span, Value};
 
+/// Every key the loader accepts, by where it is written (`rule`, `kernel.compiler`,
+/// `assert kind = "sysctl"`, ...): what docs/policy.md must document, no more and no less.
+pub fn accepted_keys() -> Vec<(String, Vec<&'static str>)> {
+    let mut out = vec![
+        ("file".to_string(), FILE_KEYS.to_vec()),
+        ("policy".to_string(), POLICY_KEYS.to_vec()),
+        ("rule".to_string(), RULE_KEYS.to_vec()),
+        ("pairing".to_string(), PAIRING_KEYS.to_vec()),
+        ("when".to_string(), crate::when::KEYS.to_vec()),
+        ("kernel".to_string(), crate::kernel::KERNEL_KEYS.to_vec()),
+        ("kernel.compiler".to_string(), crate::kernel::COMPILER_KEYS.to_vec()),
+        ("kernel.sysctl-default".to_string(), crate::kernel::SYSCTL_DEFAULT_KEYS.to_vec()),
+    ];
+    for spec in &kinds::ALL {
+        out.push((format!("kind {}", spec.name), spec.keys.to_vec()));
+    }
+    out
+}
+
 /// Load policy files and directories (every `*.toml` in a directory, sorted by name).
 pub fn load_paths(paths: &[PathBuf]) -> Result<RuleSet, Diagnostics> {
     let mut sources = Vec::new();
@@ -120,7 +139,17 @@ struct Ids {
     pairings: Vec<(String, Location)>,
 }
 
-const RULE_KEYS: [&str; 16] = [
+/// The top-level keys of a policy file.
+pub const FILE_KEYS: [&str; 4] = ["policy", "rule", "pairing", "kernel"];
+
+/// The keys of `[policy]`.
+pub const POLICY_KEYS: [&str; 4] = ["name", "title", "description", "default"];
+
+/// The keys of a `[[pairing]]`.
+pub const PAIRING_KEYS: [&str; 3] = ["id", "pattern", "explanation"];
+
+/// The keys of a `[[rule]]`.
+pub const RULE_KEYS: [&str; 16] = [
     "id",
     "severity",
     "title",
@@ -267,8 +296,7 @@ fn pairing(doc: &mut Doc<'_>, ids: &mut Ids, value: &Value<'_>) -> Option<Pairin
     let t = doc.table(value, "pairing")?;
     let location = doc.location(value.span);
     let mark = doc.mark();
-    const KEYS: [&str; 3] = ["id", "pattern", "explanation"];
-    doc.unknown_keys(t, &KEYS, "in pairing", &KEYS);
+    doc.unknown_keys(t, &PAIRING_KEYS, "in pairing", &PAIRING_KEYS);
     let id = doc
         .required(t, "id", value.span, "pairing", "")
         .and_then(|v| id(doc, &mut ids.pairings, v, "pairing"));
