@@ -69,6 +69,13 @@ fn sarif_step(root: &Path) -> Result<StepResult> {
     })
 }
 
+fn kspp_step(root: &Path) -> Result<StepResult> {
+    Ok(match crate::kspp::check(root)? {
+        Ok(()) => StepResult::Passed,
+        Err(why) => StepResult::Failed(why),
+    })
+}
+
 fn corpus_step(root: &Path) -> Result<StepResult> {
     Ok(match corpus::run(root)? {
         corpus::Outcome::Skipped(why) => {
@@ -86,7 +93,7 @@ fn corpus_step(root: &Path) -> Result<StepResult> {
 /// quick and their slips are the commonest, then the tests, then tidy (also run by the tests as
 /// `xtask/tests/tidy.rs`, but reported here by name), the SARIF validation (it needs npm and a
 /// release build), then the slow real-package corpus.
-const STEPS: [(&str, StepFn); 6] = [
+const STEPS: [(&str, StepFn); 7] = [
     ("cargo fmt --all -- --check", fmt),
     (
         "cargo clippy --workspace --all-targets -- -D warnings",
@@ -94,6 +101,7 @@ const STEPS: [(&str, StepFn); 6] = [
     ),
     ("cargo test --workspace", test),
     ("tidy", tidy_step),
+    ("cargo xtask kspp --check", kspp_step),
     ("sarif-multitool validate", sarif_step),
     ("corpus", corpus_step),
 ];

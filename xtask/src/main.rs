@@ -1,11 +1,11 @@
 //! `cargo xtask`: the project's automation (`ci`, `tidy`, `fixtures`, `corpus`, `bench`, `sarif`,
-//! `sweep`, `sweep --differential`).
+//! `sweep`, `sweep --differential`, `kspp`).
 //! See README.md ("Development") and ARCHITECTURE.md.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use xtask::{bench, ci, corpus, differential, sarif, sweep, tidy, workspace_root};
+use xtask::{bench, ci, corpus, differential, kspp, sarif, sweep, tidy, workspace_root};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "debgate project automation")]
@@ -16,8 +16,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// fmt --check, clippy -D warnings, cargo test, tidy, SARIF validation, corpus; stops at the
-    /// first failure.
+    /// fmt --check, clippy -D warnings, cargo test, tidy, kspp --check, SARIF validation, corpus;
+    /// stops at the first failure.
     Ci,
     /// Generate SARIF for the focal-like fixtures (with a waiver) and validate it with
     /// sarif-multitool, installed with npm under target/tools when missing.
@@ -30,6 +30,13 @@ enum Cmd {
         /// The testdata directory to regenerate (to try the writer on a copy).
         #[arg(long, default_value = "testdata")]
         testdata: std::path::PathBuf,
+    },
+    /// Generate the bundled kspp profile (policies/kspp.toml) from kernel-hardening-checker's
+    /// checklist, testdata/khc/checks.json.
+    Kspp {
+        /// Write nothing; fail if the committed profile is not what would be generated.
+        #[arg(long)]
+        check: bool,
     },
     /// Check and diff real Debian packages (apt-get download) against xtask/corpus.toml.
     Corpus,
@@ -111,6 +118,7 @@ fn run(cmd: Cmd) -> Result<()> {
             corpus::Outcome::Ran { failed: 0, .. } => Ok(()),
             corpus::Outcome::Ran { failed, .. } => bail!("{failed} corpus expectation(s) failed"),
         },
+        Cmd::Kspp { check } => kspp::run(&root, check),
         Cmd::Bench => bench::run(&root),
         Cmd::Sweep {
             count,
