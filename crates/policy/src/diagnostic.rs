@@ -138,6 +138,9 @@ pub struct Doc<'a> {
     pub file: &'a str,
     pub src: &'a str,
     pub diagnostics: Vec<Diagnostic>,
+    /// Byte offsets where each line starts, built on first use: a profile of a thousand rules
+    /// asks for thousands of locations, and scanning from the top each time is quadratic.
+    line_starts: std::cell::OnceCell<Vec<usize>>,
 }
 
 impl<'a> Doc<'a> {
@@ -146,6 +149,7 @@ impl<'a> Doc<'a> {
             file,
             src,
             diagnostics: Vec::new(),
+            line_starts: std::cell::OnceCell::new(),
         }
     }
 
@@ -158,10 +162,15 @@ impl<'a> Doc<'a> {
             .rev()
             .find(|i| src.is_char_boundary(*i))
             .unwrap_or(0);
-        let before = &src[..start];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        // The last line start at or before `start`.
+        let index = starts.partition_point(|&s| s <= start) - 1;
+        let line = index + 1;
+        let column = src[starts[index]..start].chars().count() + 1;
         Location {
             file: self.file.to_string(),
             line,

@@ -25,8 +25,14 @@ pub fn accepted_keys() -> Vec<(String, Vec<&'static str>)> {
         ("pairing".to_string(), PAIRING_KEYS.to_vec()),
         ("when".to_string(), crate::when::KEYS.to_vec()),
         ("kernel".to_string(), crate::kernel::KERNEL_KEYS.to_vec()),
-        ("kernel.compiler".to_string(), crate::kernel::COMPILER_KEYS.to_vec()),
-        ("kernel.sysctl-default".to_string(), crate::kernel::SYSCTL_DEFAULT_KEYS.to_vec()),
+        (
+            "kernel.compiler".to_string(),
+            crate::kernel::COMPILER_KEYS.to_vec(),
+        ),
+        (
+            "kernel.sysctl-default".to_string(),
+            crate::kernel::SYSCTL_DEFAULT_KEYS.to_vec(),
+        ),
     ];
     for spec in &kinds::ALL {
         out.push((format!("kind {}", spec.name), spec.keys.to_vec()));
@@ -132,11 +138,14 @@ pub fn load_sources(sources: &[(&str, &str)]) -> Result<RuleSet, Diagnostics> {
     }
 }
 
-/// Rule and pairing ids declared so far in any file, to catch duplicates across files.
+/// What loading remembers across rules and files: ids declared so far (to catch duplicates),
+/// and globs already compiled (a profile of a thousand rules over `/boot/config-*` compiles the
+/// pattern once, not a thousand times).
 #[derive(Default)]
 struct Ids {
     rules: Vec<(String, Location)>,
     pairings: Vec<(String, Location)>,
+    globs: std::collections::HashMap<(Vec<String>, bool, bool), Globs>,
 }
 
 /// The top-level keys of a policy file.
@@ -344,8 +353,35 @@ fn empty_globs() -> Globs {
 
 /// Package-name globs (`what` = `packages`), or path globs, also compiled in their `/usr` form
 /// when `usrmerge`.
-fn globs(doc: &mut Doc<'_>, value: &Value<'_>, what: &str, usrmerge: bool) -> Option<Globs> {
+fn globs(
+    doc: &mut Doc<'_>,
+    ids: &mut Ids,
+    value: &Value<'_>,
+    what: &str,
+    usrmerge: bool,
+) -> Option<Globs> {
     let items = doc.strings(value, what)?;
+    let paths = what != "packages" && what != "exclude-packages";
+    let key = (
+        items.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(),
+        usrmerge,
+        paths,
+    );
+    if let Some(g) = ids.globs.get(&key) {
+        return Some(g.clone());
+    }
+    let compiled = compile_globs(doc, value, items, what, usrmerge)?;
+    ids.globs.insert(key, compiled.clone());
+    Some(compiled)
+}
+
+fn compile_globs(
+    doc: &mut Doc<'_>,
+    value: &Value<'_>,
+    items: Vec<(String, Span)>,
+    what: &str,
+    usrmerge: bool,
+) -> Option<Globs> {
     let mut builder = GlobSetBuilder::new();
     let mut patterns = Vec::new();
     let mut ok = true;
@@ -424,21 +460,20 @@ fn rule(doc: &mut Doc<'_>, ids: &mut Ids, value: &Value<'_>) -> Option<Rule> {
         .and_then(|v| doc.boolean(v, "waivable"))
         .unwrap_or(true);
     let packages = match get(t, "packages") {
-        Some(v) => globs(doc, v, "packages", false),
+        Some(v) => globs(doc, ids, v, "packages", false),
         None => Some(empty_globs()),
     };
     let exclude_packages = match get(t, "exclude-packages") {
-        Some(v) => globs(doc, v, "exclude-packages", false),
+        Some(v) => globs(doc, ids, v, "exclude-packages", false),
         None => Some(empty_globs()),
     };
     let paths = match get(t, "paths") {
-        Some(v) => {
-            globs(doc, v, "paths", usrmerge).map(|globs| Some(PathSelector { globs, usrmerge }))
-        }
+        Some(v) => globs(doc, ids, v, "paths", usrmerge)
+            .map(|globs| Some(PathSelector { globs, usrmerge })),
         None => Some(None),
     };
     let exclude_paths = match get(t, "exclude-paths") {
-        Some(v) => globs(doc, v, "exclude-paths", usrmerge)
+        Some(v) => globs(doc, ids, v, "exclude-paths", usrmerge)
             .map(|globs| Some(PathSelector { globs, usrmerge })),
         None => Some(None),
     };

@@ -119,6 +119,15 @@ impl Kind for Sysctl {
                     Err(na) => Truth::NotApplicable(na),
                 }
             }
+            // `is not set` is the one form a key nothing sets has.
+            Err(why)
+                if self
+                    .allowed
+                    .as_ref()
+                    .is_some_and(|a| a.0.contains(&crate::value::Form::NotSet)) =>
+            {
+                Truth::Holds(why)
+            }
             Err(why) => match self.unset_passes {
                 Some(true) => Truth::Holds(why),
                 Some(false) => Truth::Fails(why),
