@@ -159,7 +159,12 @@ fn config_option(doc: &mut Doc<'_>, v: &Value<'_>, what: &str) -> Option<String>
 fn sysctl_default(doc: &mut Doc<'_>, item: &Value<'_>) -> Option<SysctlDefault> {
     let t = doc.table(item, "kernel.sysctl-default")?;
     let mark = doc.mark();
-    doc.unknown_keys(t, &SYSCTL_DEFAULT_KEYS, "in a sysctl default", &SYSCTL_DEFAULT_KEYS);
+    doc.unknown_keys(
+        t,
+        &SYSCTL_DEFAULT_KEYS,
+        "in a sysctl default",
+        &SYSCTL_DEFAULT_KEYS,
+    );
     let key = doc
         .required(t, "key", item.span, "sysctl default", "")
         .and_then(|v| doc.nonempty_string(v, "key"));

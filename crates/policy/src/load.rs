@@ -25,8 +25,14 @@ pub fn accepted_keys() -> Vec<(String, Vec<&'static str>)> {
         ("pairing".to_string(), PAIRING_KEYS.to_vec()),
         ("when".to_string(), crate::when::KEYS.to_vec()),
         ("kernel".to_string(), crate::kernel::KERNEL_KEYS.to_vec()),
-        ("kernel.compiler".to_string(), crate::kernel::COMPILER_KEYS.to_vec()),
-        ("kernel.sysctl-default".to_string(), crate::kernel::SYSCTL_DEFAULT_KEYS.to_vec()),
+        (
+            "kernel.compiler".to_string(),
+            crate::kernel::COMPILER_KEYS.to_vec(),
+        ),
+        (
+            "kernel.sysctl-default".to_string(),
+            crate::kernel::SYSCTL_DEFAULT_KEYS.to_vec(),
+        ),
     ];
     for spec in &kinds::ALL {
         out.push((format!("kind {}", spec.name), spec.keys.to_vec()));
