@@ -18,6 +18,8 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
+pub mod cases;
+
 /// KHC's checklist, as dumped from the commit the oracle's verdicts come from.
 pub const CHECKS: &str = "testdata/khc/checks.json";
 /// What the generator needs besides the checklist; its comments document every key.
@@ -185,35 +187,54 @@ pub fn generate(root: &Path) -> Result<String> {
     render(&checks, &settings)
 }
 
+/// Every generated file: the profile and its policy tests, each with its path under `root`.
+pub fn outputs(root: &Path) -> Result<[(&'static str, String); 2]> {
+    Ok([
+        (OUTPUT, generate(root)?),
+        (cases::OUTPUT, cases::generate(root)?),
+    ])
+}
+
 /// `cargo xtask kspp [--check]`.
 pub fn run(root: &Path, check: bool) -> Result<()> {
-    let text = generate(root)?;
-    let path = root.join(OUTPUT);
-    if check {
-        match is_current(root, &text)? {
-            Ok(()) => println!("kspp: {OUTPUT} is current"),
-            Err(why) => bail!(why),
+    for (file, text) in outputs(root)? {
+        if check {
+            match is_current(root, file, &text)? {
+                Ok(()) => println!("kspp: {file} is current"),
+                Err(why) => bail!(why),
+            }
+        } else {
+            let path = root.join(file);
+            fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+            let rules = text.lines().filter(|l| *l == "[[rule]]").count();
+            let cases = text.lines().filter(|l| *l == "[[case]]").count();
+            let expects = text.lines().filter(|l| *l == "[[case.expect]]").count();
+            if file == OUTPUT {
+                println!("kspp: wrote {file} ({rules} rules)");
+            } else {
+                println!("kspp: wrote {file} ({cases} cases, {expects} expectations)");
+            }
         }
-    } else {
-        fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
-        let rules = text.lines().filter(|l| *l == "[[rule]]").count();
-        println!("kspp: wrote {OUTPUT} ({rules} rules)");
     }
     Ok(())
 }
 
-/// For `cargo xtask ci`: `Ok(Err(why))` when the committed profile is stale or missing.
+/// For `cargo xtask ci`: `Ok(Err(why))` when a committed file is stale or missing.
 pub fn check(root: &Path) -> Result<std::result::Result<(), String>> {
-    let text = generate(root)?;
-    is_current(root, &text)
+    for (file, text) in outputs(root)? {
+        if let Err(why) = is_current(root, file, &text)? {
+            return Ok(Err(why));
+        }
+    }
+    Ok(Ok(()))
 }
 
-fn is_current(root: &Path, text: &str) -> Result<std::result::Result<(), String>> {
-    let path = root.join(OUTPUT);
+fn is_current(root: &Path, file: &str, text: &str) -> Result<std::result::Result<(), String>> {
+    let path = root.join(file);
     let committed = match fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Err(format!("{OUTPUT} is missing: run `cargo xtask kspp`")))
+            return Ok(Err(format!("{file} is missing: run `cargo xtask kspp`")))
         }
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
@@ -228,8 +249,9 @@ fn is_current(root: &Path, text: &str) -> Result<std::result::Result<(), String>
         .unwrap_or_else(|| committed.lines().count().min(text.lines().count()))
         + 1;
     Ok(Err(format!(
-        "{OUTPUT} is not what `cargo xtask kspp` generates from {CHECKS} and {SETTINGS} \
-         (first difference at line {line}): run `cargo xtask kspp` and commit the result"
+        "{file} is not what `cargo xtask kspp` generates from {CHECKS}, {SETTINGS} and \
+         {} (first difference at line {line}): run `cargo xtask kspp` and commit the result",
+        cases::ORACLE
     )))
 }
 
@@ -254,14 +276,7 @@ pub fn render(checks: &Checks, settings: &Settings) -> Result<String> {
             .with_context(|| format!("{CHECKS} has no checklist for {}", arch.khc))?;
         // A name KHC checks more than once on one architecture (with different desired values)
         // needs the value in its id too; counting first keeps every other id short.
-        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
-        for tree in list.all() {
-            tree.validate()?;
-            let (name, _) = tree
-                .khc_key()
-                .with_context(|| format!("a {} check starts with a version leaf", arch.khc))?;
-            *seen.entry(name).or_default() += 1;
-        }
+        let seen = names_seen(list).with_context(|| format!("{CHECKS}, {}", arch.khc))?;
         for tree in list.all() {
             let rule = Rule::new(arch, tree, settings, &seen)
                 .with_context(|| format!("{} check {:?}", arch.khc, tree.khc_key()))?;
@@ -306,6 +321,42 @@ fn header(out: &mut String, checks: &Checks, settings: &Settings) {
     }
 }
 
+/// How many checks of one architecture's list are reported under each name: a name counted more
+/// than once needs its desired value in the rule's id too.
+pub fn names_seen(list: &Checklist) -> Result<BTreeMap<&str, usize>> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for tree in list.all() {
+        tree.validate()?;
+        let (name, _) = tree
+            .khc_key()
+            .context("a check starts with a version leaf")?;
+        *seen.entry(name).or_default() += 1;
+    }
+    Ok(seen)
+}
+
+/// The id of the rule for the check whose first leaf is `first`, on `arch`.
+pub fn rule_id(
+    settings: &Settings,
+    arch: &Arch,
+    first: &Named,
+    seen: &BTreeMap<&str, usize>,
+) -> Result<String> {
+    let mut id = format!("{}-{}-{}", settings.policy.name, slug(&arch.name), {
+        let lower = first.name.to_lowercase();
+        // Kernel options all start with the same prefix; it adds nothing to an id.
+        slug(lower.strip_prefix("config_").unwrap_or(&lower))
+    });
+    if seen.get(first.name.as_str()).copied().unwrap_or(0) > 1 {
+        id = format!("{id}-{}", slug(&first.expected));
+    }
+    ensure!(
+        is_kebab(&id),
+        "id `{id}` is not kebab-case (lower-case words joined by `-`)"
+    );
+    Ok(id)
+}
+
 /// One generated `[[rule]]`, its fields already rendered as TOML values or text.
 struct Rule {
     id: String,
@@ -334,18 +385,7 @@ impl Rule {
         else {
             bail!("the first leaf is a version");
         };
-        let mut id = format!("{}-{}-{}", settings.policy.name, slug(&arch.name), {
-            let lower = first.name.to_lowercase();
-            // Kernel options all start with the same prefix; it adds nothing to an id.
-            slug(lower.strip_prefix("config_").unwrap_or(&lower))
-        });
-        if seen.get(first.name.as_str()).copied().unwrap_or(0) > 1 {
-            id = format!("{id}-{}", slug(&first.expected));
-        }
-        ensure!(
-            is_kebab(&id),
-            "id `{id}` is not kebab-case (lower-case words joined by `-`)"
-        );
+        let id = rule_id(settings, arch, first, seen)?;
 
         let decision_words = settings
             .decisions

@@ -32,7 +32,8 @@ enum Cmd {
         testdata: std::path::PathBuf,
     },
     /// Generate the bundled kspp profile (policies/kspp.toml) from kernel-hardening-checker's
-    /// checklist, testdata/khc/checks.json.
+    /// checklist, testdata/khc/checks.json, and its policy tests (policies/tests/kspp.toml) from
+    /// KHC's verdicts and synthetic kernels.
     Kspp {
         /// Write nothing; fail if the committed profile is not what would be generated.
         #[arg(long)]

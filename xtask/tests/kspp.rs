@@ -31,6 +31,39 @@ fn committed_profile_is_what_the_generator_writes() {
     assert!(kspp::check(&workspace_root()).unwrap().is_ok());
 }
 
+#[test]
+fn committed_cases_are_what_the_generator_writes() {
+    let path = workspace_root().join(kspp::cases::OUTPUT);
+    let cases =
+        fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let generated = kspp::cases::generate(&workspace_root()).unwrap();
+    assert!(
+        generated == cases,
+        "{} is stale: run `cargo xtask kspp`",
+        kspp::cases::OUTPUT
+    );
+    assert_eq!(generated, kspp::cases::generate(&workspace_root()).unwrap());
+    // Every rule of the profile is expected somewhere, once to pass and once to fail; that
+    // the expectations hold is crates/check/tests/policy_cases.rs's job.
+    let table: toml::Table = toml::from_str(&cases).expect("the case file is TOML");
+    let mut seen: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for case in table["case"].as_array().unwrap() {
+        for e in case["expect"].as_array().unwrap() {
+            seen.entry(e["rule"].as_str().unwrap().to_string())
+                .or_default()
+                .insert(e["status"].as_str().unwrap().to_string());
+        }
+    }
+    for rule in rules(&committed()) {
+        let id = rule["id"].as_str().unwrap();
+        let statuses = seen.get(id).cloned().unwrap_or_default();
+        assert!(
+            statuses.contains("pass") && statuses.contains("fail"),
+            "rule {id}: cases expect only {statuses:?}"
+        );
+    }
+}
+
 /// The loader reads policies with toml-span, not the toml crate: what one accepts (TOML 1.1
 /// allows newlines in inline tables) the other might not, so parse with both.
 #[test]
