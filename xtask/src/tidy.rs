@@ -21,7 +21,7 @@ pub struct Check {
 }
 
 /// Every tidy check, in the order `cargo xtask tidy` runs them.
-pub const CHECKS: [Check; 6] = [
+pub const CHECKS: [Check; 7] = [
     Check {
         name: "rules are data (no policy words in Rust)",
         run: rules_are_data,
@@ -45,6 +45,10 @@ pub const CHECKS: [Check; 6] = [
     Check {
         name: "every diagnostic code is in README.md",
         run: diagnostic_codes_in_readme,
+    },
+    Check {
+        name: "the policy reference matches the loader",
+        run: policy_reference_matches_loader,
     },
 ];
 
@@ -316,9 +320,14 @@ fn policy_reference_section(readme: &str) -> Option<Vec<&str>> {
             (line, heading.then_some(hashes))
         })
         .collect();
-    let start = lines
-        .iter()
-        .position(|(l, level)| level.is_some() && l.to_lowercase().contains("polic"))?;
+    // "Writing a policy" when there is one (other sections mention policies too), else the
+    // first heading that does.
+    let heading_with = |word: &str| {
+        lines
+            .iter()
+            .position(|(l, level)| level.is_some() && l.to_lowercase().contains(word))
+    };
+    let start = heading_with("writing a polic").or_else(|| heading_with("polic"))?;
     let start_level = lines[start].1?;
     Some(
         lines[start + 1..]
@@ -405,6 +414,70 @@ fn missing_codes<'a>(readme: &str, codes: impl Iterator<Item = &'a str>) -> Vec<
         .filter(|c| !readme.contains(&format!("`{c}`")))
         .map(|c| format!("diagnostic code `{c}` is not listed in README.md"))
         .collect()
+}
+
+/// docs/policy.md documents every key the policy loader accepts, and no key it refuses: each
+/// table after a `<!-- keys: SECTION -->` marker lists one section's keys, compared with
+/// `debgate_policy::load::accepted_keys()`.
+pub fn policy_reference_matches_loader(root: &Path) -> Result<Vec<String>> {
+    let path = root.join("docs/policy.md");
+    let text = fs::read_to_string(&path).context("reading docs/policy.md")?;
+    let accepted: Vec<(String, Vec<String>)> = debgate_policy::load::accepted_keys()
+        .into_iter()
+        .map(|(s, keys)| (s, keys.into_iter().map(str::to_string).collect()))
+        .collect();
+    Ok(reference_problems(&text, &accepted))
+}
+
+fn reference_problems(doc: &str, accepted: &[(String, Vec<String>)]) -> Vec<String> {
+    let key_cell = Regex::new(r"^\|\s*`([^`]+)`\s*\|").expect("regex");
+    let mut documented: Vec<(String, Vec<String>)> = Vec::new();
+    let mut lines = doc.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(section) = line
+            .trim()
+            .strip_prefix("<!-- keys:")
+            .and_then(|r| r.strip_suffix("-->"))
+        else {
+            continue;
+        };
+        let mut keys = Vec::new();
+        // The table: its header and separator rows, then one row per key, up to a blank line.
+        while let Some(row) = lines.next_if(|l| l.trim_start().starts_with('|')) {
+            if let Some(c) = key_cell.captures(row) {
+                keys.push(c[1].to_string());
+            }
+        }
+        documented.push((section.trim().to_string(), keys));
+    }
+    let mut problems = Vec::new();
+    for (section, keys) in accepted {
+        match documented.iter().find(|(s, _)| s == section) {
+            None => problems.push(format!(
+                "docs/policy.md has no `<!-- keys: {section} -->` table"
+            )),
+            Some((_, doc_keys)) => {
+                for k in keys.iter().filter(|k| !doc_keys.contains(k)) {
+                    problems.push(format!(
+                        "docs/policy.md: `{k}` ({section}) is not documented"
+                    ));
+                }
+                for k in doc_keys.iter().filter(|k| !keys.contains(k)) {
+                    problems.push(format!(
+                        "docs/policy.md: `{k}` ({section}) is documented but the loader refuses it"
+                    ));
+                }
+            }
+        }
+    }
+    for (section, _) in &documented {
+        if !accepted.iter().any(|(s, _)| s == section) {
+            problems.push(format!(
+                "docs/policy.md: `{section}` is no section the loader reads"
+            ));
+        }
+    }
+    problems
 }
 
 #[cfg(test)]
@@ -506,6 +579,25 @@ mod tests {
             ["ARCHITECTURE.md is missing"]
         );
         fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn the_reference_check_sees_missing_and_extra_keys() {
+        let accepted = vec![(
+            "rule".to_string(),
+            vec!["id".to_string(), "tags".to_string()],
+        )];
+        let doc = "x\n<!-- keys: rule -->\n| key | what |\n|---|---|\n| `id` | the id |\n| `old` | gone |\n\nmore\n";
+        assert_eq!(
+            super::reference_problems(doc, &accepted),
+            [
+                "docs/policy.md: `tags` (rule) is not documented",
+                "docs/policy.md: `old` (rule) is documented but the loader refuses it"
+            ]
+        );
+        let whole = "<!-- keys: rule -->\n| `id` | a |\n| `tags` | b |\n";
+        assert!(super::reference_problems(whole, &accepted).is_empty());
+        assert_eq!(super::reference_problems("", &accepted).len(), 1);
     }
 
     #[test]
