@@ -254,6 +254,8 @@ pub fn run(root: &Path) -> Result<()> {
     );
     println!();
 
+    profile_cost(&exe, fetched)?;
+
     match reference_check {
         None => println!("lintian: no [bench] lintian package in xtask/corpus.toml"),
         Some(_) if !util::on_path("lintian") => {
@@ -296,6 +298,39 @@ struct DiffFigures {
     /// One per `DIFF_XZ_THREADS` value, in that order.
     diff: Vec<Measured>,
     rounds: usize,
+}
+
+/// The cost of a large profile over the default set on the largest package (a kernel): the
+/// same file checked with the bundled default set and with `--policy kspp` (1,368 rules), in
+/// interleaved rounds so that the machine's drift hits both alike. The target is at most 1.05.
+fn profile_cost(exe: &Path, fetched: &[corpus::Fetched]) -> Result<()> {
+    let Some(f) = fetched
+        .iter()
+        .max_by_key(|f| std::fs::metadata(&f.deb).map(|m| m.len()).unwrap_or(0))
+    else {
+        return Ok(());
+    };
+    let run = |extra: &[&str]| {
+        let mut c = Command::new(exe);
+        c.args(["check", "--format", "json"])
+            .args(extra)
+            .arg(&f.deb);
+        c
+    };
+    let (mut default, mut kspp) = (Duration::MAX, Duration::MAX);
+    for _ in 0..RUNS.max(5) {
+        default = default.min(best_of(|| run(&[]), debgate_ran, 1)?.wall);
+        kspp = kspp.min(best_of(|| run(&["--policy", "kspp"]), debgate_ran, 1)?.wall);
+    }
+    println!(
+        "profile: {}: default set {} s, --policy kspp {} s; kspp/default = {} (target <= 1.05)",
+        f.resolved,
+        secs(default),
+        secs(kspp),
+        ratio(kspp, default)
+    );
+    println!();
+    Ok(())
 }
 
 /// Times one pair in interleaved rounds (dpkg-deb old, dpkg-deb new, the floor, then debgate

@@ -71,24 +71,43 @@ pub fn run(root: &Path) -> Result<Outcome> {
         .collect();
     let debs: Vec<&Path> = fetched.iter().map(|f| f.deb.as_path()).collect();
 
-    // One run over the whole corpus: the set-level rules (a kernel anywhere in the set, the
-    // effective sysctl value) only mean something when every package is judged together.
-    match debgate_json(&exe, &["check", "--format", "json"], &debs) {
-        Ok(report) => {
-            for p in report["packages"].as_array().into_iter().flatten() {
-                if let Some(err) = p.get("error") {
-                    t.record(
-                        false,
-                        &format!("read {}", p["file"].as_str().unwrap_or("?")),
-                        &err.to_string(),
-                    );
-                }
-            }
-            judge_checks(&spec.checks, &names, &report, &mut t);
+    // One run over the whole corpus per policy selection (the default set, and each `policy`
+    // an expectation names): the set-level rules (a kernel anywhere in the set, the effective
+    // sysctl value) only mean something when every package is judged together.
+    let mut selections: Vec<Option<&str>> = Vec::new();
+    for e in &spec.checks {
+        if !selections.contains(&e.policy.as_deref()) {
+            selections.push(e.policy.as_deref());
         }
-        Err(err) => {
-            for e in &spec.checks {
-                t.record(false, &format!("check {}", e.rule), &format!("{err:#}"));
+    }
+    for policy in selections {
+        let checks: Vec<&CheckExpect> = spec
+            .checks
+            .iter()
+            .filter(|e| e.policy.as_deref() == policy)
+            .collect();
+        let mut args = vec!["check", "--format", "json"];
+        if let Some(p) = policy {
+            args.extend(["--policy", p]);
+        }
+        match debgate_json(&exe, &args, &debs) {
+            Ok(report) => {
+                for p in report["packages"].as_array().into_iter().flatten() {
+                    if let Some(err) = p.get("error") {
+                        t.record(
+                            false,
+                            &format!("read {}", p["file"].as_str().unwrap_or("?")),
+                            &err.to_string(),
+                        );
+                    }
+                }
+                let owned: Vec<CheckExpect> = checks.iter().map(|c| (*c).clone()).collect();
+                judge_checks(&owned, &names, &report, &mut t);
+            }
+            Err(err) => {
+                for e in &checks {
+                    t.record(false, &format!("check {}", e.rule), &format!("{err:#}"));
+                }
             }
         }
     }

@@ -207,9 +207,11 @@ pub struct PackageSpec {
     pub why: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CheckExpect {
+    /// `--policy` for the run this result comes from; none: the default set.
+    pub policy: Option<String>,
     pub rule: String,
     pub package: Option<String>,
     pub status: String,
