@@ -279,6 +279,13 @@ fn emit(rendered: Result<(), RenderError>) -> Result<()> {
 }
 
 fn settings(read: &ReadArgs) -> Result<Settings> {
+    if read.xz_threads > debgate_reader::MAX_XZ_THREADS {
+        anyhow::bail!(
+            "--xz-threads {}: at most {} (liblzma's limit); 0 is automatic",
+            read.xz_threads,
+            debgate_reader::MAX_XZ_THREADS
+        );
+    }
     let mut s = Settings {
         xz_threads: read.xz_threads,
         ..Settings::default()
@@ -307,6 +314,8 @@ fn run(cli: Cli) -> Result<u8> {
             paths,
         } => {
             // debgate's own package checks are judged in every run.
+            // Every option value is checked before any input is looked at.
+            let settings = settings(&read)?;
             let (rules, known) = rules(&select)?;
             let rules = with_builtin_rules(rules).map_err(anyhow::Error::msg)?;
             if let Some(k) = &keyring {
@@ -339,7 +348,6 @@ fn run(cli: Cli) -> Result<u8> {
             };
             // A bad waiver file stops the run before any package is read, like a bad policy.
             let waivers = check_waivers(&rules, &known, waivers, no_waivers)?;
-            let settings = settings(&read)?;
             let mut report = check_inputs(&rules, &inputs, &settings, keyring.as_deref());
             let fail_on = match fail_on {
                 FailOn::Error => Severity::Error,

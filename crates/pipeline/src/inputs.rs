@@ -31,9 +31,14 @@ pub enum InputError {
     },
 }
 
-/// Expand each path: a `.deb` is taken as is; a directory is walked for `*.deb` (symlinks are
-/// not followed, so a hostile tree cannot lead us elsewhere on the host). Sorted within each
-/// directory for reproducible output.
+/// How many symlinks in a row a `.deb` link in a walked directory may go through.
+pub const MAX_LINK_HOPS: usize = 16;
+
+/// Expand each path: a `.deb` is taken as is; a directory is walked for `*.deb`. In a directory
+/// the user names, a `*.deb` that is a symlink (a pool, a build farm's output) is followed, at
+/// most [`MAX_LINK_HOPS`] links, and taken only when it ends at a regular file, whose own path is
+/// what the reader then opens (without following links). Symlinked directories are not entered,
+/// so the walk cannot loop or wander. Sorted within each directory for reproducible output.
 pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
     Ok(collect(paths, false)?.debs)
 }
@@ -56,17 +61,33 @@ fn collect(paths: &[PathBuf], uploads: bool) -> Result<CheckInputs, InputError> 
                     path: p.clone(),
                     source,
                 })?;
-                if !entry.file_type().is_file() {
+                // What the entry is comes from its name in the directory, which for a link may
+                // differ from its target's (a content-addressed store).
+                let (deb, changes) = (is_deb(entry.path()), uploads && is_changes(entry.path()));
+                if !deb && !changes {
                     continue;
                 }
-                if is_deb(entry.path()) {
-                    found.debs.push(entry.into_path());
-                } else if uploads && is_changes(entry.path()) {
-                    found.uploads.push(entry.into_path());
+                let path = if entry.file_type().is_file() {
+                    entry.into_path()
+                } else if entry.file_type().is_symlink() {
+                    // Its directories resolved too, so that two links to one file are one input.
+                    match regular_file_behind(entry.path()) {
+                        Some(target) => std::fs::canonicalize(&target).unwrap_or(target),
+                        None => continue,
+                    }
+                } else {
+                    continue;
+                };
+                if deb {
+                    found.debs.push(path);
+                } else {
+                    found.uploads.push(path);
                 }
             }
             found.debs.sort();
+            found.debs.dedup();
             found.uploads.sort();
+            found.uploads.dedup();
             inputs.debs.extend(found.debs);
             inputs.uploads.extend(found.uploads);
         } else if meta.is_file() && uploads && is_changes(p) {
@@ -81,10 +102,66 @@ fn collect(paths: &[PathBuf], uploads: bool) -> Result<CheckInputs, InputError> 
     Ok(inputs)
 }
 
+/// The regular file a symlink ends at, following at most [`MAX_LINK_HOPS`] links; `None` for a
+/// dangling link, a loop, or a link to anything but a regular file.
+pub fn regular_file_behind(link: &Path) -> Option<PathBuf> {
+    let mut current = link.to_path_buf();
+    for _ in 0..=MAX_LINK_HOPS {
+        let meta = std::fs::symlink_metadata(&current).ok()?;
+        if meta.is_file() {
+            return Some(current);
+        }
+        if !meta.file_type().is_symlink() {
+            return None;
+        }
+        let target = std::fs::read_link(&current).ok()?;
+        current = match current.parent() {
+            Some(dir) if target.is_relative() => dir.join(target),
+            _ => target,
+        };
+    }
+    None
+}
+
 fn is_changes(p: &Path) -> bool {
     p.extension().is_some_and(|x| x == "changes")
 }
 
 fn is_deb(p: &Path) -> bool {
     p.extension().is_some_and(|x| x == "deb" || x == "udeb")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{collect_inputs, regular_file_behind, MAX_LINK_HOPS};
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn deb_links_in_a_directory_are_followed_to_regular_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("pool")).unwrap();
+        std::fs::create_dir(d.join("store")).unwrap();
+        std::fs::write(d.join("store/abc123"), b"not read here").unwrap();
+        symlink("../store/abc123", d.join("pool/a_1_all.deb")).unwrap();
+        symlink("a_1_all.deb", d.join("pool/b_1_all.deb")).unwrap();
+        symlink("../store", d.join("pool/c_1_all.deb")).unwrap();
+        symlink("nowhere", d.join("pool/d_1_all.deb")).unwrap();
+        symlink("e_1_all.deb", d.join("pool/e_1_all.deb")).unwrap();
+        let found = collect_inputs(&[d.join("pool")]).unwrap();
+        let target = std::fs::canonicalize(d.join("store/abc123")).unwrap();
+        // a (one link) and b (two links) reach the file, which is read once; a directory, a
+        // dangling link and a loop are skipped.
+        assert_eq!(found, [target]);
+        assert_eq!(regular_file_behind(&d.join("pool/e_1_all.deb")), None);
+        // A chain longer than the bound is refused.
+        let mut prev = "../store/abc123".to_string();
+        for i in 0..=MAX_LINK_HOPS {
+            let name = format!("l{i}.deb");
+            symlink(&prev, d.join("pool").join(&name)).unwrap();
+            prev = name;
+        }
+        assert_eq!(regular_file_behind(&d.join("pool").join(&prev)), None);
+        assert!(regular_file_behind(&d.join("pool/l0.deb")).is_some());
+    }
 }

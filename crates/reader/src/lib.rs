@@ -32,6 +32,10 @@ use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use tarwalk::{Member, Visit};
 
+/// The most threads liblzma's multi-threaded decoder accepts (`LZMA_THREADS_MAX`); more is a
+/// usage error, never the package's fault.
+pub const MAX_XZ_THREADS: u32 = 16384;
+
 /// How to read a package.
 pub struct ReadOptions<'a> {
     pub limits: Limits,
@@ -42,6 +46,7 @@ pub struct ReadOptions<'a> {
     /// xz decoder threads; 1 is the single-threaded decoder. More threads only help streams
     /// written in several blocks (dpkg's threaded xz does that) and cost memory, bounded by
     /// `limits.xz_memlimit`.
+    /// At most [`MAX_XZ_THREADS`].
     pub xz_threads: u32,
 }
 

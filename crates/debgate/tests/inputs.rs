@@ -1,0 +1,65 @@
+//! What the command line accepts as input and options: symlinked packages in a directory the
+//! user names, and option values refused before any package is read.
+
+mod common;
+
+use common::{debgate, root};
+use std::os::unix::fs::symlink;
+
+#[test]
+fn a_directory_of_symlinks_to_packages_is_read_like_the_packages() {
+    let scratch = tempfile::tempdir().unwrap();
+    let release = root().join("testdata/releases/focal-like");
+    let mut debs: Vec<_> = std::fs::read_dir(&release)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "deb"))
+        .collect();
+    debs.sort();
+    assert!(!debs.is_empty());
+    for d in &debs {
+        symlink(d, scratch.path().join(d.file_name().unwrap())).unwrap();
+    }
+    let direct = debgate(&["check", "--format", "json", release.to_str().unwrap()]);
+    let linked = debgate(&[
+        "check",
+        "--format",
+        "json",
+        scratch.path().to_str().unwrap(),
+    ]);
+    assert_eq!(direct.status.code(), linked.status.code());
+    let count = |out: &std::process::Output| {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["packages"].as_array().unwrap().len()
+    };
+    assert_eq!(
+        count(&linked),
+        debs.len(),
+        "{}",
+        String::from_utf8_lossy(&linked.stderr)
+    );
+    assert_eq!(count(&linked), count(&direct));
+}
+
+#[test]
+fn a_bad_option_value_is_a_usage_error_not_a_bad_package() {
+    let release = root().join("testdata/releases/focal-like");
+    let out = debgate(&["check", "--xz-threads", "16385", release.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--xz-threads 16385"), "{err}");
+    // Nothing was read: no package is blamed.
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = debgate(&[
+        "check",
+        "--limit",
+        "max-entries=lots",
+        release.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}
