@@ -195,6 +195,14 @@ enum Command {
     },
     /// List the reader limits with their defaults.
     Limits,
+    /// Print a shell completion script: `debgate completions bash > /etc/bash_completion.d/debgate`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), as docs/debgate.1 holds it.
+    #[command(hide = true)]
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -507,6 +515,30 @@ fn run(cli: Cli) -> Result<u8> {
                 &mut std::io::stdout().lock(),
             ))?;
             Ok(u8::from(reports.iter().any(|r| r.failed() > 0)))
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "debgate", &mut buf);
+            emit(
+                std::io::stdout()
+                    .lock()
+                    .write_all(&buf)
+                    .map_err(RenderError::from),
+            )?;
+            Ok(0)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut buf)?;
+            emit(
+                std::io::stdout()
+                    .lock()
+                    .write_all(&buf)
+                    .map_err(RenderError::from),
+            )?;
+            Ok(0)
         }
         Command::Limits => {
             let out = &mut std::io::stdout().lock();

@@ -1,5 +1,6 @@
 //! What the command line accepts as input and options: symlinked packages in a directory the
-//! user names, and option values refused before any package is read.
+//! user names, option values refused before any package is read, and what clap generates (the
+//! man page in docs/, shell completions).
 
 mod common;
 
@@ -62,4 +63,28 @@ fn a_bad_option_value_is_a_usage_error_not_a_bad_package() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn the_man_page_in_docs_is_the_one_clap_generates() {
+    let out = debgate(&["man"]);
+    assert_eq!(out.status.code(), Some(0));
+    let man = String::from_utf8(out.stdout).unwrap();
+    assert!(man.contains(".TH debgate"), "{man}");
+    common::snapshot("docs", "debgate.1", &man);
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = debgate(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        // Every subcommand is offered.
+        for sub in ["check", "inspect", "diff", "policies", "test-policy"] {
+            assert!(text.contains(sub), "{shell}: no {sub}");
+        }
+    }
+    let out = debgate(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -45,8 +45,6 @@ pub fn json(out: &Output) -> Value {
     })
 }
 
-/// Compare `actual` with `DIR/NAME` under the workspace root, or write it when DEBGATE_BLESS
-/// is set.
 /// The results of one rule in a `check --format json` report.
 pub fn results_of<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
     report["results"]
@@ -57,6 +55,8 @@ pub fn results_of<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// Compare `actual` with `DIR/NAME` under the workspace root, or write it when DEBGATE_BLESS
+/// is set.
 pub fn snapshot(dir: &str, name: &str, actual: &str) {
     let path = root().join(dir).join(name);
     if std::env::var_os("DEBGATE_BLESS").is_some() {
