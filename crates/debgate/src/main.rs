@@ -129,7 +129,8 @@ enum Command {
         verbose: bool,
         #[command(flatten)]
         read: ReadArgs,
-        /// .deb and .changes files, or directories walked for both. A .changes is an upload:
+        /// .deb and .changes files, or directories walked for both (`-`: one package from
+        /// standard input). A .changes is an upload:
         /// its files are verified and its packages judged as one set.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,

@@ -88,3 +88,53 @@ fn completions_are_generated_for_each_shell() {
     let out = debgate(&["completions", "tcsh"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_dash_reads_one_package_from_standard_input() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let release = root().join("testdata/releases/focal-like");
+    let deb = std::fs::read_dir(&release)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .unwrap();
+    let bytes = std::fs::read(&deb).unwrap();
+    let piped = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_debgate"))
+            .current_dir(root())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A reader that stops early (a bad package) may close the pipe: not an error here.
+        let _ = child.stdin.take().unwrap().write_all(&bytes);
+        child.wait_with_output().unwrap()
+    };
+    let names = |out: &std::process::Output| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        v["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["package"].as_str().unwrap_or("?").to_string())
+            .collect()
+    };
+    let from_stdin = piped(&["check", "--format", "json", "-"]);
+    let from_file = debgate(&["check", "--format", "json", deb.to_str().unwrap()]);
+    assert_eq!(from_stdin.status.code(), from_file.status.code());
+    assert_eq!(names(&from_stdin), names(&from_file));
+    let inspected = piped(&["inspect", "--format", "json", "-"]);
+    assert_eq!(
+        inspected.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&inspected.stderr)
+    );
+    let twice = piped(&["check", "-", "-"]);
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("standard input"));
+}

@@ -23,6 +23,8 @@ pub enum InputError {
     Missing(PathBuf),
     #[error("{0}: not a .deb file or a directory")]
     NotADeb(PathBuf),
+    #[error("`-` (standard input) can be given once: it holds one package")]
+    StdinTwice,
     #[error("{path}: {source}")]
     Walk {
         path: PathBuf,
@@ -53,6 +55,13 @@ pub fn collect_check_inputs(paths: &[PathBuf]) -> Result<CheckInputs, InputError
 fn collect(paths: &[PathBuf], uploads: bool) -> Result<CheckInputs, InputError> {
     let mut inputs = CheckInputs::default();
     for p in paths {
+        if p == Path::new(crate::STDIN) {
+            if inputs.debs.iter().any(|d| d == p) {
+                return Err(InputError::StdinTwice);
+            }
+            inputs.debs.push(p.clone());
+            continue;
+        }
         let meta = std::fs::metadata(p).map_err(|_| InputError::Missing(p.clone()))?;
         if meta.is_dir() {
             let mut found = CheckInputs::default();

@@ -63,6 +63,9 @@ impl AnalyzedPackage {
     }
 }
 
+/// The path that names standard input: `debgate check -` reads one package from it.
+pub const STDIN: &str = "-";
+
 /// Read one package, keeping the content of the paths `want` asks for, and analyse it.
 pub fn analyze_file(
     path: &Path,
@@ -74,7 +77,17 @@ pub fn analyze_file(
         want_content: want,
         xz_threads: settings.xz_threads,
     };
-    let package = read_package(path, &opts)?;
+    let package = if path == Path::new(STDIN) {
+        // One package streamed from standard input, read as any file is (nothing buffered
+        // whole, nothing written).
+        debgate_reader::read_package_from(
+            path.to_path_buf(),
+            std::io::BufReader::with_capacity(64 * 1024, std::io::stdin().lock()),
+            &opts,
+        )?
+    } else {
+        read_package(path, &opts)?
+    };
     Ok(analyze_package(package, &settings.limits))
 }
 
