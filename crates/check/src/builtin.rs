@@ -25,18 +25,125 @@ crosses and where it lands. The links followed are the package's own entries tha
 the member; nothing on the host is consulted. A member whose place cannot be known (a loop of \
 links, a link leading above `/`) makes the package unreadable instead (exit 2).";
 
-/// The package checks as rules: severity error, not waivable, declared by debgate itself.
+/// A (package, architecture) that appears more than once in a set.
+pub const DUPLICATE_PACKAGE: &str = "duplicate-package";
+
+const DUPLICATE_TITLE: &str = "Each package and architecture appears once in the set";
+
+const DUPLICATE_EXPLANATION: &str = "\
+A set that holds two versions of one package for one architecture (two builds in an upload \
+queue, an old .deb left in a pool directory) cannot be installed as it stands: apt would pick \
+one, the highest version, as its candidate. debgate judges the set as apt would install it: the \
+highest version enters the rules, and this check warns once per extra copy, naming both files, \
+so that the result says which build was judged. Packages of different architectures \
+(Multi-Arch: same) are not duplicates.";
+
+/// The package checks as rules, declared by debgate itself and not waivable.
 pub fn package_rules() -> Vec<Rule> {
-    vec![builtin_rule(
-        MEMBER_THROUGH_SYMLINK,
-        TITLE,
-        EXPLANATION,
+    let mut duplicate = builtin_rule(
+        DUPLICATE_PACKAGE,
+        DUPLICATE_TITLE,
+        DUPLICATE_EXPLANATION,
         &[
-            "deb(5): the data member is a tar archive unpacked relative to /",
-            "dpkg-deb(1): builds data.tar from a directory tree",
+            "apt-cache(8): policy, the candidate version",
+            "deb-version(7): version ordering",
         ],
         "(built-in package check)",
-    )]
+    );
+    duplicate.severity = Severity::Warning;
+    vec![
+        builtin_rule(
+            MEMBER_THROUGH_SYMLINK,
+            TITLE,
+            EXPLANATION,
+            &[
+                "deb(5): the data member is a tar archive unpacked relative to /",
+                "dpkg-deb(1): builds data.tar from a directory tree",
+            ],
+            "(built-in package check)",
+        ),
+        duplicate,
+    ]
+}
+
+/// dpkg's order of two versions, falling back to text order for a version that does not parse
+/// (the reader accepts any control field; a bad version must not stop the run).
+fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    match (
+        a.parse::<debversion::Version>(),
+        b.parse::<debversion::Version>(),
+    ) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    }
+}
+
+/// The set as apt would install it, and the duplicate check's results: for each (package,
+/// architecture) that appears more than once, the highest version stays (the first of equals)
+/// and each other copy gets a warning naming both files; with no duplicate, one pass for the
+/// set.
+pub fn candidates<'a>(set: &[&'a AnalyzedPackage]) -> (Vec<&'a AnalyzedPackage>, Vec<Finding>) {
+    let key = |a: &AnalyzedPackage| {
+        let c = &a.package.control;
+        (
+            c.package().to_string(),
+            c.get("Architecture").unwrap_or("").to_string(),
+        )
+    };
+    let version = |a: &AnalyzedPackage| a.package.control.get("Version").unwrap_or("").to_string();
+    let mut best: Vec<usize> = Vec::new();
+    for (i, a) in set.iter().enumerate() {
+        match best.iter_mut().find(|j| key(set[**j]) == key(a)) {
+            Some(j) => {
+                if version_cmp(&version(a), &version(set[*j])).is_gt() {
+                    *j = i;
+                }
+            }
+            None => best.push(i),
+        }
+    }
+    let mut findings = Vec::new();
+    for (i, a) in set.iter().enumerate() {
+        if best.contains(&i) {
+            continue;
+        }
+        let kept = set[*best.iter().find(|j| key(set[**j]) == key(a)).unwrap_or(&i)];
+        let (name, arch) = key(a);
+        findings.push(Finding {
+            rule: DUPLICATE_PACKAGE.to_string(),
+            severity: Severity::Warning,
+            status: Status::Fail,
+            package: Some(name.clone()),
+            file: Some(a.package.file.display().to_string()),
+            path: None,
+            message: format!(
+                "{name} ({arch}) is in the set twice: {} ({}) and {} ({}); {} is judged, as apt's candidate",
+                a.package.file.display(),
+                version(a),
+                kept.package.file.display(),
+                version(kept),
+                version(kept),
+            ),
+            evidence: Vec::new(),
+        });
+    }
+    if findings.is_empty() && !set.is_empty() {
+        findings.push(Finding {
+            rule: DUPLICATE_PACKAGE.to_string(),
+            severity: Severity::Warning,
+            status: Status::Pass,
+            package: None,
+            file: None,
+            path: None,
+            message: format!(
+                "each package and architecture of the {} package(s) appears once",
+                set.len()
+            ),
+            evidence: Vec::new(),
+        });
+    }
+    let kept = best.into_iter().map(|i| set[i]).collect();
+    (kept, findings)
 }
 
 /// A check debgate makes itself, as a rule: severity error, for every package, not waivable,
@@ -157,7 +264,52 @@ pub fn package_findings<'a>(set: impl IntoIterator<Item = &'a AnalyzedPackage>) 
 
 #[cfg(test)]
 mod tests {
-    use super::{with_builtin_rules, MEMBER_THROUGH_SYMLINK};
+    use super::{candidates, with_builtin_rules, MEMBER_THROUGH_SYMLINK};
+    use crate::{analyze_package, AnalyzedPackage};
+    use debgate_facts::{Compression, Control, Package};
+    use debgate_policy::Status;
+
+    fn pkg(name: &str, version: &str, arch: &str) -> AnalyzedPackage {
+        let package = Package {
+            file: format!("{name}_{version}_{arch}.deb").into(),
+            control: Control {
+                fields: vec![
+                    ("Package".into(), name.into()),
+                    ("Version".into(), version.into()),
+                    ("Architecture".into(), arch.into()),
+                ],
+            },
+            conffiles: vec![],
+            scripts: vec![],
+            entries: vec![],
+            contents: Default::default(),
+            control_compression: Compression::Xz,
+            data_compression: Compression::Xz,
+        };
+        analyze_package(package, &Default::default())
+    }
+
+    #[test]
+    fn the_highest_version_of_a_package_and_architecture_is_the_candidate() {
+        let set = [
+            pkg("libx", "1.0-1", "amd64"),
+            pkg("libx", "1.0-10", "amd64"),
+            pkg("libx", "1.0-2", "i386"),
+            pkg("libx", "1:0.9", "amd64"),
+        ];
+        let refs: Vec<&AnalyzedPackage> = set.iter().collect();
+        let (kept, findings) = candidates(&refs);
+        let kept: Vec<String> = kept
+            .iter()
+            .map(|a| a.package.file.display().to_string())
+            .collect();
+        // dpkg order: the epoch wins, then 10 > 2 > 1 numerically; i386 is another package.
+        assert_eq!(kept, ["libx_1:0.9_amd64.deb", "libx_1.0-2_i386.deb"]);
+        assert_eq!(findings.len(), 2);
+        assert!(findings.iter().all(|f| f.status == Status::Fail));
+        let none = candidates(&refs[2..3]).1;
+        assert_eq!(none[0].status, Status::Pass);
+    }
     use debgate_policy::{load_sources, Code};
 
     #[test]

@@ -69,8 +69,11 @@ pub fn check(rules: &RuleSet, files: &[PathBuf], settings: &Settings) -> CheckRe
             Err(e) => packages.push(PackageSummary::failed(f, &e)),
         }
     }
-    let views: Vec<Analyzed<'_>> = analyzed.iter().map(AnalyzedPackage::view).collect();
+    let all: Vec<&AnalyzedPackage> = analyzed.iter().collect();
+    let (kept, duplicates) = builtin::candidates(&all);
+    let views: Vec<Analyzed<'_>> = kept.iter().map(|a| a.view()).collect();
     let mut results = evaluate(rules, &views);
     results.extend(builtin::package_findings(&analyzed));
+    results.extend(duplicates);
     CheckReport::new(packages, results)
 }

@@ -159,10 +159,13 @@ fn judge<'a>(
     upload: Option<&String>,
 ) -> Vec<CheckResult> {
     let set: Vec<&AnalyzedPackage> = set.collect();
-    let views: Vec<Analyzed<'_>> = set.iter().map(|a| a.view()).collect();
+    // Two copies of one package: the highest version is judged, as apt's candidate.
+    let (kept, duplicates) = crate::builtin::candidates(&set);
+    let views: Vec<Analyzed<'_>> = kept.iter().map(|a| a.view()).collect();
     let mut findings = evaluate(rules, &views);
     // debgate's own package checks, in every run whatever the policies are.
     findings.extend(crate::builtin::package_findings(set));
+    findings.extend(duplicates);
     findings
         .into_iter()
         .map(|finding| CheckResult {

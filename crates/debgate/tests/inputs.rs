@@ -138,3 +138,91 @@ fn a_dash_reads_one_package_from_standard_input() {
     assert_eq!(twice.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&twice.stderr).contains("standard input"));
 }
+
+#[test]
+fn two_versions_of_a_package_in_a_set_are_named_and_the_highest_is_judged() {
+    // The same package from two releases: the older (focal-like) and the newer (groovy-like).
+    let pick = |release: &str| {
+        let dir = root().join("testdata/releases").join(release);
+        let mut debs: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "deb"))
+            .collect();
+        debs.sort();
+        debs
+    };
+    let (old, new) = (pick("focal-like"), pick("groovy-like"));
+    let name = |p: &std::path::Path| {
+        p.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .split('_')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    // A package present in both, whose verdict differs between them: the first such.
+    let both: Vec<_> = old
+        .iter()
+        .filter_map(|o| {
+            new.iter()
+                .find(|n| name(n) == name(o))
+                .map(|n| (o.clone(), n.clone()))
+        })
+        .collect();
+    assert!(!both.is_empty());
+    let (o, n) = &both[0];
+    let out = debgate(&[
+        "check",
+        "--format",
+        "json",
+        o.to_str().unwrap(),
+        n.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dup: Vec<&serde_json::Value> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["rule"] == "duplicate-package")
+        .collect();
+    assert_eq!(dup.len(), 1, "{v:#}");
+    assert_eq!(dup[0]["status"], "fail");
+    assert_eq!(dup[0]["severity"], "warning");
+    let msg = dup[0]["message"].as_str().unwrap();
+    let new_version = n
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split('_')
+        .nth(1)
+        .unwrap();
+    assert!(
+        msg.contains(o.to_str().unwrap()) && msg.contains(n.to_str().unwrap()),
+        "{msg}"
+    );
+    assert!(
+        msg.ends_with(&format!("{new_version} is judged, as apt's candidate")),
+        "{msg}"
+    );
+    // Only the newer copy is judged by the policy rules.
+    let judged: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["rule"] != "duplicate-package" && r["rule"] != "member-through-symlink")
+        .filter_map(|r| r["file"].as_str())
+        .collect();
+    assert!(!judged.contains(&o.to_str().unwrap()), "{judged:?}");
+    // A lone package: the check passes for the set.
+    let single = debgate(&["check", "--format", "json", n.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&single.stdout).unwrap();
+    assert!(v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["rule"] == "duplicate-package" && r["status"] == "pass"));
+}
