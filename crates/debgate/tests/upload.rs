@@ -591,3 +591,22 @@ fn jsonl_names_each_upload_even_an_unparsable_one() {
         "the good one is judged"
     );
 }
+
+#[test]
+fn text_lines_about_an_upload_name_its_path() {
+    let out = debgate(&[
+        "check",
+        "testdata/uploads/checksum-mismatch",
+        "testdata/uploads/adm-proposal",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let failures: Vec<&str> = text.lines().filter(|l| l.starts_with("E: ")).collect();
+    assert_eq!(failures.len(), 2, "{text}");
+    // An upload's own result and a result about a package of an upload both say which upload.
+    for (line, dir) in failures.iter().zip(["checksum-mismatch", "adm-proposal"]) {
+        assert!(
+            line.starts_with(&format!("E: testdata/uploads/{dir}/")) && line.contains(".changes: "),
+            "{line}"
+        );
+    }
+}

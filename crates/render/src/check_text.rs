@@ -49,13 +49,13 @@ pub fn check_text(
             Status::NotApplicable if verbose => ("N".to_string(), "2"),
             _ => continue,
         };
-        // A result with no package belongs to a set: an upload's (named by its .changes) or
-        // the loose packages'.
+        // A result with no package belongs to a set: an upload's or the loose packages'. An
+        // upload is named by its `.changes` path as given, so that in a run over several
+        // queues the line says which upload it is about.
         let who = match (&r.package, &r.upload) {
-            (Some(p), _) => p.clone(),
-            (None, Some(u)) => std::path::Path::new(u)
-                .file_name()
-                .map_or_else(|| u.clone(), |n| n.to_string_lossy().into_owned()),
+            (Some(p), Some(u)) => format!("{u}: {p}"),
+            (Some(p), None) => p.clone(),
+            (None, Some(u)) => u.clone(),
             (None, None) => "(set)".to_string(),
         };
         let who = one_line(&who);
