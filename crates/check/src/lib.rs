@@ -15,7 +15,7 @@ pub use builtin::{package_rules, with_builtin_rules, MEMBER_THROUGH_SYMLINK};
 pub use debgate_upload::{SignatureError, Verifier};
 pub use inspect::{inspect, InspectReport};
 pub use report::{CheckReport, CheckResult, PackageSummary, Summary, UploadSummary};
-pub use upload::{check_inputs, upload_rules, with_upload_rules};
+pub use upload::{check_inputs, check_inputs_with_progress, upload_rules, with_upload_rules};
 pub use waivers::{Date, Waivers, DEFAULT_WAIVERS};
 
 /// The shared pipeline, re-exported so that callers of `check` need only this crate.

@@ -43,6 +43,17 @@ pub fn check_inputs(
     settings: &Settings,
     keyring: Option<&Path>,
 ) -> CheckReport {
+    check_inputs_with_progress(rules, inputs, settings, keyring, &|_, _| {})
+}
+
+/// [`check_inputs`], calling `progress(done, total)` as each package has been read.
+pub fn check_inputs_with_progress(
+    rules: &RuleSet,
+    inputs: &CheckInputs,
+    settings: &Settings,
+    keyring: Option<&Path>,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> CheckReport {
     let mut uploads = Vec::new();
     let mut checked: Vec<(String, UploadReport)> = Vec::new();
     for path in &inputs.uploads {
@@ -95,9 +106,15 @@ pub fn check_inputs(
         }
     }
     let want = |p: &str| rules.wants_content(p);
-    let read = schedule(files.len(), settings, &|i, per_package| match owner[i] {
-        Some(_) => analyze_listed_file(&files[i], verified[i].as_deref(), per_package, &want),
-        None => analyze_file(&files[i], per_package, &want),
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let read = schedule(files.len(), settings, &|i, per_package| {
+        let r = match owner[i] {
+            Some(_) => analyze_listed_file(&files[i], verified[i].as_deref(), per_package, &want),
+            None => analyze_file(&files[i], per_package, &want),
+        };
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        progress(n, files.len());
+        r
     });
     let mut loose: Vec<AnalyzedPackage> = Vec::new();
     let mut per_upload: Vec<Vec<(String, AnalyzedPackage)>> =

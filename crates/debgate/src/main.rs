@@ -6,8 +6,8 @@ mod progress;
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use debgate_check::{
-    check_inputs, collect_check_inputs, inspect, selection, with_builtin_rules, with_upload_rules,
-    Date, Settings, SignatureError, Verifier, Waivers, DEFAULT_WAIVERS,
+    check_inputs_with_progress, collect_check_inputs, inspect, selection, with_builtin_rules,
+    with_upload_rules, Date, Settings, SignatureError, Verifier, Waivers, DEFAULT_WAIVERS,
 };
 use debgate_policy::{RuleSet, Severity};
 use debgate_render::{JsonlSink, RenderError, RenderOptions};
@@ -357,7 +357,15 @@ fn run(cli: Cli) -> Result<u8> {
             };
             // A bad waiver file stops the run before any package is read, like a bad policy.
             let waivers = check_waivers(&rules, &known, waivers, no_waivers)?;
-            let mut report = check_inputs(&rules, &inputs, &settings, keyring.as_deref());
+            let progress = progress::Progress::new();
+            let mut report = check_inputs_with_progress(
+                &rules,
+                &inputs,
+                &settings,
+                keyring.as_deref(),
+                &|done, total| progress.tick(done, total),
+            );
+            progress.finish();
             let fail_on = match fail_on {
                 FailOn::Error => Severity::Error,
                 FailOn::Warning => Severity::Warning,
@@ -414,13 +422,13 @@ fn run(cli: Cli) -> Result<u8> {
         } => {
             let (rules, _) = rules(&select)?;
             let settings = settings(&read)?;
-            let progress = progress::ReadProgress::new();
+            let progress = progress::Progress::new();
             let report = debgate_diff::diff_paths_with_progress(
                 &rules,
                 &old,
                 &new,
                 &settings,
-                &|side, done, total| progress.tick(side, done, total),
+                &|side, done, total| progress.tick_side(side, done, total),
             );
             progress.finish();
             let report = report?;

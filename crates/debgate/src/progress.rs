@@ -1,40 +1,51 @@
-//! Progress on stderr while packages are read, only when stderr is a terminal.
+//! Progress on stderr while packages are read, for every command that reads many (`check`,
+//! `diff`): drawn only when stderr is a terminal, whatever the output format, so that a log
+//! file, a pipe or a test gets nothing; and cleared before the report is written.
 
-/// "reading old: 3/40, new: 1/42 package(s)" on stderr while the sides are read, redrawn in
-/// place, and only when stderr is a terminal: a log file or a test's pipe gets nothing.
-pub struct ReadProgress {
-    on: bool,
-    /// (done, total) of the old and the new side.
-    state: std::sync::Mutex<[(usize, usize); 2]>,
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::Mutex;
+
+pub struct Progress {
+    bar: ProgressBar,
+    /// (done, total) of the old and the new side, for `diff`.
+    sides: Mutex<[(usize, usize); 2]>,
 }
 
-impl ReadProgress {
+impl Progress {
     pub fn new() -> Self {
-        use std::io::IsTerminal;
-        ReadProgress {
-            on: std::io::stderr().is_terminal(),
-            state: std::sync::Mutex::new([(0, 0); 2]),
+        let target = if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(None, target);
+        if let Ok(style) = ProgressStyle::with_template("reading {msg}") {
+            bar.set_style(style);
+        }
+        Progress {
+            bar,
+            sides: Mutex::new([(0, 0); 2]),
         }
     }
 
-    /// The hook for `debgate_diff::diff_paths_with_progress`.
-    pub fn tick(&self, side: &str, done: usize, total: usize) {
-        if !self.on {
-            return;
-        }
-        let Ok(mut s) = self.state.lock() else { return };
+    /// One set: `done` of `total` packages read (the hook of `check_inputs_with_progress`).
+    pub fn tick(&self, done: usize, total: usize) {
+        self.bar.set_message(format!("{done}/{total} package(s)"));
+    }
+
+    /// Two sides (the hook of `debgate_diff::diff_paths_with_progress`).
+    pub fn tick_side(&self, side: &str, done: usize, total: usize) {
+        let Ok(mut s) = self.sides.lock() else { return };
         s[usize::from(side == "new")] = (done, total);
-        // Holding the lock while writing keeps two readers' lines from interleaving.
-        eprint!(
-            "\r\x1b[Kreading old: {}/{}, new: {}/{} package(s)",
+        self.bar.set_message(format!(
+            "old: {}/{}, new: {}/{} package(s)",
             s[0].0, s[0].1, s[1].0, s[1].1
-        );
+        ));
     }
 
     /// Clear the line, so the report or an error starts on a clean one.
     pub fn finish(&self) {
-        if self.on {
-            eprint!("\r\x1b[K");
-        }
+        self.bar.finish_and_clear();
     }
 }

@@ -226,3 +226,29 @@ fn two_versions_of_a_package_in_a_set_are_named_and_the_highest_is_judged() {
         .iter()
         .any(|r| r["rule"] == "duplicate-package" && r["status"] == "pass"));
 }
+
+#[test]
+fn check_shows_progress_on_a_terminal_and_nothing_on_a_pipe() {
+    // `script` (util-linux's, essential on Debian) gives the run a terminal.
+    let bin = env!("CARGO_BIN_EXE_debgate");
+    let dir = root().join("testdata/releases/focal-like");
+    let cmd = format!(
+        "{bin} check --format json {} > /dev/null",
+        dir.to_str().unwrap()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qc", &cmd, "/dev/null"])
+        .output()
+        .expect("script(1) from util-linux");
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        tty.contains("reading ") && tty.contains("package(s)"),
+        "{tty:?}"
+    );
+    let piped = debgate(&["check", "--format", "json", dir.to_str().unwrap()]);
+    assert!(
+        piped.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+}
