@@ -164,6 +164,19 @@ impl<R: Read> Read for ArGuard<R> {
                                 ),
                             ));
                         }
+                        // dpkg refuses a member header whose end marker (`ar_fmag`) is not "`\n";
+                        // the ar crate does not look at it.
+                        if h[58..60] != *b"`\n" {
+                            let name = String::from_utf8_lossy(&h[..16]);
+                            return Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                format!(
+                                    "member header of `{}` ends with {:?}, not \"`\\n\" (a corrupt ar header, which dpkg refuses)",
+                                    name.trim_end().escape_debug(),
+                                    String::from_utf8_lossy(&h[58..60])
+                                ),
+                            ));
+                        }
                         // An unparsable size is left for the ar crate to report.
                         body = std::str::from_utf8(&h[48..58])
                             .ok()

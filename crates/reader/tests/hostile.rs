@@ -56,6 +56,25 @@ fn rejects_a_corrupt_ar_header() {
 }
 
 #[test]
+fn rejects_a_member_header_with_a_bad_end_marker_as_dpkg_does() {
+    let good = deb(&simple_data());
+    // Every member header's `ar_fmag` (its last two bytes) must be "`\n": dpkg refuses the
+    // package otherwise ("invalid header"). The first header starts after the 8-byte magic.
+    for (at, marker) in [(8 + 58, *b"`x"), (8 + 58, *b"\n\n")] {
+        let mut bytes = good.clone();
+        bytes[at..at + 2].copy_from_slice(&marker);
+        let e = error(&bytes);
+        assert!(matches!(e, ReadError::CorruptAr { .. }), "{e}");
+        says(&e, &["debian-binary", "dpkg refuses"]);
+    }
+    // The same package with a good marker reads.
+    assert!(
+        debgate_reader::read_package_from("ok.deb".into(), &good[..], &ReadOptions::default())
+            .is_ok()
+    );
+}
+
+#[test]
 fn rejects_gnu_and_bsd_extended_names_without_allocating() {
     // `//` declaring a 9 GB name table, and `/123` with no table: the ar crate would allocate
     // the first and panic on the second.
