@@ -87,15 +87,7 @@ pub fn load_case_file(path: &Path) -> Result<CaseFile, Diagnostics> {
 
 /// Read a case file's cases (its `policy`, if any, is not looked at).
 pub fn load_cases(path: &Path) -> Result<Vec<Case>, Diagnostics> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Diagnostics(vec![Diagnostic {
-            location: Location::whole(name.clone()),
-            code: Code::UnreadablePolicy,
-            message: e.to_string(),
-        }])
-    })?;
-    parse_cases(&name, &text, path.parent().unwrap_or(Path::new(".")))
+    load_case_file(path).map(|f| f.cases)
 }
 
 /// Parse case text; `base` resolves `content-file`.

@@ -27,6 +27,22 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    /// Every kind, in the order messages list them.
+    pub const ALL: [EntryKind; 7] = [
+        EntryKind::File,
+        EntryKind::Dir,
+        EntryKind::Symlink,
+        EntryKind::HardLink,
+        EntryKind::CharDevice,
+        EntryKind::BlockDevice,
+        EntryKind::Fifo,
+    ];
+
+    /// The kind its `as_str` name names.
+    pub fn parse(name: &str) -> Option<EntryKind> {
+        EntryKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EntryKind::File => "file",

@@ -560,21 +560,12 @@ fn rule(doc: &mut Doc<'_>, ids: &mut Ids, value: &Value<'_>) -> Option<Rule> {
 
 /// `types = ["file", "dir", ...]`: entry types a rule selects.
 fn entry_types(doc: &mut Doc<'_>, v: &Value<'_>) -> Option<Vec<EntryKind>> {
-    const ALL: [EntryKind; 7] = [
-        EntryKind::File,
-        EntryKind::Dir,
-        EntryKind::Symlink,
-        EntryKind::HardLink,
-        EntryKind::CharDevice,
-        EntryKind::BlockDevice,
-        EntryKind::Fifo,
-    ];
-    let names: Vec<&str> = ALL.iter().map(|k| k.as_str()).collect();
+    let names: Vec<&str> = EntryKind::ALL.iter().map(|k| k.as_str()).collect();
     let mut out = Vec::new();
     let mut ok = true;
     for (s, span) in doc.strings(v, "types")? {
-        match ALL.iter().find(|k| k.as_str() == s) {
-            Some(k) => out.push(*k),
+        match EntryKind::parse(&s) {
+            Some(k) => out.push(k),
             None => {
                 ok = false;
                 doc.error(

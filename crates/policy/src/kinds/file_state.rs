@@ -61,20 +61,15 @@ fn parse(doc: &mut Doc<'_>, t: &Table<'_>, _: Span) -> Option<Box<dyn Kind>> {
     let mut ok = true;
     if let Some(v) = get("type") {
         let s = doc.string(v, "type")?;
-        a.kind = [
-            EntryKind::File,
-            EntryKind::Dir,
-            EntryKind::Symlink,
-            EntryKind::HardLink,
-            EntryKind::CharDevice,
-            EntryKind::BlockDevice,
-            EntryKind::Fifo,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s);
+        a.kind = EntryKind::parse(&s);
         if a.kind.is_none() {
             ok = false;
-            doc.error(v.span, Code::BadValue, format!("type `{s}` is not one of: file, dir, symlink, hard-link, char-device, block-device, fifo"));
+            let names: Vec<&str> = EntryKind::ALL.iter().map(|k| k.as_str()).collect();
+            doc.error(
+                v.span,
+                Code::BadValue,
+                format!("type `{s}` is not one of: {}", names.join(", ")),
+            );
         }
     }
     for (name, slot) in [("mode", &mut a.mode), ("max-mode", &mut a.max_mode)] {
