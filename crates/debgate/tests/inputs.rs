@@ -252,3 +252,93 @@ fn check_shows_progress_on_a_terminal_and_nothing_on_a_pipe() {
         String::from_utf8_lossy(&piped.stderr)
     );
 }
+
+#[test]
+fn diff_compares_the_highest_copy_and_lists_the_other_as_a_duplicate() {
+    let scratch = tempfile::tempdir().unwrap();
+    let debs = |release: &str| -> Vec<std::path::PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(root().join("testdata/releases").join(release))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "deb"))
+            .collect();
+        v.sort();
+        v
+    };
+    let (old, new) = (debs("focal-like"), debs("groovy-like"));
+    let name = |p: &std::path::Path| {
+        p.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .split('_')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    // The new side: the newer release plus an old copy of a package it also has.
+    for d in &new {
+        std::fs::copy(d, scratch.path().join(d.file_name().unwrap())).unwrap();
+    }
+    let extra = old
+        .iter()
+        .find(|o| new.iter().any(|n| name(n) == name(o)))
+        .unwrap();
+    std::fs::copy(extra, scratch.path().join(extra.file_name().unwrap())).unwrap();
+    let out = debgate(&[
+        "diff",
+        "--format",
+        "json",
+        root()
+            .join("testdata/releases/focal-like")
+            .to_str()
+            .unwrap(),
+        scratch.path().to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let dups = v["duplicates"].as_array().unwrap();
+    assert_eq!(dups.len(), 1, "{v:#}");
+    assert_eq!(dups[0]["side"], "new");
+    assert_eq!(
+        dups[0]["copy"]["file"],
+        extra.file_name().unwrap().to_str().unwrap()
+    );
+    assert_eq!(v["summary"]["duplicates"], 1);
+    // Neither added nor removed: the package is paired, newest with newest.
+    for list in ["added", "removed"] {
+        assert!(
+            !v[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["package"] == name(extra).as_str()),
+            "{list}: {v:#}"
+        );
+    }
+    // The verdicts judge the new side without the old copy: as the newer release alone.
+    let alone = debgate(&[
+        "diff",
+        "--format",
+        "json",
+        root()
+            .join("testdata/releases/focal-like")
+            .to_str()
+            .unwrap(),
+        root()
+            .join("testdata/releases/groovy-like")
+            .to_str()
+            .unwrap(),
+    ]);
+    let alone: serde_json::Value = serde_json::from_slice(&alone.stdout).unwrap();
+    assert_eq!(v["verdicts"], alone["verdicts"]);
+    let text = debgate(&[
+        "diff",
+        root()
+            .join("testdata/releases/focal-like")
+            .to_str()
+            .unwrap(),
+        scratch.path().to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("the highest version, is compared"));
+}

@@ -128,10 +128,10 @@ pub fn diff_files_with_progress(
 }
 
 /// Diff two sets of already-analysed packages.
-pub fn diff_analyzed(
+pub fn diff_analyzed<'a>(
     rules: &RuleSet,
-    old: (&str, &[AnalyzedPackage]),
-    new: (&str, &[AnalyzedPackage]),
+    old: (&str, &'a [AnalyzedPackage]),
+    new: (&str, &'a [AnalyzedPackage]),
     errors: Vec<PackageError>,
 ) -> DiffReport {
     let pairing = pair::pair(rules, old.1, new.1);
@@ -144,13 +144,40 @@ pub fn diff_analyzed(
     pairs.sort_by(|a, b| a.package.cmp(&b.package));
     let added = sorted_refs(pairing.added.iter().map(|&i| &new.1[i]));
     let removed = sorted_refs(pairing.removed.iter().map(|&i| &old.1[i]));
-    let sysctl = set::sysctl_changes(old.1, new.1);
-    let verdicts = set::verdicts(rules, old.1, new.1);
+    let mut duplicates: Vec<Duplicate> = Vec::new();
+    for (side, dups, pkgs) in [
+        ("old", &pairing.duplicate_old, old.1),
+        ("new", &pairing.duplicate_new, new.1),
+    ] {
+        for &(copy, kept) in dups {
+            duplicates.push(Duplicate {
+                side,
+                copy: package_ref(&pkgs[copy]),
+                compared: package_ref(&pkgs[kept]),
+            });
+        }
+    }
+    // Each side as apt would install it: an extra copy of a package is left out of the set.
+    let candidates =
+        |pkgs: &'a [AnalyzedPackage], dups: &[(usize, usize)]| -> Vec<&'a AnalyzedPackage> {
+            pkgs.iter()
+                .enumerate()
+                .filter(|(i, _)| !dups.iter().any(|(copy, _)| copy == i))
+                .map(|(_, a)| a)
+                .collect()
+        };
+    let (old_set, new_set) = (
+        candidates(old.1, &pairing.duplicate_old),
+        candidates(new.1, &pairing.duplicate_new),
+    );
+    let sysctl = set::sysctl_changes(&old_set, &new_set);
+    let verdicts = set::verdicts(rules, &old_set, &new_set);
 
     let count = |t: Transition| verdicts.iter().filter(|v| v.transition == t).count();
     let summary = DiffSummary {
         added: added.len(),
         removed: removed.len(),
+        duplicates: duplicates.len(),
         paired: pairs.len(),
         changed: pairs.iter().filter(|p| !p.is_unchanged()).count(),
         privilege_changes: pairs.iter().map(|p| p.privileges.len()).sum(),
@@ -180,6 +207,7 @@ pub fn diff_analyzed(
         errors,
         added,
         removed,
+        duplicates,
         pairs,
         sysctl,
         verdicts,

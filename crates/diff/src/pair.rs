@@ -20,6 +20,10 @@ pub struct Pairing {
     pub pairs: Vec<Pair>,
     pub added: Vec<usize>,
     pub removed: Vec<usize>,
+    /// Extra copies of a package and architecture on one side, `(copy, the newest kept)`: the
+    /// newest is what a side holds, as apt's candidate; the copy is neither added nor removed.
+    pub duplicate_old: Vec<(usize, usize)>,
+    pub duplicate_new: Vec<(usize, usize)>,
 }
 
 /// dpkg's version order; unparseable versions sort by their text so pairing stays total.
@@ -42,19 +46,30 @@ fn newest_first(pkgs: &[AnalyzedPackage], idx: &mut [usize]) {
 /// Pair the two sides. When a side holds several packages of one name or key (a pool), the
 /// newest of each side are paired and the rest are listed as added or removed.
 pub fn pair(rules: &RuleSet, old: &[AnalyzedPackage], new: &[AnalyzedPackage]) -> Pairing {
-    let by_name = |pkgs: &[AnalyzedPackage]| {
+    let mut out = Pairing::default();
+    // Per name, newest first; an older copy of a package and architecture already seen is a
+    // duplicate, set aside.
+    let by_name = |pkgs: &[AnalyzedPackage], dups: &mut Vec<(usize, usize)>| {
         let mut m: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, a) in pkgs.iter().enumerate() {
             m.entry(a.package.name().to_string()).or_default().push(i);
         }
         for v in m.values_mut() {
             newest_first(pkgs, v);
+            let arch = |i: usize| pkgs[i].package.control.architecture().to_string();
+            let mut kept: Vec<usize> = Vec::new();
+            for &i in v.iter() {
+                match kept.iter().find(|&&k| arch(k) == arch(i)) {
+                    Some(&k) => dups.push((i, k)),
+                    None => kept.push(i),
+                }
+            }
+            *v = kept;
         }
         m
     };
-    let old_names = by_name(old);
-    let mut new_names = by_name(new);
-    let mut out = Pairing::default();
+    let old_names = by_name(old, &mut out.duplicate_old);
+    let mut new_names = by_name(new, &mut out.duplicate_new);
     let mut left_old = Vec::new();
     for (name, mut olds) in old_names {
         match new_names.get_mut(&name) {

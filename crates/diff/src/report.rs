@@ -16,6 +16,9 @@ pub struct DiffReport {
     pub added: Vec<PackageRef>,
     /// Packages only the old side has.
     pub removed: Vec<PackageRef>,
+    /// Extra copies of a package and architecture on one side: the newest of each is what is
+    /// compared (apt's candidate), the others are listed here, not as added or removed.
+    pub duplicates: Vec<Duplicate>,
     /// Every pair, changed or not, sorted by the new package's name.
     pub pairs: Vec<PairDiff>,
     /// sysctl keys whose effective value across the whole set changed.
@@ -32,10 +35,21 @@ pub struct Side {
     pub packages: usize,
 }
 
+/// An extra copy of a package on one side, and the copy that was compared instead.
+#[derive(Debug, Clone, Serialize)]
+pub struct Duplicate {
+    /// `old` or `new`.
+    pub side: &'static str,
+    pub copy: PackageRef,
+    pub compared: PackageRef,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DiffSummary {
     pub added: usize,
     pub removed: usize,
+    /// Extra copies set aside (see `duplicates`).
+    pub duplicates: usize,
     pub paired: usize,
     /// Pairs with any change at all.
     pub changed: usize,

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Every sysctl setting of the set in the order the system applies them, with the package that
 /// ships each file.
-fn settings(set: &[AnalyzedPackage]) -> Vec<(Setting, String)> {
+fn settings(set: &[&AnalyzedPackage]) -> Vec<(Setting, String)> {
     let mut files: Vec<(&str, String, &str)> = Vec::new();
     for a in set {
         for (path, content) in &a.package.contents {
@@ -47,7 +47,7 @@ fn effective(all: &[(Setting, String)], key: &str) -> Option<SysctlValue> {
 }
 
 /// Keys whose effective value differs (or that one side sets and the other doesn't).
-pub fn sysctl_changes(old: &[AnalyzedPackage], new: &[AnalyzedPackage]) -> Vec<SysctlChange> {
+pub fn sysctl_changes(old: &[&AnalyzedPackage], new: &[&AnalyzedPackage]) -> Vec<SysctlChange> {
     let (o, n) = (settings(old), settings(new));
     let keys: BTreeSet<&str> = o.iter().chain(&n).map(|(s, _)| s.key.as_str()).collect();
     let mut out = Vec::new();
@@ -64,8 +64,8 @@ pub fn sysctl_changes(old: &[AnalyzedPackage], new: &[AnalyzedPackage]) -> Vec<S
     out
 }
 
-fn findings(rules: &RuleSet, set: &[AnalyzedPackage]) -> Vec<Finding> {
-    let views: Vec<Analyzed<'_>> = set.iter().map(AnalyzedPackage::view).collect();
+fn findings(rules: &RuleSet, set: &[&AnalyzedPackage]) -> Vec<Finding> {
+    let views: Vec<Analyzed<'_>> = set.iter().map(|a| a.view()).collect();
     evaluate(rules, &views)
 }
 
@@ -103,8 +103,8 @@ fn by_rule(f: &[Finding]) -> BTreeMap<String, Vec<&Finding>> {
 /// Every rule's verdict on each side and how it moved.
 pub fn verdicts(
     rules: &RuleSet,
-    old: &[AnalyzedPackage],
-    new: &[AnalyzedPackage],
+    old: &[&AnalyzedPackage],
+    new: &[&AnalyzedPackage],
 ) -> Vec<VerdictChange> {
     let (of, nf) = (findings(rules, old), findings(rules, new));
     let (ob, nb) = (by_rule(&of), by_rule(&nf));

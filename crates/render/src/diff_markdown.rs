@@ -69,6 +69,13 @@ fn markdown(r: &DiffReport) -> String {
             cell(&e.error)
         );
     }
+    for d in &r.duplicates {
+        let _ = writeln!(
+            o,
+            "- **duplicate**: {}",
+            cell(&crate::diff_text::duplicate_line(d))
+        );
+    }
     if !r.errors.is_empty() {
         o.push('\n');
     }

@@ -86,6 +86,20 @@ pub(crate) fn verdict_headline(r: &DiffReport) -> String {
     )
 }
 
+/// "old side: FILE is a second copy of PKG (ARCH); FILE (VERSION) is compared".
+pub(crate) fn duplicate_line(d: &debgate_diff::Duplicate) -> String {
+    format!(
+        "{} side: {} ({}) is another copy of {} ({}); {} ({}), the highest version, is compared",
+        d.side,
+        one_line(&d.copy.file),
+        one_line(&d.copy.version),
+        one_line(&d.copy.package),
+        one_line(&d.copy.architecture),
+        one_line(&d.compared.file),
+        one_line(&d.compared.version)
+    )
+}
+
 pub(crate) fn totals(r: &DiffReport) -> String {
     let s = &r.summary;
     format!(
@@ -137,6 +151,9 @@ fn text(r: &DiffReport, color: bool) -> String {
             one_line(&e.file),
             one_line(&e.error)
         );
+    }
+    for d in &r.duplicates {
+        let _ = writeln!(o, "{}: {}", paint(color, "33", "W"), duplicate_line(d));
     }
     let _ = writeln!(o, "verdicts: {}", verdict_headline(r));
     for v in notable(r) {
