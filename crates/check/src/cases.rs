@@ -15,7 +15,8 @@
 //! [[case.package.file]]
 //! path = "/boot/config-6.1.0-1-amd64"
 //! content = "CONFIG_...=y\n"             # or content-file = "RELATIVE/PATH" (to the case file)
-//! # kind = "file" | "dir" | "symlink"; mode = "0644"; owner/group = "root"; caps; target
+//! # kind = "file" | "dir" | "symlink" | "fifo" | "char-device" | "block-device"; mode = "0644";
+//! # owner/group = "root"; caps; target
 //! [[case.expect]]
 //! rule = "kspp-x86-64-bug"
 //! status = "fail"                        # the rule's verdict on the case (see `verdict`)
@@ -316,11 +317,14 @@ fn file(doc: &mut Doc<'_>, value: &Value<'_>, base: &Path) -> Option<(Entry, Opt
         .and_then(|v| doc.nonempty_string(v, "path"))?;
     let kind = match get(t, "kind") {
         None => EntryKind::File,
-        Some(v) => match doc.one_of(v, "kind", &["file", "dir", "symlink"])?.as_str() {
-            "dir" => EntryKind::Dir,
-            "symlink" => EntryKind::Symlink,
-            _ => EntryKind::File,
-        },
+        Some(v) => {
+            let names: Vec<&str> = EntryKind::ALL
+                .iter()
+                .filter(|k| **k != EntryKind::HardLink)
+                .map(|k| k.as_str())
+                .collect();
+            EntryKind::parse(&doc.one_of(v, "kind", &names)?)?
+        }
     };
     let mode = match get(t, "mode") {
         None if kind == EntryKind::Symlink => 0o777,

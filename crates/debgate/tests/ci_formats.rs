@@ -162,16 +162,18 @@ fn the_default_waiver_file_is_read_from_debian() {
 /// The bundled policy with `edit` applied, written to a temporary file.
 fn edited_policy(edit: impl Fn(&str) -> String) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let mut text = String::new();
-    for entry in std::fs::read_dir(root().join("policies")).unwrap() {
-        let p = entry.unwrap().path();
-        if p.extension().is_some_and(|x| x == "toml") {
-            text = std::fs::read_to_string(&p).unwrap();
-            if text.contains("[[rule]]") {
-                break;
-            }
-        }
-    }
+    // The default set's policy with rules (the seed's), whatever other profiles are bundled.
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("policies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let text = files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .find(|t| t.contains("[[rule]]") && t.lines().any(|l| l.trim() == "default = true"))
+        .expect("a default policy with rules");
     let path = dir.path().join("policy.toml");
     std::fs::write(&path, edit(&text)).unwrap();
     (dir, path)

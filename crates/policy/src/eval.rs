@@ -91,6 +91,18 @@ fn eval_paths<'e>(
     if !any_path {
         let names: Vec<&str> = selected.iter().map(|a| a.package.name()).collect();
         match rule.presence {
+            Presence::Optional if kind.holds_when_nothing_selected() => out.push(Finding::of(
+                rule,
+                Status::Pass,
+                None,
+                None,
+                format!(
+                    "{} ship nothing the rule forbids ({})",
+                    names.join(", "),
+                    describe_paths(rule)
+                ),
+                vec![],
+            )),
             Presence::Optional => out.push(Finding::of(
                 rule,
                 Status::NotApplicable,

@@ -164,8 +164,8 @@ pub enum ReadError {
         problem: &'static str,
     },
 
-    /// A character or block device, rejected unless `allow-device-nodes`.
-    #[error("{at}: {kind} device node; packages create devices from maintainer scripts (accept with --limit allow-device-nodes=true)")]
+    /// A character or block device, refused when `allow-device-nodes` is false.
+    #[error("{at}: {kind} device node; packages create devices from maintainer scripts (refused by --limit allow-device-nodes=false)")]
     DeviceNode { at: At, kind: &'static str },
 
     /// A tar entry type dpkg does not install (GNU sparse, volume label, ...).

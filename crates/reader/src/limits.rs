@@ -45,9 +45,11 @@ pub const MAX_COMPRESSED_MEMBER_BYTES: u64 = 8 * GIB;
 /// Past the limit the threaded decoder falls back to one thread before failing.
 pub const XZ_MEMLIMIT: u64 = 512 * MIB;
 
-/// Default for [`Limits::allow_device_nodes`]: false. Debian packages never ship device nodes
-/// (policy has them created by maintainer scripts), so one in data.tar is hostile or broken.
-pub const ALLOW_DEVICE_NODES: bool = false;
+/// Default for [`Limits::allow_device_nodes`]: true, as dpkg unpacks them. Debian Policy 10.6
+/// forbids device nodes in a package (maintainer scripts create them), which makes one a thing
+/// for a rule to judge (the `debian-policy` profile does), not a reason to stop reading; set it
+/// to false to refuse such a package outright.
+pub const ALLOW_DEVICE_NODES: bool = true;
 
 /// Default for [`Limits::max_script_paths`]: 256. A real postinst has a handful of paths per
 /// run, a few dozen once debconf branches and fallbacks multiply; past the limit the analyzer
@@ -153,7 +155,7 @@ impl Limits {
         ),
         (
             "allow-device-nodes",
-            "accept character/block devices in data.tar instead of rejecting; default false",
+            "read character/block devices in data.tar as facts, as dpkg unpacks them (false: refuse the package); default true",
         ),
         (
             "max-script-paths",

@@ -471,13 +471,28 @@ fn rejects_hard_links_to_missing_members() {
 }
 
 #[test]
-fn rejects_device_nodes() {
-    for (kind, word) in [(EntryType::Char, "character"), (EntryType::Block, "block")] {
+fn device_nodes_are_read_as_facts_as_dpkg_unpacks_them_and_refused_on_request() {
+    use debgate_facts::EntryKind;
+    for (kind, word, fact) in [
+        (EntryType::Char, "character", EntryKind::CharDevice),
+        (EntryType::Block, "block", EntryKind::BlockDevice),
+        (EntryType::Fifo, "", EntryKind::Fifo),
+    ] {
         let mut h = header(kind, 0, 0o600);
         h.set_path("./dev/sda").unwrap();
         h.set_cksum();
-        let data = Tar::new().with_header(&h, b"").finish();
-        let e = error(&with_data(&data));
+        let bytes = with_data(&Tar::new().with_header(&h, b"").finish());
+        let p =
+            debgate_reader::read_package_from("d.deb".into(), &bytes[..], &ReadOptions::default())
+                .unwrap_or_else(|e| panic!("{word}: {e}"));
+        let e = p.entries.iter().find(|e| e.path == "/dev/sda").unwrap();
+        assert_eq!((e.kind, e.mode), (fact, 0o600));
+        if kind == EntryType::Fifo {
+            continue;
+        }
+        let mut strict = ReadOptions::default();
+        strict.limits.allow_device_nodes = false;
+        let e = debgate_reader::read_package_from("d.deb".into(), &bytes[..], &strict).unwrap_err();
         assert!(matches!(e, ReadError::DeviceNode { .. }), "{e}");
         says(&e, &[word, "device node", "allow-device-nodes"]);
     }

@@ -6,6 +6,7 @@ pub mod cmdline;
 pub mod compiler;
 pub mod exists;
 pub mod file_state;
+pub mod forbidden;
 pub mod kconfig;
 pub mod logic;
 pub mod sysctl;
@@ -200,6 +201,12 @@ pub trait Kind: Debug + Send + Sync {
         self.scope() == Scope::ShippedFiles && rule.selects_path(path)
     }
 
+    /// Whether the rule holds when its selection is empty (`forbidden`: nothing forbidden
+    /// ships), rather than not applying.
+    fn holds_when_nothing_selected(&self) -> bool {
+        false
+    }
+
     /// Kernel config options the assertion names (`diff` reports their changes first).
     fn kconfig_options(&self) -> Vec<&str> {
         Vec::new()
@@ -249,12 +256,13 @@ pub struct Spec {
 }
 
 /// Every assertion kind a policy may use, in the order the documentation lists them.
-pub const ALL: [Spec; 12] = [
+pub const ALL: [Spec; 13] = [
     kconfig::SPEC,
     file_state::SPEC,
     text::SPEC,
     sysctl::SPEC,
     exists::SPEC,
+    forbidden::SPEC,
     logic::ANY_OF,
     logic::ALL_OF,
     logic::NOT,
