@@ -229,7 +229,7 @@ fn two_versions_of_a_package_in_a_set_are_named_and_the_highest_is_judged() {
 
 #[test]
 fn check_shows_progress_on_a_terminal_and_nothing_on_a_pipe() {
-    // `script` (util-linux's, essential on Debian) gives the run a terminal.
+    // `script(1)` (essential on Debian) gives the run a terminal.
     let bin = env!("CARGO_BIN_EXE_debgate");
     let dir = root().join("testdata/releases/focal-like");
     let cmd = format!(
@@ -239,7 +239,7 @@ fn check_shows_progress_on_a_terminal_and_nothing_on_a_pipe() {
     let out = std::process::Command::new("script")
         .args(["-qc", &cmd, "/dev/null"])
         .output()
-        .expect("script(1) from util-linux");
+        .expect("script(1)");
     let tty = String::from_utf8_lossy(&out.stdout);
     assert!(
         tty.contains("reading ") && tty.contains("package(s)"),
