@@ -6,17 +6,30 @@ mod common;
 
 use common::{debgate, root};
 use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
 
-#[test]
-fn a_directory_of_symlinks_to_packages_is_read_like_the_packages() {
-    let scratch = tempfile::tempdir().unwrap();
-    let release = root().join("testdata/releases/focal-like");
-    let mut debs: Vec<_> = std::fs::read_dir(&release)
+/// The `.deb`s of a demo release in testdata/releases, sorted.
+fn release_debs(release: &str) -> Vec<PathBuf> {
+    let mut debs: Vec<PathBuf> = std::fs::read_dir(root().join("testdata/releases").join(release))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "deb"))
         .collect();
     debs.sort();
+    debs
+}
+
+/// A package file's name field (`NAME_VERSION_ARCH.deb`).
+fn package_name(p: &Path) -> String {
+    let file = p.file_name().unwrap().to_str().unwrap();
+    file.split('_').next().unwrap().to_string()
+}
+
+#[test]
+fn a_directory_of_symlinks_to_packages_is_read_like_the_packages() {
+    let scratch = tempfile::tempdir().unwrap();
+    let release = root().join("testdata/releases/focal-like");
+    let debs = release_debs("focal-like");
     assert!(!debs.is_empty());
     for d in &debs {
         symlink(d, scratch.path().join(d.file_name().unwrap())).unwrap();
@@ -93,12 +106,7 @@ fn completions_are_generated_for_each_shell() {
 fn a_dash_reads_one_package_from_standard_input() {
     use std::io::Write;
     use std::process::{Command, Stdio};
-    let release = root().join("testdata/releases/focal-like");
-    let deb = std::fs::read_dir(&release)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "deb"))
-        .unwrap();
+    let deb = release_debs("focal-like").remove(0);
     let bytes = std::fs::read(&deb).unwrap();
     let piped = |args: &[&str]| {
         let mut child = Command::new(env!("CARGO_BIN_EXE_debgate"))
@@ -142,27 +150,8 @@ fn a_dash_reads_one_package_from_standard_input() {
 #[test]
 fn two_versions_of_a_package_in_a_set_are_named_and_the_highest_is_judged() {
     // The same package from two releases: the older (focal-like) and the newer (groovy-like).
-    let pick = |release: &str| {
-        let dir = root().join("testdata/releases").join(release);
-        let mut debs: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "deb"))
-            .collect();
-        debs.sort();
-        debs
-    };
-    let (old, new) = (pick("focal-like"), pick("groovy-like"));
-    let name = |p: &std::path::Path| {
-        p.file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .split('_')
-            .next()
-            .unwrap()
-            .to_string()
-    };
+    let (old, new) = (release_debs("focal-like"), release_debs("groovy-like"));
+    let name = |p: &Path| package_name(p);
     // A package present in both, whose verdict differs between them: the first such.
     let both: Vec<_> = old
         .iter()
@@ -256,26 +245,8 @@ fn check_shows_progress_on_a_terminal_and_nothing_on_a_pipe() {
 #[test]
 fn diff_compares_the_highest_copy_and_lists_the_other_as_a_duplicate() {
     let scratch = tempfile::tempdir().unwrap();
-    let debs = |release: &str| -> Vec<std::path::PathBuf> {
-        let mut v: Vec<_> = std::fs::read_dir(root().join("testdata/releases").join(release))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "deb"))
-            .collect();
-        v.sort();
-        v
-    };
-    let (old, new) = (debs("focal-like"), debs("groovy-like"));
-    let name = |p: &std::path::Path| {
-        p.file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .split('_')
-            .next()
-            .unwrap()
-            .to_string()
-    };
+    let (old, new) = (release_debs("focal-like"), release_debs("groovy-like"));
+    let name = |p: &Path| package_name(p);
     // The new side: the newer release plus an old copy of a package it also has.
     for d in &new {
         std::fs::copy(d, scratch.path().join(d.file_name().unwrap())).unwrap();
