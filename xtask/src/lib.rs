@@ -5,6 +5,7 @@ pub mod bench;
 pub mod ci;
 pub mod corpus;
 pub mod differential;
+pub mod fuzz;
 pub mod kspp;
 pub mod sarif;
 pub mod sweep;

@@ -1,11 +1,11 @@
 //! `cargo xtask`: the project's automation (`ci`, `tidy`, `fixtures`, `corpus`, `bench`, `sarif`,
-//! `sweep`, `sweep --differential`, `kspp`).
+//! `sweep`, `sweep --differential`, `kspp`, `fuzz`).
 //! See README.md ("Development") and ARCHITECTURE.md.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use xtask::{bench, ci, corpus, differential, kspp, sarif, sweep, tidy, workspace_root};
+use xtask::{bench, ci, corpus, differential, fuzz, kspp, sarif, sweep, tidy, workspace_root};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "debgate project automation")]
@@ -41,6 +41,13 @@ enum Cmd {
     },
     /// Check and diff real Debian packages (apt-get download) against xtask/corpus.toml.
     Corpus,
+    /// Run every cargo-fuzz target of crates/fuzz for MINUTES each (nightly and cargo-fuzz
+    /// needed), with libFuzzer's memory limits; fails on the first crash. Not part of ci.
+    Fuzz {
+        /// At least 1: libFuzzer takes 0 as "no time limit".
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        minutes: u64,
+    },
     /// Time debgate check and diff against dpkg-deb --fsys-tarfile, lintian, debdiff and
     /// diffoscope on the corpus (ratios from one run).
     Bench,
@@ -111,6 +118,7 @@ fn run(cmd: Cmd) -> Result<()> {
             );
             Ok(())
         }
+        Cmd::Fuzz { minutes } => fuzz::run(&root, minutes),
         Cmd::Corpus => match corpus::run(&root)? {
             corpus::Outcome::Skipped(why) => {
                 println!("corpus: skipped: {why}");
