@@ -66,63 +66,31 @@ pub fn package_rules() -> Vec<Rule> {
     ]
 }
 
-/// dpkg's order of two versions, falling back to text order for a version that does not parse
-/// (the reader accepts any control field; a bad version must not stop the run).
-fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    match (
-        a.parse::<debversion::Version>(),
-        b.parse::<debversion::Version>(),
-    ) {
-        (Ok(x), Ok(y)) => x.cmp(&y),
-        _ => a.cmp(b),
-    }
-}
-
 /// The set as apt would install it, and the duplicate check's results: for each (package,
-/// architecture) that appears more than once, the highest version stays (the first of equals)
-/// and each other copy gets a warning naming both files; with no duplicate, one pass for the
-/// set.
+/// architecture) that appears more than once, the highest version stays (see
+/// `debgate_pipeline::candidates`) and each other copy gets a warning naming both files; with
+/// no duplicate, one pass for the set.
 pub fn candidates<'a>(set: &[&'a AnalyzedPackage]) -> (Vec<&'a AnalyzedPackage>, Vec<Finding>) {
-    let key = |a: &AnalyzedPackage| {
-        let c = &a.package.control;
-        (
-            c.package().to_string(),
-            c.get("Architecture").unwrap_or("").to_string(),
-        )
-    };
-    let version = |a: &AnalyzedPackage| a.package.control.get("Version").unwrap_or("").to_string();
-    let mut best: Vec<usize> = Vec::new();
-    for (i, a) in set.iter().enumerate() {
-        match best.iter_mut().find(|j| key(set[**j]) == key(a)) {
-            Some(j) => {
-                if version_cmp(&version(a), &version(set[*j])).is_gt() {
-                    *j = i;
-                }
-            }
-            None => best.push(i),
-        }
-    }
+    let dups = debgate_pipeline::candidates::duplicates(set);
     let mut findings = Vec::new();
-    for (i, a) in set.iter().enumerate() {
-        if best.contains(&i) {
-            continue;
-        }
-        let kept = set[*best.iter().find(|j| key(set[**j]) == key(a)).unwrap_or(&i)];
-        let (name, arch) = key(a);
+    for &(copy, kept) in &dups {
+        let (a, kept) = (set[copy], set[kept]);
+        let c = &a.package.control;
+        let (name, arch) = (c.package(), c.architecture());
         findings.push(Finding {
             rule: DUPLICATE_PACKAGE.to_string(),
             severity: Severity::Warning,
             status: Status::Fail,
-            package: Some(name.clone()),
+            package: Some(name.to_string()),
             file: Some(a.package.file.display().to_string()),
             path: None,
             message: format!(
                 "{name} ({arch}) is in the set twice: {} ({}) and {} ({}); {} is judged, as apt's candidate",
                 a.package.file.display(),
-                version(a),
+                c.version(),
                 kept.package.file.display(),
-                version(kept),
-                version(kept),
+                kept.package.control.version(),
+                kept.package.control.version(),
             ),
             evidence: Vec::new(),
         });
@@ -142,7 +110,10 @@ pub fn candidates<'a>(set: &[&'a AnalyzedPackage]) -> (Vec<&'a AnalyzedPackage>,
             evidence: Vec::new(),
         });
     }
-    let kept = best.into_iter().map(|i| set[i]).collect();
+    let kept = (0..set.len())
+        .filter(|i| !dups.iter().any(|(copy, _)| copy == i))
+        .map(|i| set[i])
+        .collect();
     (kept, findings)
 }
 
@@ -304,7 +275,8 @@ mod tests {
             .map(|a| a.package.file.display().to_string())
             .collect();
         // dpkg order: the epoch wins, then 10 > 2 > 1 numerically; i386 is another package.
-        assert_eq!(kept, ["libx_1:0.9_amd64.deb", "libx_1.0-2_i386.deb"]);
+        // The candidates keep the set's order.
+        assert_eq!(kept, ["libx_1.0-2_i386.deb", "libx_1:0.9_amd64.deb"]);
         assert_eq!(findings.len(), 2);
         assert!(findings.iter().all(|f| f.status == Status::Fail));
         let none = candidates(&refs[2..3]).1;

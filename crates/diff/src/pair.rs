@@ -3,7 +3,6 @@
 
 use debgate_pipeline::AnalyzedPackage;
 use debgate_policy::RuleSet;
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 /// One pair, by index into each side.
@@ -26,12 +25,8 @@ pub struct Pairing {
     pub duplicate_new: Vec<(usize, usize)>,
 }
 
-/// dpkg's version order; unparseable versions sort by their text so pairing stays total.
-pub fn compare_versions(a: &str, b: &str) -> Option<Ordering> {
-    let pa = a.parse::<debversion::Version>().ok()?;
-    let pb = b.parse::<debversion::Version>().ok()?;
-    Some(pa.cmp(&pb))
-}
+pub use debgate_pipeline::candidates::compare_versions;
+use debgate_pipeline::candidates::{duplicates, version_order};
 
 fn newest_first(pkgs: &[AnalyzedPackage], idx: &mut [usize]) {
     idx.sort_by(|&a, &b| {
@@ -39,37 +34,33 @@ fn newest_first(pkgs: &[AnalyzedPackage], idx: &mut [usize]) {
             pkgs[a].package.control.version(),
             pkgs[b].package.control.version(),
         );
-        compare_versions(vb, va).unwrap_or_else(|| vb.cmp(va))
+        version_order(vb, va)
     });
 }
 
 /// Pair the two sides. When a side holds several packages of one name or key (a pool), the
 /// newest of each side are paired and the rest are listed as added or removed.
 pub fn pair(rules: &RuleSet, old: &[AnalyzedPackage], new: &[AnalyzedPackage]) -> Pairing {
-    let mut out = Pairing::default();
-    // Per name, newest first; an older copy of a package and architecture already seen is a
-    // duplicate, set aside.
-    let by_name = |pkgs: &[AnalyzedPackage], dups: &mut Vec<(usize, usize)>| {
+    // Extra copies of a package and architecture are set aside: each side pairs its candidates.
+    let mut out = Pairing {
+        duplicate_old: duplicates(&old.iter().collect::<Vec<_>>()),
+        duplicate_new: duplicates(&new.iter().collect::<Vec<_>>()),
+        ..Pairing::default()
+    };
+    let by_name = |pkgs: &[AnalyzedPackage], dups: &[(usize, usize)]| {
         let mut m: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, a) in pkgs.iter().enumerate() {
-            m.entry(a.package.name().to_string()).or_default().push(i);
+            if !dups.iter().any(|(copy, _)| *copy == i) {
+                m.entry(a.package.name().to_string()).or_default().push(i);
+            }
         }
         for v in m.values_mut() {
             newest_first(pkgs, v);
-            let arch = |i: usize| pkgs[i].package.control.architecture().to_string();
-            let mut kept: Vec<usize> = Vec::new();
-            for &i in v.iter() {
-                match kept.iter().find(|&&k| arch(k) == arch(i)) {
-                    Some(&k) => dups.push((i, k)),
-                    None => kept.push(i),
-                }
-            }
-            *v = kept;
         }
         m
     };
-    let old_names = by_name(old, &mut out.duplicate_old);
-    let mut new_names = by_name(new, &mut out.duplicate_new);
+    let old_names = by_name(old, &out.duplicate_old);
+    let mut new_names = by_name(new, &out.duplicate_new);
     let mut left_old = Vec::new();
     for (name, mut olds) in old_names {
         match new_names.get_mut(&name) {

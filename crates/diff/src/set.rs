@@ -1,55 +1,34 @@
 //! Whole-set comparisons: effective sysctl values and policy verdicts per rule.
 
 use crate::report::{SysctlChange, SysctlValue, Transition, VerdictChange};
-use debgate_analyze::sysctl::{self, Setting};
 use debgate_pipeline::AnalyzedPackage;
+use debgate_policy::kernel::SetSysctl;
 use debgate_policy::{evaluate, Analyzed, Finding, RuleSet, Status};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Every sysctl setting of the set in the order the system applies them, with the package that
-/// ships each file.
-fn settings(set: &[&AnalyzedPackage]) -> Vec<(Setting, String)> {
-    let mut files: Vec<(&str, String, &str)> = Vec::new();
-    for a in set {
-        for (path, content) in &a.package.contents {
-            if sysctl::is_sysctl_path(path) {
-                files.push((path, content.text().into_owned(), a.package.name()));
-            }
-        }
-    }
-    let paths: Vec<&str> = files.iter().map(|(p, _, _)| *p).collect();
-    let mut out = Vec::new();
-    for idx in sysctl::application_order(&paths) {
-        let (path, text, pkg) = &files[idx];
-        out.extend(
-            sysctl::parse(path, text)
-                .into_iter()
-                .map(|s| (s, pkg.to_string())),
-        );
-    }
-    out
-}
-
-fn effective(all: &[(Setting, String)], key: &str) -> Option<SysctlValue> {
-    let ordered: Vec<Setting> = all.iter().map(|(s, _)| s.clone()).collect();
-    let win = sysctl::effective(&ordered, key)?;
-    let pkg = all
-        .iter()
-        .find(|(s, _)| s == win)
-        .map(|(_, p)| p.clone())
-        .unwrap_or_default();
+/// The winning setting of `key` in a set, as the report shows it.
+fn effective(set: &SetSysctl<'_>, key: &str) -> Option<SysctlValue> {
+    let (win, pkg) = set.winner(key)?;
     Some(SysctlValue {
         value: win.value.clone(),
         file: win.file.clone(),
         line: win.line,
-        package: pkg,
+        package: pkg.name().to_string(),
     })
 }
 
-/// Keys whose effective value differs (or that one side sets and the other doesn't).
+/// Keys whose effective value differs (or that one side sets and the other doesn't). The
+/// order sysctl.d files apply in is the policy evaluator's own (`SetSysctl`).
 pub fn sysctl_changes(old: &[&AnalyzedPackage], new: &[&AnalyzedPackage]) -> Vec<SysctlChange> {
-    let (o, n) = (settings(old), settings(new));
-    let keys: BTreeSet<&str> = o.iter().chain(&n).map(|(s, _)| s.key.as_str()).collect();
+    let ov: Vec<Analyzed<'_>> = old.iter().map(|a| a.view()).collect();
+    let nv: Vec<Analyzed<'_>> = new.iter().map(|a| a.view()).collect();
+    let (o, n) = (SetSysctl::of(&ov, &|_| true), SetSysctl::of(&nv, &|_| true));
+    let keys: BTreeSet<&str> = o
+        .settings
+        .iter()
+        .chain(&n.settings)
+        .map(|(s, _)| s.key.as_str())
+        .collect();
     let mut out = Vec::new();
     for key in keys {
         let (ov, nv) = (effective(&o, key), effective(&n, key));

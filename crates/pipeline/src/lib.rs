@@ -4,6 +4,7 @@
 //! that the policies judge through [`AnalyzedPackage::view`]. It knows nothing of reports,
 //! uploads or output formats, so a consumer such as `diff` links none of them.
 
+pub mod candidates;
 pub mod inputs;
 
 pub use inputs::{collect_check_inputs, collect_inputs, CheckInputs, InputError};

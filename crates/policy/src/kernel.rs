@@ -216,13 +216,7 @@ pub struct Kernel<'a> {
 
 impl<'a> Kernel<'a> {
     pub fn new(package: &'a Package, path: &str) -> Kernel<'a> {
-        let config = match package.contents.get(path) {
-            None => Err(format!("the content of {path} was not captured")),
-            Some(c) if c.truncated => Err(format!(
-                "{path} is longer than the content cap; raise it with --limit max-content-bytes=N"
-            )),
-            Some(c) => Ok(Kconfig::parse(&c.text())),
-        };
+        let config = crate::kinds::content(package, path).map(|c| Kconfig::parse(&c.text()));
         Kernel {
             package,
             path: path.to_string(),
