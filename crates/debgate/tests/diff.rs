@@ -264,52 +264,10 @@ const TERMINAL_HOSTILE: &str = "\u{1b}[2J\rP: all clear \u{202e}dessap";
 /// As much of it as a control field can hold (a carriage return ends the paragraph's parse).
 const CONTROL_HOSTILE: &str = "\u{1b}[2J all clear \u{202e}dessap";
 
-/// Two one-package sets whose new side carries [`CONTROL_HOSTILE`] in a control field and
-/// [`TERMINAL_HOSTILE`] in a file name, a conffile and a maintainer script.
+/// Two one-package sets whose new side carries [`TERMINAL_HOSTILE`] in a file name, a conffile
+/// and a maintainer script, and [`CONTROL_HOSTILE`] in a control field.
 fn terminal_hostile_sets(dir: &std::path::Path) -> (PathBuf, PathBuf) {
-    use debgate_facts::{Compression, ScriptName};
-    use debgate_writer::{deb_bytes, FileSpec, PackageSpec};
-    let control = |version: &str, extra: &str| {
-        format!(
-            "Package: hostile\nVersion: {version}\nArchitecture: amd64\nMaintainer: T <t@example.org>\n{extra}Description: test\n"
-        )
-    };
-    let old = PackageSpec {
-        control: control("1.0", ""),
-        conffiles: vec!["/etc/hostile.conf".into()],
-        scripts: vec![(ScriptName::Postinst, "#!/bin/sh\nset -e\n".into())],
-        files: vec![FileSpec::file("/etc/hostile.conf", 0o644, "a = 1\n")],
-        ..PackageSpec::default()
-    };
-    let new = PackageSpec {
-        control: control("1.1", &format!("Homepage: {CONTROL_HOSTILE}\n")),
-        conffiles: vec!["/etc/hostile.conf".into()],
-        scripts: vec![(
-            ScriptName::Postinst,
-            format!("#!/bin/sh\nset -e\necho '{TERMINAL_HOSTILE}'\n"),
-        )],
-        files: vec![
-            FileSpec::file(
-                "/etc/hostile.conf",
-                0o644,
-                format!("a = 1\n{TERMINAL_HOSTILE}\n"),
-            ),
-            FileSpec::file(
-                &format!("/usr/share/hostile/{TERMINAL_HOSTILE}"),
-                0o644,
-                "x\n",
-            ),
-        ],
-        ..PackageSpec::default()
-    };
-    let write = |side: &str, spec: &PackageSpec| {
-        let d = dir.join(side);
-        std::fs::create_dir_all(&d).unwrap();
-        let bytes = deb_bytes(spec, Compression::Gzip, Compression::Gzip).unwrap();
-        std::fs::write(d.join("hostile.deb"), bytes).unwrap();
-        d
-    };
-    (write("old", &old), write("new", &new))
+    common::hostile_sets(dir, TERMINAL_HOSTILE, CONTROL_HOSTILE)
 }
 
 #[test]

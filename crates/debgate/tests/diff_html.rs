@@ -9,8 +9,6 @@
 mod common;
 
 use common::{debgate, root};
-use debgate_facts::{Compression, ScriptName};
-use debgate_writer::{deb_bytes, FileSpec, PackageSpec};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -162,39 +160,7 @@ fn html_report_headlines_a_regression() {
 /// Two one-package sets whose new side carries [`HOSTILE`] in a control field, a file name, a
 /// conffile and a maintainer script.
 fn hostile_sets(dir: &Path) -> (PathBuf, PathBuf) {
-    let control = |version: &str, extra: &str| {
-        format!(
-            "Package: hostile\nVersion: {version}\nArchitecture: amd64\nMaintainer: T <t@example.org>\n{extra}Description: test\n"
-        )
-    };
-    let old = PackageSpec {
-        control: control("1.0", ""),
-        conffiles: vec!["/etc/hostile.conf".into()],
-        scripts: vec![(ScriptName::Postinst, "#!/bin/sh\nset -e\n".into())],
-        files: vec![FileSpec::file("/etc/hostile.conf", 0o644, "a = 1\n")],
-        ..PackageSpec::default()
-    };
-    let new = PackageSpec {
-        control: control("1.1", &format!("Homepage: {HOSTILE}\n")),
-        conffiles: vec!["/etc/hostile.conf".into()],
-        scripts: vec![(
-            ScriptName::Postinst,
-            format!("#!/bin/sh\nset -e\necho '{HOSTILE}'\n"),
-        )],
-        files: vec![
-            FileSpec::file("/etc/hostile.conf", 0o644, format!("a = 1\n{HOSTILE}\n")),
-            FileSpec::file(&format!("/usr/share/hostile/{HOSTILE}"), 0o644, "x\n"),
-        ],
-        ..PackageSpec::default()
-    };
-    let write = |side: &str, spec: &PackageSpec| {
-        let d = dir.join(side);
-        std::fs::create_dir_all(&d).unwrap();
-        let bytes = deb_bytes(spec, Compression::Gzip, Compression::Gzip).unwrap();
-        std::fs::write(d.join("hostile.deb"), bytes).unwrap();
-        d
-    };
-    (write("old", &old), write("new", &new))
+    common::hostile_sets(dir, HOSTILE, HOSTILE)
 }
 
 #[test]

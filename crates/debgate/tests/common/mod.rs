@@ -93,3 +93,45 @@ fn first_difference(expected: &str, actual: &str) -> String {
         a.get(first).unwrap_or(&"(end)")
     )
 }
+
+/// Two one-package sets (`dir/old`, `dir/new`) whose new side carries `text` in a file name, a
+/// conffile and a maintainer script, and `control` in a control field (which cannot hold every
+/// character `text` may): what the renderers must keep from acting on a terminal or a page.
+pub fn hostile_sets(dir: &Path, text: &str, control: &str) -> (PathBuf, PathBuf) {
+    use debgate_facts::{Compression, ScriptName};
+    use debgate_writer::{deb_bytes, FileSpec, PackageSpec};
+    let field = control;
+    let control = |version: &str, extra: &str| {
+        format!(
+            "Package: hostile\nVersion: {version}\nArchitecture: amd64\nMaintainer: T <t@example.org>\n{extra}Description: test\n"
+        )
+    };
+    let old = PackageSpec {
+        control: control("1.0", ""),
+        conffiles: vec!["/etc/hostile.conf".into()],
+        scripts: vec![(ScriptName::Postinst, "#!/bin/sh\nset -e\n".into())],
+        files: vec![FileSpec::file("/etc/hostile.conf", 0o644, "a = 1\n")],
+        ..PackageSpec::default()
+    };
+    let new = PackageSpec {
+        control: control("1.1", &format!("Homepage: {field}\n")),
+        conffiles: vec!["/etc/hostile.conf".into()],
+        scripts: vec![(
+            ScriptName::Postinst,
+            format!("#!/bin/sh\nset -e\necho '{text}'\n"),
+        )],
+        files: vec![
+            FileSpec::file("/etc/hostile.conf", 0o644, format!("a = 1\n{text}\n")),
+            FileSpec::file(&format!("/usr/share/hostile/{text}"), 0o644, "x\n"),
+        ],
+        ..PackageSpec::default()
+    };
+    let write = |side: &str, spec: &PackageSpec| {
+        let d = dir.join(side);
+        std::fs::create_dir_all(&d).unwrap();
+        let bytes = deb_bytes(spec, Compression::Gzip, Compression::Gzip).unwrap();
+        std::fs::write(d.join("hostile.deb"), bytes).unwrap();
+        d
+    };
+    (write("old", &old), write("new", &new))
+}
