@@ -877,7 +877,10 @@ fn dedup(v: Vec<(Key, Vec<String>)>) -> Vec<(Key, Vec<String>)> {
 }
 
 /// Why an attribute became unknown: `mode set by postinst:64 chmod $mode: not resolved`.
-fn unresolved(what: &str, c: &Change) -> String {
+/// Why an attribute is unknown when `c` set it with an operand static reading could not resolve:
+/// the text of [`Operand::Unresolved`] in an end state, so that a reader of the state can tell
+/// which change left it unknown.
+pub fn unresolved(what: &str, c: &Change) -> String {
     format!(
         "{what} set by {} {}: not resolved",
         c.source(),

@@ -5,4 +5,5 @@
 
 pub mod effective;
 pub mod kconfig;
+pub mod privileges;
 pub mod sysctl;

@@ -5,6 +5,7 @@
 pub mod builtin;
 pub mod cases;
 pub mod inspect;
+pub mod privileges;
 pub mod report;
 pub mod selection;
 pub mod upload;
@@ -35,6 +36,29 @@ mod bundled {
 /// The policy files compiled into the binary (`policies/*.toml`).
 pub fn bundled_policies() -> &'static [(&'static str, &'static str)] {
     bundled::BUNDLED
+}
+
+/// Load every bundled policy (each reading the files bundled with it) together with `extra`
+/// policies from `(name, text)`, whose allow-lists are read from the host.
+pub fn load_bundled_and(extra: &[(&str, &str)]) -> Result<RuleSet, debgate_policy::Diagnostics> {
+    let mut sources: Vec<debgate_policy::Source<'_>> = bundled_policies()
+        .iter()
+        .map(|(name, text)| debgate_policy::Source {
+            name,
+            text,
+            bundled: true,
+        })
+        .collect();
+    sources.extend(extra.iter().map(|(name, text)| debgate_policy::Source {
+        name,
+        text,
+        bundled: false,
+    }));
+    let opts = debgate_policy::LoadOptions {
+        embedded: bundled::BUNDLED_FILES,
+        allow_todo: false,
+    };
+    debgate_policy::load_sources_with(&sources, &opts)
 }
 
 /// Load the bundled policies of the default set (`[policy] default = true`): what a run

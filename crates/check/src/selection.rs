@@ -4,7 +4,7 @@
 //! is read.
 
 use crate::bundled_policies;
-use debgate_policy::{load_sources, Diagnostic, Diagnostics, RuleSet};
+use debgate_policy::{load_sources_with, Diagnostic, Diagnostics, LoadOptions, RuleSet, Source};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use thiserror::Error;
@@ -65,7 +65,7 @@ pub fn bundled() -> Result<Vec<BundledPolicy>, Diagnostics> {
     }) {
         Some(list) => Ok(list.clone()),
         // A bundled file that does not parse is a build defect; say where, in full.
-        None => load_sources(bundled_policies()).map(|_| Vec::new()),
+        None => crate::load_bundled_and(&[]).map(|_| Vec::new()),
     }
 }
 
@@ -128,7 +128,18 @@ fn bundled_named(name: &str) -> Result<Vec<(&'static str, &'static str)>, Diagno
 /// selected source declares, so that a waiver of a rule left out by `--tag` is unused, not
 /// unknown.
 pub fn select(names: &[PathBuf], tags: &[String]) -> Result<(RuleSet, Vec<String>), SelectError> {
-    let mut sources: Vec<(String, String)> = Vec::new();
+    select_with(names, tags, false)
+}
+
+/// Like [`select`]; with `allow_todo`, allow-lists that still hold unreviewed (TODO) entries
+/// load (`--allow-todo`).
+pub fn select_with(
+    names: &[PathBuf],
+    tags: &[String],
+    allow_todo: bool,
+) -> Result<(RuleSet, Vec<String>), SelectError> {
+    // (name, text, bundled)
+    let mut sources: Vec<(String, String, bool)> = Vec::new();
     let default = [PathBuf::from(DEFAULT)];
     let names = if names.is_empty() {
         &default[..]
@@ -147,19 +158,31 @@ pub fn select(names: &[PathBuf], tags: &[String]) -> Result<(RuleSet, Vec<String
             if bare && arg.exists() {
                 return Err(SelectError::Ambiguous(text.unwrap_or_default().to_string()));
             }
-            sources.extend(bundled.iter().map(|(f, t)| (f.to_string(), t.to_string())));
+            sources.extend(
+                bundled
+                    .iter()
+                    .map(|(f, t)| (f.to_string(), t.to_string(), true)),
+            );
             continue;
         }
         if !arg.exists() {
             return Err(SelectError::NotFound(arg.display().to_string()));
         }
-        sources.extend(read_path(arg)?);
+        sources.extend(read_path(arg)?.into_iter().map(|(f, t)| (f, t, false)));
     }
-    let refs: Vec<(&str, &str)> = sources
+    let refs: Vec<Source<'_>> = sources
         .iter()
-        .map(|(f, t)| (f.as_str(), t.as_str()))
+        .map(|(name, text, bundled)| Source {
+            name,
+            text,
+            bundled: *bundled,
+        })
         .collect();
-    let mut rules = load_sources(&refs).map_err(SelectError::Policy)?;
+    let opts = LoadOptions {
+        embedded: crate::bundled::BUNDLED_FILES,
+        allow_todo,
+    };
+    let mut rules = load_sources_with(&refs, &opts).map_err(SelectError::Policy)?;
     let known: Vec<String> = rules.rules.iter().map(|r| r.id.clone()).collect();
     if !tags.is_empty() {
         rules.retain_tagged(tags);

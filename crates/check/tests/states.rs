@@ -7,7 +7,7 @@
 mod common;
 
 use common::{analyzed, cases_dir};
-use debgate_check::{bundled_policies, AnalyzedPackage};
+use debgate_check::AnalyzedPackage;
 use debgate_policy::{evaluate, RuleSet};
 use debgate_writer::case::{load_state_cases, StateCase};
 use std::collections::BTreeSet;
@@ -40,9 +40,8 @@ fn predict(a: &AnalyzedPackage, case: &StateCase) -> Vec<(String, BTreeSet<Strin
 fn rules() -> RuleSet {
     let own =
         std::fs::read_to_string(cases_dir().join("policy/state-cases.toml")).expect("policy.toml");
-    let mut sources: Vec<(&str, &str)> = bundled_policies().to_vec();
-    sources.push(("testdata/states/policy/state-cases.toml", &own));
-    debgate_policy::load_sources(&sources).unwrap_or_else(|e| panic!("{e}"))
+    debgate_check::load_bundled_and(&[("testdata/states/policy/state-cases.toml", &own)])
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// What is wrong with a case's verdicts, if anything.

@@ -97,6 +97,21 @@ struct SelectArgs {
     /// Only the rules with a tag this names: literal text, or a glob (repeatable).
     #[arg(long = "tag", value_name = "TAG|GLOB")]
     tags: Vec<String>,
+    /// Load allow-lists whose entries still say `reason = "TODO: review"` (a bootstrap from
+    /// `debgate privileges --format toml` not yet reviewed); refused otherwise.
+    #[arg(long)]
+    allow_todo: bool,
+}
+
+/// Formats of `debgate privileges`.
+#[derive(Clone, Copy, ValueEnum)]
+enum PrivilegesFormat {
+    Text,
+    Json,
+    /// One row per privileged state, unresolved change and unanalysed script part.
+    Csv,
+    /// A ready allow-list to review: `reason = "TODO: review"` and `bug = ""` in each entry.
+    Toml,
 }
 
 #[derive(Subcommand)]
@@ -157,6 +172,10 @@ enum Command {
         /// Write the report to FILE instead of stdout.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Exit 1 when the new side has a privileged state (setuid, setgid, a capability) that
+        /// no old state of the path is at least as privileged as, for CI.
+        #[arg(long)]
+        fail_on_escalation: bool,
         #[command(flatten)]
         read: ReadArgs,
         /// The old side: a .deb or a directory walked for *.deb.
@@ -165,6 +184,23 @@ enum Command {
         /// The new side: a .deb or a directory walked for *.deb.
         #[arg(value_name = "NEW")]
         new: PathBuf,
+    },
+    /// List every privileged file of a set: setuid, setgid or capable in any end state, whether
+    /// data.tar ships it or a maintainer script grants it, with the lines that lead to each
+    /// state, and every change static reading could not resolve that may grant one. Exit 0, or
+    /// 2 when a package cannot be read (the others are still listed).
+    Privileges {
+        #[arg(long, value_enum, default_value_t = PrivilegesFormat::Text)]
+        format: PrivilegesFormat,
+        /// Also list setgid (and setuid) directories, which are group inheritance rather than
+        /// privilege and left out by default.
+        #[arg(long)]
+        directories: bool,
+        #[command(flatten)]
+        read: ReadArgs,
+        /// .deb files, or directories walked for them (`-`: one package from standard input).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
     },
     /// List the selected rules (and debgate's built-in checks).
     Rules {
@@ -226,7 +262,7 @@ fn main() -> ExitCode {
 /// The selected rules, and the ids of every rule the selected policies declare (for waivers of
 /// rules `--tag` leaves out). Every policy error is printed before failing.
 fn rules(select: &SelectArgs) -> Result<(RuleSet, Vec<String>)> {
-    selection::select(&select.policies, &select.tags).map_err(|e| {
+    selection::select_with(&select.policies, &select.tags, select.allow_todo).map_err(|e| {
         for d in e.diagnostics() {
             eprintln!("{d}");
         }
@@ -427,6 +463,7 @@ fn run(cli: Cli) -> Result<u8> {
             format,
             color,
             output,
+            fail_on_escalation,
             read,
             old,
             new,
@@ -466,6 +503,41 @@ fn run(cli: Cli) -> Result<u8> {
                 }
                 None => emit(render(&mut std::io::stdout().lock()))?,
             }
+            Ok(u8::try_from(report.exit_code_with(fail_on_escalation)).unwrap_or(EXIT_BAD_INPUT))
+        }
+        Command::Privileges {
+            format,
+            directories,
+            read,
+            paths,
+        } => {
+            let settings = settings(&read)?;
+            let files = debgate_check::collect_inputs(&paths)?;
+            if files.is_empty() {
+                anyhow::bail!(
+                    "no .deb found in {}",
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            let progress = progress::Progress::new();
+            let scope = debgate_analyze::privileges::Scope { directories };
+            let done = std::sync::atomic::AtomicUsize::new(0);
+            let report = debgate_check::privileges::privileges(&files, &settings, scope, &|_| {
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress.tick(n, files.len())
+            });
+            progress.finish();
+            let out = &mut std::io::stdout().lock();
+            emit(match format {
+                PrivilegesFormat::Json => debgate_render::json(&report, out),
+                PrivilegesFormat::Text => debgate_render::privileges_text(&report, out),
+                PrivilegesFormat::Csv => debgate_render::privileges_csv(&report, out),
+                PrivilegesFormat::Toml => debgate_render::privileges_toml(&report, out),
+            })?;
             Ok(u8::try_from(report.exit_code()).unwrap_or(EXIT_BAD_INPUT))
         }
         Command::Rules { select, format } => {

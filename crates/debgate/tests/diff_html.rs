@@ -155,6 +155,18 @@ fn html_report_headlines_a_regression() {
     );
     assert!(html.contains("<span class=\"badge b-regression\">regression</span>"));
     assert!(html.contains("postinst:"), "provenance of the grant");
+    assert_eq!(
+        html.matches("<tr class=\"step\">").count(),
+        1,
+        "one escalation, after the verdicts and before the privilege changes"
+    );
+    let (verdicts, escalation, changes) = (
+        html.find("id=\"verdicts\"").unwrap(),
+        html.find("<span class=\"badge b-regression\">escalation</span>")
+            .unwrap(),
+        html.find("id=\"privileges\"").unwrap(),
+    );
+    assert!(verdicts < escalation && escalation < changes);
 }
 
 /// Two one-package sets whose new side carries [`HOSTILE`] in a control field, a file name, a

@@ -170,6 +170,20 @@ pub fn diff_analyzed<'a>(
         candidates(old.1, &pairing.duplicate_old),
         candidates(new.1, &pairing.duplicate_new),
     );
+    let mut escalations: Vec<PrivilegeStep> =
+        pairs.iter().flat_map(|p| p.escalations.clone()).collect();
+    let mut reductions: Vec<PrivilegeStep> =
+        pairs.iter().flat_map(|p| p.reductions.clone()).collect();
+    let mut added_idx = pairing.added.clone();
+    added_idx.sort_by(|a, b| new.1[*a].package.name().cmp(new.1[*b].package.name()));
+    for i in added_idx {
+        escalations.extend(package::steps(&new.1[i], None, &|_| None, true));
+    }
+    let mut removed_idx = pairing.removed.clone();
+    removed_idx.sort_by(|a, b| old.1[*a].package.name().cmp(old.1[*b].package.name()));
+    for i in removed_idx {
+        reductions.extend(package::steps(&old.1[i], None, &|_| None, false));
+    }
     let sysctl = set::sysctl_changes(&old_set, &new_set);
     let verdicts = set::verdicts(rules, &old_set, &new_set);
 
@@ -193,6 +207,8 @@ pub fn diff_analyzed<'a>(
         new_coverage: count(Transition::NewCoverage),
         dropped_coverage: count(Transition::DroppedCoverage),
         errors: errors.len(),
+        escalations: escalations.len(),
+        reductions: reductions.len(),
     };
     DiffReport {
         old: Side {
@@ -211,6 +227,8 @@ pub fn diff_analyzed<'a>(
         pairs,
         sysctl,
         verdicts,
+        escalations,
+        reductions,
     }
 }
 

@@ -137,7 +137,96 @@ pub fn diff_pair(
         content: content_diffs(op, np, &matched),
         kconfig: kconfig_changes(op, np, &matched, named_options),
         privileges: privilege_changes(old, new, &matched, &rename),
+        escalations: steps(
+            new,
+            Some(old),
+            &|p| old_state(old, &matched, &rename, p),
+            true,
+        ),
+        reductions: steps(
+            old,
+            Some(new),
+            &|p| new_state(new, &matched, &rename, p),
+            false,
+        ),
     }
+}
+
+/// The old side's state of the new side's `path`: by the paths matched, else by the renamed
+/// path (a path only a script creates).
+fn old_state<'a>(
+    old: &'a AnalyzedPackage,
+    m: &Matched,
+    rename: &Rename<'_>,
+    path: &str,
+) -> Option<&'a FileState> {
+    match m.both.iter().find(|(_, n)| n == path) {
+        Some((o, _)) => old.state.files.get(o),
+        None => old
+            .state
+            .files
+            .values()
+            .find(|f| rename.apply(&f.path) == path),
+    }
+}
+
+/// The new side's state of the old side's `path`.
+fn new_state<'a>(
+    new: &'a AnalyzedPackage,
+    m: &Matched,
+    rename: &Rename<'_>,
+    path: &str,
+) -> Option<&'a FileState> {
+    match m.both.iter().find(|(o, _)| o == path) {
+        Some((_, n)) => new.state.files.get(n),
+        None => new.state.files.get(&rename.apply(path)),
+    }
+}
+
+/// The privileged states of `this` side that no state of the same path on the `other` side is
+/// at least: escalations when `this` is the new side, reductions when it is the old one. A
+/// package only one side has (`other` is `None`) gives every privileged state.
+pub(crate) fn steps<'a>(
+    this: &AnalyzedPackage,
+    other: Option<&'a AnalyzedPackage>,
+    other_state: &dyn Fn(&str) -> Option<&'a FileState>,
+    this_is_new: bool,
+) -> Vec<PrivilegeStep> {
+    use debgate_analyze::privileges::{at_most, inventory, Scope};
+    let inv = inventory(&this.changes, &this.state, Scope::default());
+    let version = |a: &AnalyzedPackage| Some(a.package.control.version().to_string());
+    let (old_version, new_version) = if this_is_new {
+        (other.and_then(version), version(this))
+    } else {
+        (version(this), other.and_then(version))
+    };
+    let mut out = Vec::new();
+    for pf in &inv.files {
+        let theirs = other_state(&pf.file.path);
+        let their_states: Vec<&EndState> = theirs
+            .map(|f| f.states.iter().collect())
+            .unwrap_or_default();
+        for ps in &pf.states {
+            if their_states.iter().any(|t| at_most(ps.state, t)) {
+                continue;
+            }
+            out.push(PrivilegeStep {
+                package: this.package.name().to_string(),
+                old_version: old_version.clone(),
+                new_version: new_version.clone(),
+                path: pf.file.path.clone(),
+                state: ps.state.text(),
+                sources: if ps.state.via.is_empty() {
+                    vec![debgate_analyze::effective::FROM_DATA.to_string()]
+                } else {
+                    ps.state.via.clone()
+                },
+                rerun: ps.state.rerun,
+                other: their_states.iter().map(|t| t.text()).collect(),
+            });
+        }
+    }
+    out
 }
 
 fn control_changes(old: &Package, new: &Package) -> Vec<FieldChange> {

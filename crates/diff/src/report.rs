@@ -25,6 +25,32 @@ pub struct DiffReport {
     pub sysctl: Vec<SysctlChange>,
     /// One entry per loaded rule, in rule order.
     pub verdicts: Vec<VerdictChange>,
+    /// Privileged states on the new side that no old state of the path is at least (see
+    /// [`PrivilegeStep`]): a new setuid bit, capability or privileged file, including those of
+    /// added packages. In pair order, then added packages.
+    pub escalations: Vec<PrivilegeStep>,
+    /// Privileged states on the old side that no new state of the path is at least: a
+    /// privilege given up, including those of removed packages.
+    pub reductions: Vec<PrivilegeStep>,
+}
+
+/// One privileged state that the other side has nothing at least as privileged as. States are
+/// ordered as the `privileges` assertion orders them: one is at most another when its mode
+/// bits are a subset, its (capability, set) pairs a subset, and its owner and group the same.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrivilegeStep {
+    pub package: String,
+    /// `null` for a package only the other side has.
+    pub old_version: Option<String>,
+    pub new_version: Option<String>,
+    pub path: String,
+    /// `4755 root:root cap_net_raw=ep`, `?` for what is unknown.
+    pub state: String,
+    /// The lines that lead to the state; `data.tar` for the state as shipped.
+    pub sources: Vec<String>,
+    pub rerun: bool,
+    /// The other side's states of the path; empty when the path is absent there.
+    pub other: Vec<String>,
 }
 
 /// One side of the diff as named on the command line.
@@ -63,6 +89,10 @@ pub struct DiffSummary {
     pub dropped_coverage: usize,
     /// Unreadable packages on either side.
     pub errors: usize,
+    /// Privilege escalations (see `escalations`): with `--fail-on-escalation`, any makes the
+    /// exit status 1.
+    pub escalations: usize,
+    pub reductions: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -134,6 +164,9 @@ pub struct PairDiff {
     pub kconfig: Vec<KconfigChange>,
     /// Privileges gained after maintainer scripts.
     pub privileges: Vec<PrivilegeChange>,
+    /// This pair's escalations and reductions (also listed at the top level).
+    pub escalations: Vec<PrivilegeStep>,
+    pub reductions: Vec<PrivilegeStep>,
 }
 
 impl PairDiff {
@@ -295,9 +328,17 @@ pub struct VerdictChange {
 impl DiffReport {
     /// 2 when a package was unreadable, 1 when a rule of severity error regressed, else 0.
     pub fn exit_code(&self) -> i32 {
+        self.exit_code_with(false)
+    }
+
+    /// [`DiffReport::exit_code`], where with `fail_on_escalation` a privilege escalation also
+    /// makes it 1 (`--fail-on-escalation`, for CI).
+    pub fn exit_code_with(&self, fail_on_escalation: bool) -> i32 {
         if self.summary.errors > 0 {
             2
-        } else if self.summary.regressions_error > 0 {
+        } else if self.summary.regressions_error > 0
+            || (fail_on_escalation && self.summary.escalations > 0)
+        {
             1
         } else {
             0

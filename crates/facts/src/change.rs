@@ -338,6 +338,20 @@ pub struct Change {
     pub conditional: bool,
     /// `-R` was given (chmod/chown/chgrp).
     pub recursive: bool,
+    /// The command as the script writes it, whitespace normalised (see [`normalise_command`]):
+    /// what a reviewer approves an unresolved change by, since line numbers move with every
+    /// debhelper change. Not part of the JSON contract of `inspect`.
+    #[serde(skip)]
+    pub command: String,
+}
+
+/// A command's text with line continuations and runs of whitespace folded to one space, so that
+/// re-indenting a script or re-wrapping a long line does not change what a reviewer approved.
+pub fn normalise_command(text: &str) -> String {
+    text.replace("\\\n", " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl Change {
@@ -365,6 +379,15 @@ impl Change {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commands_are_compared_without_layout() {
+        assert_eq!(
+            normalise_command("chmod  $MODE \\\n\t  $FILE"),
+            "chmod $MODE $FILE"
+        );
+        assert_eq!(normalise_command("  setcap x y "), "setcap x y");
+    }
 
     #[test]
     fn octal_modes() {

@@ -92,6 +92,7 @@ codes! {
     UnreadableWaivers = "unreadable-waivers": "a waiver file that cannot be read",
     UnknownRule = "unknown-rule": "a waiver that names no loaded rule",
     BadDate = "bad-date": "a date that is not a real `YYYY-MM-DD` day",
+    TodoReason = "todo-reason": "an allow-list entry whose reason still says TODO (written by `debgate privileges --format toml`, not yet reviewed)",
 }
 
 impl fmt::Display for Code {
@@ -138,17 +139,72 @@ pub struct Doc<'a> {
     pub file: &'a str,
     pub src: &'a str,
     pub diagnostics: Vec<Diagnostic>,
+    /// How files that this document names (an allow-list beside a policy) are read.
+    pub beside: Beside<'a>,
     /// Byte offsets where each line starts, built on first use: a profile of a thousand rules
     /// asks for thousands of locations, and scanning from the top each time is quadratic.
     line_starts: std::cell::OnceCell<Vec<usize>>,
 }
 
+/// Where the files a document names are read from, and how strictly.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Beside<'a> {
+    /// `Some` for a document embedded in the binary (a bundled policy): the files embedded with
+    /// it, by name (`policies/allowlists/x.toml`). It reads only these, never the host's files,
+    /// so that a bundled policy means the same on every machine. `None`: the host's files.
+    pub embedded: Option<&'a [(&'a str, &'a str)]>,
+    /// Accept an allow-list whose reasons still say `TODO` (a bootstrap not yet reviewed).
+    pub allow_todo: bool,
+}
+
 impl<'a> Doc<'a> {
+    /// Read a file named by this document at `span`, relative to the document's directory:
+    /// its name as messages show it, and its text; `None` after an `unreadable-policy`
+    /// diagnostic.
+    pub fn read_beside(&mut self, name: &str, span: Span) -> Option<(String, String)> {
+        let dir = std::path::Path::new(self.file)
+            .parent()
+            .unwrap_or(std::path::Path::new(""));
+        // `policies/tests/../allowlists/x.toml` is shown as `policies/allowlists/x.toml`: the
+        // `..` is folded by name, without asking the host what the directories are.
+        let mut path = std::path::PathBuf::new();
+        for c in dir.join(name).components() {
+            match c {
+                std::path::Component::ParentDir
+                    if matches!(
+                        path.components().next_back(),
+                        Some(std::path::Component::Normal(_))
+                    ) =>
+                {
+                    path.pop();
+                }
+                c => path.push(c),
+            }
+        }
+        let shown = path.display().to_string();
+        let read = match self.beside.embedded {
+            Some(files) => files
+                .iter()
+                .find(|(n, _)| std::path::Path::new(n) == path)
+                .map(|(_, t)| t.to_string())
+                .ok_or_else(|| "no such file is bundled with the policy".to_string()),
+            None => std::fs::read_to_string(&path).map_err(|e| e.to_string()),
+        };
+        match read {
+            Ok(text) => Some((shown, text)),
+            Err(e) => {
+                self.error(span, Code::UnreadablePolicy, format!("{shown}: {e}"));
+                None
+            }
+        }
+    }
+
     pub fn new(file: &'a str, src: &'a str) -> Doc<'a> {
         Doc {
             file,
             src,
             diagnostics: Vec::new(),
+            beside: Beside::default(),
             line_starts: std::cell::OnceCell::new(),
         }
     }

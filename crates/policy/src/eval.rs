@@ -66,6 +66,14 @@ fn eval_paths<'e>(
         ));
         return;
     }
+    if kind.judges_together() {
+        let together: Vec<(&Analyzed<'e>, Rc<Vec<String>>)> = selected
+            .iter()
+            .map(|a| (*a, selections.get(rule, kind, a)))
+            .collect();
+        out.extend(kind.judge_together(rule, eval, &together));
+        return;
+    }
     let mut any_path = false;
     for a in &selected {
         let paths = selections.get(rule, kind, a);

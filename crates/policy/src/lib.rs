@@ -9,6 +9,7 @@
 //! from this crate; [`model`] and [`finding`] hold what is loaded and what is produced;
 //! [`kinds`] parse and judge; [`load`] and [`eval`] drive them.
 
+pub mod allowlist;
 pub mod diagnostic;
 pub mod eval;
 pub mod finding;
@@ -22,5 +23,5 @@ pub mod when;
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Location};
 pub use eval::evaluate;
 pub use finding::{Analyzed, Finding, Status};
-pub use load::{load_paths, load_sources};
+pub use load::{load_paths, load_sources, load_sources_with, LoadOptions, Source};
 pub use model::{Assertion, Globs, Pairing, PolicyInfo, Presence, Rule, RuleSet, Severity};

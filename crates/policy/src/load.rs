@@ -37,6 +37,11 @@ pub fn accepted_keys() -> Vec<(String, Vec<&'static str>)> {
     for spec in &kinds::ALL {
         out.push((format!("kind {}", spec.name), spec.keys.to_vec()));
     }
+    out.push(("allow".to_string(), crate::allowlist::KEYS.to_vec()));
+    out.push((
+        "allow.unresolved".to_string(),
+        crate::allowlist::UNRESOLVED_KEYS.to_vec(),
+    ));
     out
 }
 
@@ -92,16 +97,57 @@ fn io_error(p: &Path, e: &std::io::Error) -> Diagnostic {
     }
 }
 
-/// Load policies from `(display name, text)` pairs, e.g. the bundled ones.
+/// Load policies from `(display name, text)` pairs, e.g. the bundled ones; the files they name
+/// (allow-lists) are read from the host.
 pub fn load_sources(sources: &[(&str, &str)]) -> Result<RuleSet, Diagnostics> {
+    let sources: Vec<Source<'_>> = sources
+        .iter()
+        .map(|(name, text)| Source {
+            name,
+            text,
+            bundled: false,
+        })
+        .collect();
+    load_sources_with(&sources, &LoadOptions::default())
+}
+
+/// One policy to load.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// As messages name it.
+    pub name: &'a str,
+    pub text: &'a str,
+    /// Embedded in the binary: the files it names are read from [`LoadOptions::embedded`],
+    /// never from the host.
+    pub bundled: bool,
+}
+
+/// How policies are loaded beyond their text.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions<'a> {
+    /// The files embedded with the bundled policies, by name (`policies/allowlists/x.toml`).
+    pub embedded: &'a [(&'a str, &'a str)],
+    /// Accept allow-lists whose reasons still say TODO.
+    pub allow_todo: bool,
+}
+
+/// Load policies, each with where the files it names come from.
+pub fn load_sources_with(
+    sources: &[Source<'_>],
+    opts: &LoadOptions<'_>,
+) -> Result<RuleSet, Diagnostics> {
     let mut errors = Vec::new();
     let mut ids = Ids::default();
     let mut set = RuleSet::default();
     // Where each rule names an architecture or compiler, checked once every file's `[kernel]`
     // tables are in.
     let mut names = Vec::new();
-    for (name, text) in sources {
-        let mut doc = Doc::new(name, text);
+    for source in sources {
+        let mut doc = Doc::new(source.name, source.text);
+        doc.beside.allow_todo = opts.allow_todo;
+        if source.bundled {
+            doc.beside.embedded = Some(opts.embedded);
+        }
         let first = set.rules.len();
         file(&mut doc, &mut ids, &mut set);
         errors.extend(doc.diagnostics);

@@ -108,6 +108,7 @@ fn html(r: &DiffReport) -> String {
     );
     summary(&mut o, r);
     verdicts(&mut o, r);
+    escalations(&mut o, r);
     privileges(&mut o, r);
     sysctl(&mut o, r);
     packages(&mut o, r);
@@ -144,6 +145,7 @@ fn summary(o: &mut String, r: &DiffReport) {
         esc(&verdict_headline(r))
     );
     card(o, s.regressions, "regressions", "bad");
+    card(o, s.escalations, "escalations", "bad");
     card(o, s.fixed, "fixed", "good");
     card(o, s.privilege_changes, "privilege changes", "bad");
     card(o, s.new_coverage, "new coverage", "good");
@@ -229,6 +231,32 @@ fn privilege_rows(o: &mut String, list: &[(&str, &PrivilegeChange)], with_packag
         );
     }
     o.push_str("</table>");
+}
+
+/// Escalations first, then reductions: the privilege order's verdict on the two sides.
+fn escalations(o: &mut String, r: &DiffReport) {
+    o.push_str("<section id=\"escalations\"><h2>Privilege escalations and reductions</h2>");
+    if r.escalations.is_empty() && r.reductions.is_empty() {
+        o.push_str("<p class=\"none\">None: every privileged state on each side has one at least as privileged on the other.</p></section>\n");
+        return;
+    }
+    o.push_str("<table><tr><th>change</th><th>package</th><th>path</th><th>state</th><th>other side</th><th>from</th></tr>");
+    for (tag, list) in [("escalation", &r.escalations), ("reduction", &r.reductions)] {
+        for s in list {
+            let _ = write!(
+                o,
+                "<tr class=\"step\"><td class=\"nw\">{}</td><td class=\"mono nw\"><a href=\"#{}\">{}</a></td><td class=\"mono nw\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
+                badge(if tag == "escalation" { "regression" } else { "fixed" }, tag),
+                esc(&section_id(&s.package)),
+                esc(&s.package),
+                esc(&s.path),
+                esc(&s.state),
+                esc(&if s.other.is_empty() { "absent".to_string() } else { s.other.join(" or ") }),
+                esc(&s.sources.join(" → "))
+            );
+        }
+    }
+    o.push_str("</table></section>\n");
 }
 
 fn privileges(o: &mut String, r: &DiffReport) {

@@ -108,6 +108,26 @@ fn markdown(r: &DiffReport) -> String {
         }
     }
 
+    let _ = writeln!(
+        o,
+        "\n## Privilege escalations and reductions\n\n{}.\n",
+        crate::diff_text::steps_headline(r)
+    );
+    for s in &r.escalations {
+        let _ = writeln!(
+            o,
+            "- **escalation**: {}",
+            cell(&crate::diff_text::step_line(s, "old"))
+        );
+    }
+    for s in &r.reductions {
+        let _ = writeln!(
+            o,
+            "- reduction: {}",
+            cell(&crate::diff_text::step_line(s, "new"))
+        );
+    }
+
     let _ = writeln!(o, "\n## Privilege changes\n");
     let privileges: Vec<&PrivilegeChange> = r.pairs.iter().flat_map(|p| &p.privileges).collect();
     if privileges.is_empty() {

@@ -87,6 +87,31 @@ pub(crate) fn verdict_headline(r: &DiffReport) -> String {
 }
 
 /// "old side: FILE is a second copy of PKG (ARCH); FILE (VERSION) is compared".
+/// `iputils-ping /bin/ping: 0755 root:root cap_net_admin,cap_net_raw=ep (via postinst:3); old: 0755 root:root cap_net_raw=ep`.
+pub(crate) fn step_line(s: &debgate_diff::PrivilegeStep, other_side: &str) -> String {
+    let rerun = if s.rerun { ", after a re-run" } else { "" };
+    let other = if s.other.is_empty() {
+        "absent".to_string()
+    } else {
+        s.other.join(" or ")
+    };
+    format!(
+        "{} {}: {} (via {}{rerun}); {other_side}: {other}",
+        s.package,
+        s.path,
+        s.state,
+        s.sources.join(" → ")
+    )
+}
+
+/// `2 escalation(s), 1 reduction(s)`.
+pub(crate) fn steps_headline(r: &DiffReport) -> String {
+    format!(
+        "{} escalation(s), {} reduction(s)",
+        r.summary.escalations, r.summary.reductions
+    )
+}
+
 pub(crate) fn duplicate_line(d: &debgate_diff::Duplicate) -> String {
     format!(
         "{} side: {} ({}) is another copy of {} ({}); {} ({}), the highest version, is compared",
@@ -178,6 +203,24 @@ fn text(r: &DiffReport, color: bool) -> String {
                 let _ = writeln!(o, "      {}", one_line(f));
             }
         }
+    }
+    // Escalations right after regressions: each is a privilege someone must review.
+    let _ = writeln!(o, "privilege order: {}", steps_headline(r));
+    for s in &r.escalations {
+        let _ = writeln!(
+            o,
+            "  {}: {}",
+            paint(color, "1;31", "ESCALATION"),
+            one_line(&step_line(s, "old"))
+        );
+    }
+    for s in &r.reductions {
+        let _ = writeln!(
+            o,
+            "  {}: {}",
+            paint(color, "32", "reduction"),
+            one_line(&step_line(s, "new"))
+        );
     }
     let privileges: Vec<&PrivilegeChange> = r.pairs.iter().flat_map(|p| &p.privileges).collect();
     if privileges.is_empty() {

@@ -1,6 +1,6 @@
 //! Every rendering of debgate's reports, in one place: `check` as text, JSON, JSON Lines, JUnit
 //! and SARIF; `inspect`, `rules`, `explain` and `limits` as text; `diff` as text, markdown, JSON
-//! and HTML. The libraries build reports and know nothing of output; the binary parses
+//! and HTML; `privileges` as text, CSV and TOML. The libraries build reports and know nothing of output; the binary parses
 //! arguments and picks a renderer. Each renderer takes the report, a [`RenderOptions`] and a
 //! writer, so `-o FILE` and stdout share one path and a closed pipe is one `io::Error` the
 //! caller can recognise ([`RenderError::is_broken_pipe`]) instead of a panic in `println!`.
@@ -13,6 +13,7 @@ mod inspect;
 pub mod jsonl;
 mod junit;
 mod policy_tests;
+mod privileges;
 mod rules;
 mod sarif;
 
@@ -24,6 +25,7 @@ pub use inspect::inspect_text;
 pub use jsonl::JsonlSink;
 pub use junit::junit;
 pub use policy_tests::policy_tests_text;
+pub use privileges::{privileges_csv, privileges_text, privileges_toml};
 pub use rules::{explain_text, limits_text, policies_text, rules_json, rules_text};
 pub use sarif::sarif;
 

@@ -1369,6 +1369,7 @@ impl<'t> Walker<'t> {
                 target: f.target,
                 conditional: false,
                 recursive: f.recursive,
+                command: debgate_facts::change::normalise_command(self.text(n)),
             };
             if let Some(i) = self.record(n, change) {
                 idx.push(i);

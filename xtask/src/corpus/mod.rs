@@ -10,11 +10,13 @@
 //! `debgate diff --format json`, and the report is held to the expectations next to it.
 //!
 //! By job: `spec` is the TOML model and its checks, `apt` fetches and caches, `synthetic` builds
-//! the `[[synthetic]]` packages, `judging` runs debgate and judges each expectation; [`run`]
+//! the `[[synthetic]]` packages, `judging` runs debgate and judges each expectation,
+//! `privileges` holds the worked allow-list to the corpus; [`run`]
 //! here glues them in order.
 
 mod apt;
 mod judging;
+mod privileges;
 mod spec;
 mod synthetic;
 
@@ -69,7 +71,19 @@ pub fn run(root: &Path) -> Result<Outcome> {
         .iter()
         .map(|f| (f.name.as_str(), f.resolved.as_str()))
         .collect();
-    let debs: Vec<&Path> = fetched.iter().map(|f| f.deb.as_path()).collect();
+    // The set the [[check]]s judge, and the allow-list's, which adds the privileges-only ones.
+    let only: Vec<&str> = spec
+        .packages
+        .iter()
+        .filter(|p| p.privileges_only)
+        .map(|p| p.name.as_str())
+        .collect();
+    let debs: Vec<&Path> = fetched
+        .iter()
+        .filter(|f| !only.contains(&f.name.as_str()))
+        .map(|f| f.deb.as_path())
+        .collect();
+    let all_debs: Vec<&Path> = fetched.iter().map(|f| f.deb.as_path()).collect();
 
     // One run over the whole corpus per policy selection (the default set, and each `policy`
     // an expectation names): the set-level rules (a kernel anywhere in the set, the effective
@@ -110,6 +124,11 @@ pub fn run(root: &Path) -> Result<Outcome> {
                 }
             }
         }
+    }
+
+    // The worked privilege allow-list over the whole corpus.
+    if let Err(err) = privileges::judge(root, &exe, &all_debs, &mut t) {
+        t.record(false, "privileges", &format!("{err:#}"));
     }
 
     let mut inspected: BTreeMap<&str, Result<Value, String>> = BTreeMap::new();

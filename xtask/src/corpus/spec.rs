@@ -205,6 +205,11 @@ pub struct PackageSpec {
     pub name: String,
     pub resolve_depends: Option<String>,
     pub why: Option<String>,
+    /// Only in the privilege allow-list's runs, not in the corpus set that `[[check]]`
+    /// judges: a package whose unresolved-target change would, soundly, make every file rule
+    /// of the set fail closed.
+    #[serde(default)]
+    pub privileges_only: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

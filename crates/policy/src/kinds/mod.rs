@@ -9,6 +9,7 @@ pub mod file_state;
 pub mod forbidden;
 pub mod kconfig;
 pub mod logic;
+pub mod privileges;
 pub mod sysctl;
 pub mod text;
 pub mod version;
@@ -240,6 +241,24 @@ pub trait Kind: Debug + Send + Sync {
         Verdict::default()
     }
 
+    /// Whether the kind judges every selected path of every selected package in one call
+    /// ([`Kind::judge_together`]) instead of path by path: for a verdict that depends on the
+    /// others, as an allow-list entry is unused only when no file of the set uses it.
+    fn judges_together(&self) -> bool {
+        false
+    }
+
+    /// Judge the selection as a whole (kinds whose [`Kind::judges_together`] is true): each
+    /// selected package with its selected paths.
+    fn judge_together(
+        &self,
+        _rule: &Rule,
+        _eval: &EvalCx<'_>,
+        _selected: &[(&Analyzed<'_>, Rc<Vec<String>>)],
+    ) -> Vec<Finding> {
+        Vec::new()
+    }
+
     /// Judge the set (the [`Scope::Set`] scope, for a rule without `paths`): its findings.
     fn judge_set(&self, _rule: &Rule, _eval: &EvalCx<'_>) -> Vec<Finding> {
         Vec::new()
@@ -256,13 +275,14 @@ pub struct Spec {
 }
 
 /// Every assertion kind a policy may use, in the order the documentation lists them.
-pub const ALL: [Spec; 13] = [
+pub const ALL: [Spec; 14] = [
     kconfig::SPEC,
     file_state::SPEC,
     text::SPEC,
     sysctl::SPEC,
     exists::SPEC,
     forbidden::SPEC,
+    privileges::SPEC,
     logic::ANY_OF,
     logic::ALL_OF,
     logic::NOT,
