@@ -397,6 +397,8 @@ fn file(doc: &mut Doc<'_>, value: &Value<'_>, base: &Path) -> Option<(Entry, Opt
     let id = |name: &str| u64::from(name != "root");
     let entry = Entry {
         path,
+        raw_path: None,
+        raw_link_target: None,
         kind,
         mode,
         uid: id(&owner),

@@ -45,6 +45,8 @@ impl Pkg {
     fn file(mut self, path: &str, mode: u32, group: &str, content: Option<&str>) -> Self {
         self.package.entries.push(Entry {
             path: path.into(),
+            raw_path: None,
+            raw_link_target: None,
             kind: EntryKind::File,
             mode,
             uid: 0,

@@ -447,6 +447,9 @@ struct DataParts {
     hasher: RandomState,
     /// The symlinks met so far, which later members may be written through.
     links: Links,
+    /// For each name component shown with a `\x` in it, the bytes it stands for; see
+    /// [`DataParts::one_meaning`].
+    escaped: HashMap<String, Vec<u8>>,
 }
 
 impl DataParts {
@@ -457,7 +460,41 @@ impl DataParts {
             by_hash: HashMap::new(),
             hasher: RandomState::new(),
             links: Links::new(),
+            escaped: HashMap::new(),
         }
+    }
+
+    /// Refuse a package in which one shown name component stands for two byte strings.
+    ///
+    /// A name that is not UTF-8 is shown with `\xNN` escapes while a backslash in a valid name
+    /// stays as it is (systemd unit names hold a literal `\x2d`), so `a\xff` may be four
+    /// characters or `a` and the byte 0xff. Everything after the reader (paths, hard-link and
+    /// symlink resolution, globs, output) compares shown names; that is sound exactly when no
+    /// shown component means two byte strings in one package, since `/` is never part of an
+    /// escape. Only components with `\x` in them are recorded.
+    fn one_meaning(&mut self, at: &At, shown: &str, raw: Option<&[u8]>) -> Result<(), ReadError> {
+        if !shown.contains("\\x") {
+            return Ok(());
+        }
+        let raw = raw.unwrap_or(shown.as_bytes());
+        for (part, bytes) in shown.split('/').zip(raw.split(|&b| b == b'/')) {
+            if !part.contains("\\x") {
+                continue;
+            }
+            match self.escaped.get(part) {
+                Some(known) if known.as_slice() != bytes => {
+                    return Err(ReadError::AmbiguousName {
+                        at: at.clone(),
+                        shown: debgate_facts::text::one_line(part).into_owned(),
+                    })
+                }
+                Some(_) => {}
+                None => {
+                    self.escaped.insert(part.to_string(), bytes.to_vec());
+                }
+            }
+        }
+        Ok(())
     }
 
     fn lookup(&self, path: &str) -> Option<usize> {
@@ -470,6 +507,11 @@ impl DataParts {
     }
 
     fn visit(&mut self, member: &str, opts: &ReadOptions, mut v: Visit) -> Result<(), ReadError> {
+        let own = tarwalk::Member::at_plain(member, v.index, &v.entry.path);
+        self.one_meaning(&own, &v.entry.path, v.entry.raw_path.as_deref())?;
+        if let Some(target) = &v.entry.link_target {
+            self.one_meaning(&own, target, v.entry.raw_link_target.as_deref())?;
+        }
         self.land(member, &mut v)?;
         let name = v.entry.member.as_deref().unwrap_or(&v.entry.path);
         let at = || tarwalk::Member::at_plain(member, v.index, name);
@@ -525,6 +567,29 @@ impl DataParts {
         Ok(())
     }
 
+    /// The bytes a shown name made of this package's names stands for, when they are not its
+    /// text (it is not UTF-8): each component through the record [`DataParts::one_meaning`]
+    /// keeps. For a path a member lands at through the package's symlinks.
+    fn raw_of(&self, shown: &str) -> Option<Vec<u8>> {
+        if !shown.contains("\\x") {
+            return None;
+        }
+        let mut out = Vec::with_capacity(shown.len());
+        let mut differs = false;
+        for (i, part) in shown.split('/').enumerate() {
+            if i > 0 {
+                out.push(b'/');
+            }
+            let bytes = self
+                .escaped
+                .get(part)
+                .map_or(part.as_bytes(), Vec::as_slice);
+            differs |= bytes != part.as_bytes();
+            out.extend_from_slice(bytes);
+        }
+        differs.then_some(out)
+    }
+
     /// Give a member written through a directory the package shipped as a symlink earlier in
     /// data.tar the path it lands at, keeping its own name in `member`; a hard link's target is
     /// resolved the same way (dpkg links to the name on the installed system). Done before
@@ -539,6 +604,7 @@ impl DataParts {
             Ok(None) => {}
             Ok(Some(r)) => {
                 let name = std::mem::replace(&mut v.entry.path, r.path);
+                v.entry.raw_path = self.raw_of(&v.entry.path);
                 v.entry.member = Some(name);
                 v.entry.through = r.links;
             }
@@ -553,7 +619,10 @@ impl DataParts {
             if let Some(target) = v.entry.link_target.as_deref() {
                 match self.links.resolve(target) {
                     Ok(None) => {}
-                    Ok(Some(r)) => v.entry.link_target = Some(r.path),
+                    Ok(Some(r)) => {
+                        v.entry.raw_link_target = self.raw_of(&r.path);
+                        v.entry.link_target = Some(r.path);
+                    }
                     Err(source) => {
                         return Err(ReadError::Unresolvable {
                             at: at(v.entry.member.as_deref().unwrap_or(&v.entry.path)),
