@@ -294,6 +294,7 @@ fn package(doc: &mut Doc<'_>, value: &Value<'_>, base: &Path) -> Option<Package>
         contents,
         control_compression: Compression::Xz,
         data_compression: Compression::Xz,
+        trailing_bytes: 0,
     })
 }
 

@@ -78,6 +78,7 @@ fn kernel_package(name: &str) -> AnalyzedPackage {
         contents,
         control_compression: Compression::Xz,
         data_compression: Compression::Xz,
+        trailing_bytes: 0,
     };
     analyze_package(package, &Limits::default())
 }

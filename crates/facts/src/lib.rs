@@ -277,6 +277,10 @@ pub struct Package {
     pub contents: BTreeMap<String, Content>,
     pub control_compression: Compression,
     pub data_compression: Compression,
+    /// Bytes after the last ar member that are no ar member (garbage, a cut-off header or
+    /// member): dpkg never reads them, so the package installs; the `trailing-bytes` check
+    /// warns. 0 for a well-formed archive.
+    pub trailing_bytes: u64,
 }
 
 impl Package {
@@ -338,6 +342,7 @@ mod tests {
             contents: BTreeMap::new(),
             control_compression: Compression::Xz,
             data_compression: Compression::Xz,
+            trailing_bytes: 0,
         };
         assert!(pkg.is_conffile("/etc/cron.d/job"));
         assert!(pkg.is_conffile("/etc/x/job"));

@@ -37,6 +37,7 @@ fn pkg(name: &str) -> Pkg {
             contents: Default::default(),
             control_compression: Compression::Xz,
             data_compression: Compression::Xz,
+            trailing_bytes: 0,
         },
     }
 }

@@ -75,6 +75,10 @@ pub enum ReadError {
         expected: &'static str,
     },
 
+    /// More bytes follow the last ar member than `max-trailing-bytes` lets the reader count.
+    #[error("more than max-trailing-bytes ({limit}) bytes after the last ar member (dpkg does not read them, debgate counts them); raise it with --limit max-trailing-bytes=BYTES")]
+    TrailingBytes { limit: u64 },
+
     /// A member that is not `_`-prefixed follows data.tar.
     #[error("ar archive: unexpected member `{member}` after the data member (only `_`-prefixed members may follow)")]
     ExtraMember { member: String },

@@ -8,7 +8,9 @@
 //!
 //! The container rules are dpkg's (`man deb`): `debian-binary` (`2.x`), then
 //! `control.tar{,.gz,.xz,.zst}`, then `data.tar{,.gz,.xz,.zst,.bz2,.lzma}`; `_`-prefixed
-//! members are skipped; anything missing, repeated, misordered or unknown is an error.
+//! members are skipped; anything missing, repeated, misordered or unknown is an error. Bytes
+//! after the data member that are no ar member are counted, not refused, since dpkg never
+//! reads them (`Package::trailing_bytes`).
 
 mod container;
 mod control;
@@ -243,6 +245,16 @@ pub fn read_package_from<R: Read>(
         if stage == Stage::Data && control.control.is_none() {
             return Err(ReadError::MissingControl { member: name });
         }
+        if stage == Stage::Done {
+            // dpkg reads nothing after the data member; what is there is read by hand below,
+            // so that bytes that are no ar member are counted rather than refused.
+            break;
+        }
+    }
+    let mut trailing_bytes = 0;
+    if stage == Stage::Done {
+        let (rest, padding) = archive.into_inner().map_err(ReadError::Io)?.into_rest();
+        trailing_bytes = container::after_data(rest, padding, &opts.limits, &mut scratch)?;
     }
     if first {
         return Err(ReadError::MissingMember {
@@ -282,6 +294,7 @@ pub fn read_package_from<R: Read>(
         contents: data.contents,
         control_compression,
         data_compression,
+        trailing_bytes,
     })
 }
 
