@@ -24,6 +24,7 @@ pub use error::{At, ReadError};
 pub use limits::*;
 
 use container::MemberKind;
+use debgate_facts::path::escape_name;
 use debgate_facts::symlinks::Links;
 use debgate_facts::{Compression, Conffile, Content, Control, Entry, EntryKind, Package};
 use debgate_facts::{Script, ScriptName};
@@ -155,7 +156,7 @@ pub fn read_package_from<R: Read>(
     while let Some(next) = archive.next_entry() {
         let mut member = next.map_err(|e| ar_error(e, first))?;
         first = false;
-        let name = String::from_utf8_lossy(member.header().identifier()).into_owned();
+        let name = escape_name(member.header().identifier()).into_owned();
         let declared = member.header().size();
         let expected = match stage {
             Stage::DebianBinary => "debian-binary",

@@ -516,6 +516,28 @@ fn error_messages_show_a_name_that_is_not_utf8_with_escapes() {
 }
 
 #[test]
+fn owner_and_member_names_that_are_not_utf8_are_shown_with_escapes_too() {
+    let mut h = header(EntryType::Regular, 1, 0o755);
+    h.set_path("./usr/bin/x").unwrap();
+    h.as_gnu_mut().unwrap().uname[..5].copy_from_slice(b"ad\xffm\0");
+    h.set_cksum();
+    let p = read(&with_data(&Tar::new().with_header(&h, b"x").finish())).unwrap();
+    assert_eq!(p.entries[0].owner.as_deref(), Some("ad\\xffm"));
+    let bytes = ar(&[
+        ("debian-binary", b"2.0\n"),
+        ("contr\u{ff}", b"x"),
+        ("data.tar", &simple_data()),
+    ]);
+    let mut bytes = bytes;
+    // The ar crate writes the name as UTF-8 (c3 bf); make it the single byte 0xff.
+    let at = bytes.windows(2).position(|w| w == [0xc3, 0xbf]).unwrap();
+    bytes.splice(at..at + 2, [0xff, b' ']);
+    let e = error(&bytes);
+    assert!(matches!(e, ReadError::UnexpectedMember { .. }), "{e}");
+    says(&e, &["`contr\\xff`"]);
+}
+
+#[test]
 fn refuses_a_shown_name_that_stands_for_two_byte_strings() {
     // The byte 0xff and the literal text `\xff` are shown alike; whichever comes first, and
     // whether the clash is in a file name, a directory or a link target, the package is
