@@ -1,6 +1,6 @@
 //! debgate's own package checks: built-in rules judged on every package of every `debgate
 //! check` run, whatever the policies say, like the upload checks. Each has a stable id, is of
-//! severity error and cannot be waived.
+//! severity error (`duplicate-package` and `trailing-bytes`: warning) and cannot be waived.
 
 use crate::AnalyzedPackage;
 use debgate_policy::{
@@ -38,6 +38,21 @@ highest version enters the rules, and this check warns once per extra copy, nami
 so that the result says which build was judged. Packages of different architectures \
 (Multi-Arch: same) are not duplicates.";
 
+/// Bytes after the last ar member of a package, which dpkg never reads.
+pub const TRAILING_BYTES: &str = "trailing-bytes";
+
+const TRAILING_TITLE: &str = "Nothing follows the last ar member of a package";
+
+const TRAILING_EXPLANATION: &str = "\
+dpkg stops reading a .deb at the end of its data member: bytes after it (garbage, a cut-off ar \
+header or member, padding to a block) are never looked at, so the package installs as if they \
+were not there, and debgate reads and judges it the same way. They are still a sign that the \
+file is not what its build wrote: cut and pasted, appended to, or written by a tool that pads \
+its output. This check warns once per package that has any, naming the file and the byte count. \
+`_` members after the data member (debsigs' `_gpgorigin`) are ar members, not trailing bytes; \
+a whole member of another name after the data member is refused. debgate counts at most \
+`max-trailing-bytes` such bytes (`debgate limits`); past that the package is unreadable.";
+
 /// The package checks as rules, declared by debgate itself and not waivable.
 pub fn package_rules() -> Vec<Rule> {
     let mut duplicate = builtin_rule(
@@ -51,6 +66,17 @@ pub fn package_rules() -> Vec<Rule> {
         "(built-in package check)",
     );
     duplicate.severity = Severity::Warning;
+    let mut trailing = builtin_rule(
+        TRAILING_BYTES,
+        TRAILING_TITLE,
+        TRAILING_EXPLANATION,
+        &[
+            "deb(5): the ar members of a binary package",
+            "dpkg-deb(1): reads the control and data members and nothing after them",
+        ],
+        "(built-in package check)",
+    );
+    trailing.severity = Severity::Warning;
     vec![
         builtin_rule(
             MEMBER_THROUGH_SYMLINK,
@@ -63,6 +89,7 @@ pub fn package_rules() -> Vec<Rule> {
             "(built-in package check)",
         ),
         duplicate,
+        trailing,
     ]
 }
 
@@ -180,14 +207,32 @@ pub(crate) fn reserve(
     }
 }
 
-/// The package checks' results over a set: one failure per member written through a symlink,
-/// else one pass for the set (so that every run reports the check, as JUnit and SARIF show it).
+/// The package checks' results over a set: one failure per member written through a symlink
+/// and one warning per package with trailing bytes, else one pass for the set for each check (so
+/// that every run reports the checks, as JUnit and SARIF show them).
 pub fn package_findings<'a>(set: impl IntoIterator<Item = &'a AnalyzedPackage>) -> Vec<Finding> {
     let mut out = Vec::new();
+    let mut trailing = Vec::new();
     let mut packages = 0usize;
     for a in set {
         packages += 1;
         let p = &a.package;
+        if p.trailing_bytes > 0 {
+            trailing.push(Finding {
+                rule: TRAILING_BYTES.to_string(),
+                severity: Severity::Warning,
+                status: Status::Fail,
+                package: Some(p.name().to_string()),
+                file: Some(p.file.display().to_string()),
+                path: None,
+                message: format!(
+                    "{}: {} byte(s) after the last ar member, which dpkg never reads",
+                    p.file.display(),
+                    p.trailing_bytes
+                ),
+                evidence: Vec::new(),
+            });
+        }
         for e in &p.entries {
             let Some(member) = &e.member else { continue };
             let links = e
@@ -230,6 +275,19 @@ pub fn package_findings<'a>(set: impl IntoIterator<Item = &'a AnalyzedPackage>) 
             evidence: Vec::new(),
         });
     }
+    if trailing.is_empty() && packages > 0 {
+        trailing.push(Finding {
+            rule: TRAILING_BYTES.to_string(),
+            severity: Severity::Warning,
+            status: Status::Pass,
+            package: None,
+            file: None,
+            path: None,
+            message: format!("nothing follows the last ar member of the {packages} package(s)"),
+            evidence: Vec::new(),
+        });
+    }
+    out.extend(trailing);
     out
 }
 
@@ -256,6 +314,7 @@ mod tests {
             contents: Default::default(),
             control_compression: Compression::Xz,
             data_compression: Compression::Xz,
+            trailing_bytes: 0,
         };
         analyze_package(package, &Default::default())
     }

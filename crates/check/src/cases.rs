@@ -294,6 +294,7 @@ fn package(doc: &mut Doc<'_>, value: &Value<'_>, base: &Path) -> Option<Package>
         contents,
         control_compression: Compression::Xz,
         data_compression: Compression::Xz,
+        trailing_bytes: 0,
     })
 }
 
@@ -397,6 +398,8 @@ fn file(doc: &mut Doc<'_>, value: &Value<'_>, base: &Path) -> Option<(Entry, Opt
     let id = |name: &str| u64::from(name != "root");
     let entry = Entry {
         path,
+        raw_path: None,
+        raw_link_target: None,
         kind,
         mode,
         uid: id(&owner),

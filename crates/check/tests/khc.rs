@@ -27,6 +27,8 @@ fn khc() -> PathBuf {
 fn file(path: &str, bytes: Vec<u8>) -> (Entry, Content) {
     let entry = Entry {
         path: path.into(),
+        raw_path: None,
+        raw_link_target: None,
         kind: EntryKind::File,
         mode: 0o644,
         uid: 0,
@@ -76,6 +78,7 @@ fn kernel_package(name: &str) -> AnalyzedPackage {
         contents,
         control_compression: Compression::Xz,
         data_compression: Compression::Xz,
+        trailing_bytes: 0,
     };
     analyze_package(package, &Limits::default())
 }

@@ -60,8 +60,17 @@ impl EntryKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {
     /// Normalised absolute path: `./usr/bin/x` becomes `/usr/bin/x`; directories carry no
-    /// trailing slash; the root is `/`.
+    /// trailing slash; the root is `/`. A name that is not UTF-8 is shown with each invalid
+    /// byte as `\xNN` ([`path::escape_name`]); its bytes are in `raw_path`.
     pub path: String,
+    /// The normalised name's bytes, only when they are not UTF-8 (`path` shows them escaped).
+    /// Kept so that nothing of the name is lost; every comparison uses `path`, which the reader
+    /// makes stand for one byte string per package.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_path: Option<Vec<u8>>,
+    /// `link_target`'s bytes, only when they are not UTF-8 (as `raw_path`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_link_target: Option<Vec<u8>>,
     pub kind: EntryKind,
     /// Permission bits including setuid/setgid/sticky (`0o7777` mask).
     pub mode: u32,
@@ -72,7 +81,7 @@ pub struct Entry {
     pub group: Option<String>,
     pub size: u64,
     /// Symlink target as written (may be relative), or the normalised path of a hard link's
-    /// target member.
+    /// target member; shown like `path` when it is not UTF-8.
     pub link_target: Option<String>,
     /// Extended attributes from PAX `SCHILY.xattr.*` / `LIBARCHIVE.xattr.*` records, keyed by
     /// attribute name (e.g. `security.capability`), raw values.
@@ -268,6 +277,10 @@ pub struct Package {
     pub contents: BTreeMap<String, Content>,
     pub control_compression: Compression,
     pub data_compression: Compression,
+    /// Bytes after the last ar member that are no ar member (garbage, a cut-off header or
+    /// member): dpkg never reads them, so the package installs; the `trailing-bytes` check
+    /// warns. 0 for a well-formed archive.
+    pub trailing_bytes: u64,
 }
 
 impl Package {
@@ -303,6 +316,8 @@ mod tests {
     fn a_conffile_is_known_by_its_members_own_name_too() {
         let job = Entry {
             path: "/etc/cron.d/job".into(),
+            raw_path: None,
+            raw_link_target: None,
             kind: EntryKind::File,
             mode: 0o644,
             uid: 0,
@@ -327,6 +342,7 @@ mod tests {
             contents: BTreeMap::new(),
             control_compression: Compression::Xz,
             data_compression: Compression::Xz,
+            trailing_bytes: 0,
         };
         assert!(pkg.is_conffile("/etc/cron.d/job"));
         assert!(pkg.is_conffile("/etc/x/job"));

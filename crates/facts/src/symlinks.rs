@@ -274,6 +274,8 @@ mod tests {
     fn entry(path: &str, kind: EntryKind, target: Option<&str>) -> Entry {
         Entry {
             path: path.to_string(),
+            raw_path: None,
+            raw_link_target: None,
             kind,
             mode: 0o755,
             uid: 0,

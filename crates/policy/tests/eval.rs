@@ -37,6 +37,7 @@ fn pkg(name: &str) -> Pkg {
             contents: Default::default(),
             control_compression: Compression::Xz,
             data_compression: Compression::Xz,
+            trailing_bytes: 0,
         },
     }
 }
@@ -45,6 +46,8 @@ impl Pkg {
     fn file(mut self, path: &str, mode: u32, group: &str, content: Option<&str>) -> Self {
         self.package.entries.push(Entry {
             path: path.into(),
+            raw_path: None,
+            raw_link_target: None,
             kind: EntryKind::File,
             mode,
             uid: 0,

@@ -1,6 +1,7 @@
 //! The ar container: member names, their order, `debian-binary`, and a guard for the `ar` crate.
 
-use crate::ReadError;
+use crate::{Limits, ReadError};
+use debgate_facts::path::escape_name;
 use debgate_facts::Compression;
 use std::io::{self, Read};
 
@@ -82,6 +83,138 @@ pub(crate) fn check_debian_binary(content: &[u8], complete: bool) -> Result<(), 
     Ok(())
 }
 
+/// Read what follows the data member and return how many trailing bytes there are.
+///
+/// dpkg (1.21.22, `dpkg-deb` and `dpkg --unpack` alike) stops reading a `.deb` at the end of the
+/// data member: whatever follows is never looked at, so garbage, a cut-off header, a missing or
+/// odd padding byte, a `_` member cut short, even another whole member do not stop it
+/// installing. debgate reads on, to see what is there: the data member's padding byte (any
+/// value, or none at the end of the file, as dpkg does not read it either), then `_` members
+/// (signatures such as debsigs' `_gpgorigin` are appended there), skipped as before. A whole
+/// member of any other name stays an error (`man deb` calls it invalid, and a second
+/// `data.tar` could be what another unpacker takes). Anything else, from the first byte that
+/// does not start a complete member to the end of the file, is trailing: counted, up to
+/// `max-trailing-bytes`, and reported by the `trailing-bytes` check.
+pub(crate) fn after_data<R: Read>(
+    mut input: R,
+    padding: u64,
+    limits: &Limits,
+    scratch: &mut [u8],
+) -> Result<u64, ReadError> {
+    skip(&mut input, padding, scratch)?;
+    loop {
+        let mut header = [0u8; HEADER_LEN];
+        let got = fill(&mut input, &mut header)?;
+        if got == 0 {
+            return Ok(0);
+        }
+        let parsed = (got == HEADER_LEN)
+            .then(|| member_header(&header))
+            .flatten();
+        let Some((name, size)) = parsed else {
+            // Not the start of an ar member: all of it, to the end, is trailing.
+            return count_rest(&mut input, got as u64, limits, scratch);
+        };
+        if !name.starts_with(b"_") {
+            return Err(ReadError::ExtraMember {
+                member: escape_name(name).into_owned(),
+            });
+        }
+        if size > limits.max_compressed_member_bytes {
+            return Err(ReadError::MemberTooLarge {
+                member: escape_name(name).into_owned(),
+                size,
+                limit: limits.max_compressed_member_bytes,
+            });
+        }
+        let body = skip(&mut input, size + size % 2, scratch)?;
+        if body < size {
+            // A reserved member cut short: dpkg never reads it, so it is trailing too.
+            let read = HEADER_LEN as u64 + body;
+            if read > limits.max_trailing_bytes {
+                return Err(ReadError::TrailingBytes {
+                    limit: limits.max_trailing_bytes,
+                });
+            }
+            return Ok(read);
+        }
+    }
+}
+
+/// A complete ar member header as dpkg checks one (the end marker and a decimal size): its name
+/// (without GNU's trailing `/` and the padding spaces) and declared size.
+fn member_header(h: &[u8; HEADER_LEN]) -> Option<(&[u8], u64)> {
+    if h[58..60] != *b"`\n" {
+        return None;
+    }
+    let size = std::str::from_utf8(&h[48..58]).ok()?.trim_end_matches(' ');
+    if size.is_empty() || !size.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let size = size.parse().ok()?;
+    let mut name = &h[..16];
+    while let [rest @ .., b' '] = name {
+        name = rest;
+    }
+    if let [rest @ .., b'/'] = name {
+        if !rest.is_empty() {
+            name = rest;
+        }
+    }
+    Some((name, size))
+}
+
+/// Read into `buf` until it is full or the input ends; how many bytes came.
+fn fill<R: Read>(input: &mut R, buf: &mut [u8]) -> Result<usize, ReadError> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ReadError::Io(e)),
+        }
+    }
+    Ok(filled)
+}
+
+/// Read and drop up to `n` bytes; how many there were before the input ended.
+fn skip<R: Read>(input: &mut R, n: u64, scratch: &mut [u8]) -> Result<u64, ReadError> {
+    let mut done = 0;
+    while done < n {
+        let want = usize::try_from(n - done)
+            .unwrap_or(usize::MAX)
+            .min(scratch.len());
+        let got = fill(input, &mut scratch[..want])?;
+        done += got as u64;
+        if got < want {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Count the rest of the input, `already` bytes of it read, up to `max-trailing-bytes`.
+fn count_rest<R: Read>(
+    input: &mut R,
+    already: u64,
+    limits: &Limits,
+    scratch: &mut [u8],
+) -> Result<u64, ReadError> {
+    let limit = limits.max_trailing_bytes;
+    let over = || ReadError::TrailingBytes { limit };
+    if already > limit {
+        return Err(over());
+    }
+    // One byte past the limit is enough to know it is exceeded.
+    let rest = skip(input, limit - already + 1, scratch)?;
+    let total = already + rest;
+    if total > limit {
+        return Err(over());
+    }
+    Ok(total)
+}
+
 const GLOBAL_MAGIC_LEN: usize = 8;
 const HEADER_LEN: usize = 60;
 
@@ -107,6 +240,16 @@ pub(crate) struct ArGuard<R> {
 }
 
 impl<R: Read> ArGuard<R> {
+    /// The reader underneath, once the ar crate is done with it, and how many bytes of the
+    /// current member's body (its padding byte, once its data has been read) are still unread.
+    pub fn into_rest(self) -> (R, u64) {
+        let pending = match self.phase {
+            Phase::Body(left) => left,
+            _ => 0,
+        };
+        (self.inner, pending)
+    }
+
     pub fn new(inner: R) -> Self {
         ArGuard {
             inner,

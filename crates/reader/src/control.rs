@@ -1,6 +1,7 @@
 //! Parsing control.tar's `control` paragraph (with `debcontrol`) and its `conffiles` list.
 
 use crate::ReadError;
+use debgate_facts::path::escape_name;
 use debgate_facts::{Conffile, Control};
 
 /// Parse the deb822 paragraph in `control`.
@@ -72,14 +73,9 @@ fn syntax_error(text: &str, e: &debcontrol::SyntaxError) -> String {
 /// `remove-on-upgrade` (dpkg ≥ 1.20.1). Blank lines are ignored; a path may contain spaces,
 /// since dpkg takes everything from the first `/` as the path.
 pub(crate) fn parse_conffiles(bytes: &[u8]) -> Result<Vec<Conffile>, ReadError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| ReadError::BadConffiles {
-        line: bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1,
-        detail: "not valid UTF-8".to_string(),
-    })?;
+    // A conffile whose name is not UTF-8 is listed by its bytes; it is shown as data.tar's
+    // names are (`\xNN` escapes), so that it still names its member.
+    let text = escape_name(bytes);
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let mut line = raw.trim();
@@ -144,6 +140,8 @@ mod tests {
         assert!(c[0].flags.is_empty());
         assert_eq!(c[1].path, "/etc/b c");
         assert_eq!(c[1].flags, ["remove-on-upgrade"]);
+        let c = parse_conffiles(b"/etc/a\xff\n").unwrap();
+        assert_eq!(c[0].path, "/etc/a\\xff");
         assert!(matches!(
             parse_conffiles(b"/etc/a\netc/b\n"),
             Err(ReadError::BadConffiles { line: 2, .. })

@@ -7,7 +7,8 @@ use thiserror::Error;
 /// Where in a tar member a problem is: ``data.tar.xz: entry 12 `/usr/../x` ``.
 ///
 /// `index` counts tar entries from 1 in archive order; `name` is the member name as written
-/// (lossily decoded) when the problem is with the name itself, else the normalised path.
+/// (shown with `\xNN` escapes when it is not UTF-8) when the problem is with the name itself,
+/// else the normalised path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct At {
     pub member: String,
@@ -17,13 +18,15 @@ pub struct At {
 
 impl fmt::Display for At {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // escape_debug keeps a hostile name with newlines or escapes on one harmless line.
+        // one_line keeps a hostile name with newlines or escapes on one harmless line, and
+        // leaves a backslash alone, so a name that is not UTF-8 reads `\xNN` here as in every
+        // other output.
         write!(
             f,
             "{}: entry {} `{}`",
             self.member,
             self.index,
-            self.name.escape_debug()
+            debgate_facts::text::one_line(&self.name)
         )
     }
 }
@@ -71,6 +74,10 @@ pub enum ReadError {
         member: String,
         expected: &'static str,
     },
+
+    /// More bytes follow the last ar member than `max-trailing-bytes` lets the reader count.
+    #[error("more than max-trailing-bytes ({limit}) bytes after the last ar member (dpkg does not read them, debgate counts them); raise it with --limit max-trailing-bytes=BYTES")]
+    TrailingBytes { limit: u64 },
 
     /// A member that is not `_`-prefixed follows data.tar.
     #[error("ar archive: unexpected member `{member}` after the data member (only `_`-prefixed members may follow)")]
@@ -129,9 +136,16 @@ pub enum ReadError {
     #[error("{at}: absolute member name (packages use `./path`)")]
     AbsolutePath { at: At },
 
-    /// A member name, link target or xattr name that is not UTF-8.
+    /// An xattr name that is not UTF-8. (Member names and link targets that are not UTF-8 are
+    /// read, shown with `\xNN` escapes.)
     #[error("{at}: {what} is not valid UTF-8")]
     NonUtf8 { at: At, what: &'static str },
+
+    /// One shown name stands for two different byte strings in one package: a name that is not
+    /// UTF-8 shows each invalid byte as `\xNN`, and another name holds that text literally.
+    /// Every rule and lookup goes by the shown name, so which file is meant cannot be told.
+    #[error("{at}: `{shown}` stands for two different byte strings in this package (a name that is not UTF-8 is shown with \\xNN escapes, and another name holds the same text); refused rather than judge the wrong file")]
+    AmbiguousName { at: At, shown: String },
 
     /// A member name or link target longer than `max-path-len`.
     #[error("{at}: {what} is {len} bytes, more than max-path-len ({limit}); raise it with --limit max-path-len=BYTES")]

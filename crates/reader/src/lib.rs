@@ -8,7 +8,9 @@
 //!
 //! The container rules are dpkg's (`man deb`): `debian-binary` (`2.x`), then
 //! `control.tar{,.gz,.xz,.zst}`, then `data.tar{,.gz,.xz,.zst,.bz2,.lzma}`; `_`-prefixed
-//! members are skipped; anything missing, repeated, misordered or unknown is an error.
+//! members are skipped; anything missing, repeated, misordered or unknown is an error. Bytes
+//! after the data member that are no ar member are counted, not refused, since dpkg never
+//! reads them (`Package::trailing_bytes`).
 
 mod container;
 mod control;
@@ -22,6 +24,7 @@ pub use error::{At, ReadError};
 pub use limits::*;
 
 use container::MemberKind;
+use debgate_facts::path::escape_name;
 use debgate_facts::symlinks::Links;
 use debgate_facts::{Compression, Conffile, Content, Control, Entry, EntryKind, Package};
 use debgate_facts::{Script, ScriptName};
@@ -153,7 +156,7 @@ pub fn read_package_from<R: Read>(
     while let Some(next) = archive.next_entry() {
         let mut member = next.map_err(|e| ar_error(e, first))?;
         first = false;
-        let name = String::from_utf8_lossy(member.header().identifier()).into_owned();
+        let name = escape_name(member.header().identifier()).into_owned();
         let declared = member.header().size();
         let expected = match stage {
             Stage::DebianBinary => "debian-binary",
@@ -243,6 +246,16 @@ pub fn read_package_from<R: Read>(
         if stage == Stage::Data && control.control.is_none() {
             return Err(ReadError::MissingControl { member: name });
         }
+        if stage == Stage::Done {
+            // dpkg reads nothing after the data member; what is there is read by hand below,
+            // so that bytes that are no ar member are counted rather than refused.
+            break;
+        }
+    }
+    let mut trailing_bytes = 0;
+    if stage == Stage::Done {
+        let (rest, padding) = archive.into_inner().map_err(ReadError::Io)?.into_rest();
+        trailing_bytes = container::after_data(rest, padding, &opts.limits, &mut scratch)?;
     }
     if first {
         return Err(ReadError::MissingMember {
@@ -282,6 +295,7 @@ pub fn read_package_from<R: Read>(
         contents: data.contents,
         control_compression,
         data_compression,
+        trailing_bytes,
     })
 }
 
@@ -447,6 +461,9 @@ struct DataParts {
     hasher: RandomState,
     /// The symlinks met so far, which later members may be written through.
     links: Links,
+    /// For each name component shown with a `\x` in it, the bytes it stands for; see
+    /// [`DataParts::one_meaning`].
+    escaped: HashMap<String, Vec<u8>>,
 }
 
 impl DataParts {
@@ -457,7 +474,41 @@ impl DataParts {
             by_hash: HashMap::new(),
             hasher: RandomState::new(),
             links: Links::new(),
+            escaped: HashMap::new(),
         }
+    }
+
+    /// Refuse a package in which one shown name component stands for two byte strings.
+    ///
+    /// A name that is not UTF-8 is shown with `\xNN` escapes while a backslash in a valid name
+    /// stays as it is (systemd unit names hold a literal `\x2d`), so `a\xff` may be four
+    /// characters or `a` and the byte 0xff. Everything after the reader (paths, hard-link and
+    /// symlink resolution, globs, output) compares shown names; that is sound exactly when no
+    /// shown component means two byte strings in one package, since `/` is never part of an
+    /// escape. Only components with `\x` in them are recorded.
+    fn one_meaning(&mut self, at: &At, shown: &str, raw: Option<&[u8]>) -> Result<(), ReadError> {
+        if !shown.contains("\\x") {
+            return Ok(());
+        }
+        let raw = raw.unwrap_or(shown.as_bytes());
+        for (part, bytes) in shown.split('/').zip(raw.split(|&b| b == b'/')) {
+            if !part.contains("\\x") {
+                continue;
+            }
+            match self.escaped.get(part) {
+                Some(known) if known.as_slice() != bytes => {
+                    return Err(ReadError::AmbiguousName {
+                        at: at.clone(),
+                        shown: debgate_facts::text::one_line(part).into_owned(),
+                    })
+                }
+                Some(_) => {}
+                None => {
+                    self.escaped.insert(part.to_string(), bytes.to_vec());
+                }
+            }
+        }
+        Ok(())
     }
 
     fn lookup(&self, path: &str) -> Option<usize> {
@@ -470,6 +521,11 @@ impl DataParts {
     }
 
     fn visit(&mut self, member: &str, opts: &ReadOptions, mut v: Visit) -> Result<(), ReadError> {
+        let own = tarwalk::Member::at_plain(member, v.index, &v.entry.path);
+        self.one_meaning(&own, &v.entry.path, v.entry.raw_path.as_deref())?;
+        if let Some(target) = &v.entry.link_target {
+            self.one_meaning(&own, target, v.entry.raw_link_target.as_deref())?;
+        }
         self.land(member, &mut v)?;
         let name = v.entry.member.as_deref().unwrap_or(&v.entry.path);
         let at = || tarwalk::Member::at_plain(member, v.index, name);
@@ -525,6 +581,29 @@ impl DataParts {
         Ok(())
     }
 
+    /// The bytes a shown name made of this package's names stands for, when they are not its
+    /// text (it is not UTF-8): each component through the record [`DataParts::one_meaning`]
+    /// keeps. For a path a member lands at through the package's symlinks.
+    fn raw_of(&self, shown: &str) -> Option<Vec<u8>> {
+        if !shown.contains("\\x") {
+            return None;
+        }
+        let mut out = Vec::with_capacity(shown.len());
+        let mut differs = false;
+        for (i, part) in shown.split('/').enumerate() {
+            if i > 0 {
+                out.push(b'/');
+            }
+            let bytes = self
+                .escaped
+                .get(part)
+                .map_or(part.as_bytes(), Vec::as_slice);
+            differs |= bytes != part.as_bytes();
+            out.extend_from_slice(bytes);
+        }
+        differs.then_some(out)
+    }
+
     /// Give a member written through a directory the package shipped as a symlink earlier in
     /// data.tar the path it lands at, keeping its own name in `member`; a hard link's target is
     /// resolved the same way (dpkg links to the name on the installed system). Done before
@@ -539,6 +618,7 @@ impl DataParts {
             Ok(None) => {}
             Ok(Some(r)) => {
                 let name = std::mem::replace(&mut v.entry.path, r.path);
+                v.entry.raw_path = self.raw_of(&v.entry.path);
                 v.entry.member = Some(name);
                 v.entry.through = r.links;
             }
@@ -553,7 +633,10 @@ impl DataParts {
             if let Some(target) = v.entry.link_target.as_deref() {
                 match self.links.resolve(target) {
                     Ok(None) => {}
-                    Ok(Some(r)) => v.entry.link_target = Some(r.path),
+                    Ok(Some(r)) => {
+                        v.entry.raw_link_target = self.raw_of(&r.path);
+                        v.entry.link_target = Some(r.path);
+                    }
                     Err(source) => {
                         return Err(ReadError::Unresolvable {
                             at: at(v.entry.member.as_deref().unwrap_or(&v.entry.path)),

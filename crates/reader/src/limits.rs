@@ -56,6 +56,13 @@ pub const ALLOW_DEVICE_NODES: bool = true;
 /// merges paths (over-approximating the end states) and says so.
 pub const MAX_SCRIPT_PATHS: usize = 256;
 
+/// Default for [`Limits::max_trailing_bytes`]: 16 MiB. dpkg stops reading a `.deb` at the end of
+/// its data member, so bytes after it (block padding, a stray appended file) do not stop it
+/// installing; debgate reads them only to count them for the `trailing-bytes` warning. Counting
+/// costs a read, and a package read from standard input could go on forever; 16 MiB takes
+/// milliseconds and is far above padding to a block (a few KiB).
+pub const MAX_TRAILING_BYTES: u64 = 16 * MIB;
+
 /// Bounds on what reading one package may cost. See the `pub const` defaults for the reasoning
 /// behind each value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +87,9 @@ pub struct Limits {
     pub allow_device_nodes: bool,
     /// Paths alive at once while the script analyzer walks one run of a maintainer script.
     pub max_script_paths: usize,
+    /// Bytes after the last ar member (what dpkg never reads) counted before the package is
+    /// refused.
+    pub max_trailing_bytes: u64,
 }
 
 impl Default for Limits {
@@ -95,6 +105,7 @@ impl Default for Limits {
             xz_memlimit: XZ_MEMLIMIT,
             allow_device_nodes: ALLOW_DEVICE_NODES,
             max_script_paths: MAX_SCRIPT_PATHS,
+            max_trailing_bytes: MAX_TRAILING_BYTES,
         }
     }
 }
@@ -161,6 +172,10 @@ impl Limits {
             "max-script-paths",
             "paths per maintainer-script run the analyzer follows before merging them (over-approximating); default 256",
         ),
+        (
+            "max-trailing-bytes",
+            "bytes after the last ar member, which dpkg never reads, counted for the trailing-bytes warning before the package is refused; default 16MiB",
+        ),
     ];
 
     /// Set the limit called `name` (kebab-case as in [`Limits::NAMES`]; `_` is accepted for
@@ -197,6 +212,7 @@ impl Limits {
                     .filter(|n| *n > 0)
                     .ok_or_else(|| bad(COUNT))?
             }
+            "max-trailing-bytes" => self.max_trailing_bytes = size()?,
             _ => {
                 return Err(LimitError::UnknownName {
                     name: name.to_string(),
@@ -233,6 +249,7 @@ impl Limits {
             "xz-memlimit" => self.xz_memlimit.to_string(),
             "allow-device-nodes" => self.allow_device_nodes.to_string(),
             "max-script-paths" => self.max_script_paths.to_string(),
+            "max-trailing-bytes" => self.max_trailing_bytes.to_string(),
             _ => return None,
         })
     }

@@ -8,6 +8,7 @@
 //! length, and refuse a header on which the two readings disagree about what `tar` acts on.
 
 use base64::Engine;
+use debgate_facts::path::escape_name;
 use std::collections::BTreeMap;
 
 /// One `LEN KEY=VALUE\n` record after another.
@@ -104,8 +105,8 @@ pub(crate) fn parse_local(body: &[u8], max_xattr_bytes: usize) -> Result<Extra, 
     for record in records(body) {
         let (key, value) = record.map_err(|e| PaxProblem::Malformed(e.to_string()))?;
         match key {
-            b"uname" => extra.uname = Some(String::from_utf8_lossy(value).into_owned()),
-            b"gname" => extra.gname = Some(String::from_utf8_lossy(value).into_owned()),
+            b"uname" => extra.uname = Some(escape_name(value).into_owned()),
+            b"gname" => extra.gname = Some(escape_name(value).into_owned()),
             b"path" => extra.path = Some(value.to_vec()),
             b"linkpath" => extra.linkpath = Some(value.to_vec()),
             b"size" => extra.size = Some(value.to_vec()),

@@ -9,7 +9,7 @@ use crate::decode::{drain, Guarded, Probe, Trip};
 use crate::error::{one_line, At};
 use crate::pax::{self, PaxProblem};
 use crate::{ReadError, ReadOptions};
-use debgate_facts::path::normalise;
+use debgate_facts::path::{escape_name, normalise, normalise_bytes};
 use debgate_facts::{Compression, Entry, EntryKind};
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -239,26 +239,26 @@ fn corrupt(m: &Member, index: u64, e: io::Error) -> ReadError {
 /// Validate one entry's header and build its `Entry` (without data).
 fn describe<R: Read>(m: &Member, index: u64, te: &mut tar::Entry<R>) -> Result<Entry, ReadError> {
     let limits = &m.opts.limits;
-    let raw_path = te.path_bytes();
-    let lossy = || String::from_utf8_lossy(&raw_path).into_owned();
-    let at = || m.at(index, &lossy());
-    if raw_path.len() > limits.max_path_len {
+    // A name is bytes (dpkg installs one that is not UTF-8); it is shown with `\xNN` escapes
+    // and its bytes are kept beside it (GNU long names and PAX `path` records alike).
+    let raw_name = te.path_bytes();
+    let name = escape_name(&raw_name);
+    let at = || m.at(index, &name);
+    if raw_name.len() > limits.max_path_len {
         return Err(ReadError::PathTooLong {
             at: at(),
             what: "name",
-            len: raw_path.len(),
+            len: raw_name.len(),
             limit: limits.max_path_len,
         });
     }
-    let name = std::str::from_utf8(&raw_path).map_err(|_| ReadError::NonUtf8 {
-        at: at(),
-        what: "name",
-    })?;
     if name.starts_with('/') {
         return Err(ReadError::AbsolutePath { at: at() });
     }
-    let path = normalise(name).ok_or_else(|| ReadError::PathEscapes { at: at() })?;
-    let at = || m.at(index, name);
+    let path = normalise(&name).ok_or_else(|| ReadError::PathEscapes { at: at() })?;
+    let raw_path = (name.as_bytes() != &raw_name[..])
+        .then(|| normalise_bytes(&raw_name))
+        .flatten();
 
     let header = te.header();
     let kind = match header.entry_type() {
@@ -297,12 +297,12 @@ fn describe<R: Read>(m: &Member, index: u64, te: &mut tar::Entry<R>) -> Result<E
     let gid = header.gid().map_err(|e| corrupt(m, index, e))?;
     let name_of = |b: Option<&[u8]>| {
         b.filter(|b| !b.is_empty())
-            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .map(|b| escape_name(b).into_owned())
     };
     let mut owner = name_of(header.username_bytes());
     let mut group = name_of(header.groupname_bytes());
 
-    let link_target = match kind {
+    let (link_target, raw_link_target) = match kind {
         EntryKind::Symlink | EntryKind::HardLink => {
             let raw = te.link_name_bytes().unwrap_or_default();
             if raw.len() > limits.max_path_len {
@@ -313,23 +313,28 @@ fn describe<R: Read>(m: &Member, index: u64, te: &mut tar::Entry<R>) -> Result<E
                     limit: limits.max_path_len,
                 });
             }
-            let text = std::str::from_utf8(&raw).map_err(|_| ReadError::NonUtf8 {
-                at: at(),
-                what: "link target",
-            })?;
+            let text = escape_name(&raw);
             if kind == EntryKind::HardLink {
                 // Hard-link targets name another member; give them the member's normal form.
-                let target = normalise(text).ok_or_else(|| ReadError::HardLink {
+                let target = normalise(&text).ok_or_else(|| ReadError::HardLink {
                     at: at(),
                     target: text.to_string(),
                     problem: "which escapes the package root",
                 })?;
-                Some(target)
+                (
+                    Some(target),
+                    (text.as_bytes() != &raw[..])
+                        .then(|| normalise_bytes(&raw))
+                        .flatten(),
+                )
             } else {
-                Some(text.to_string())
+                (
+                    Some(text.to_string()),
+                    (text.as_bytes() != &raw[..]).then(|| raw.to_vec()),
+                )
             }
         }
-        _ => None,
+        _ => (None, None),
     };
 
     let mut xattrs = BTreeMap::new();
@@ -365,6 +370,8 @@ fn describe<R: Read>(m: &Member, index: u64, te: &mut tar::Entry<R>) -> Result<E
 
     Ok(Entry {
         path,
+        raw_path,
+        raw_link_target,
         kind,
         mode,
         uid,

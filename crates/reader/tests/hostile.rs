@@ -406,13 +406,183 @@ fn rejects_absolute_names() {
 }
 
 #[test]
-fn rejects_non_utf8_names() {
+fn reads_names_that_are_not_utf8_losslessly_as_dpkg_does() {
+    let long = [&b"./usr/share/"[..], &[b'n'; 120], b"/\xfe"].concat();
     let data = Tar::new()
-        .raw(b"./usr/bin/\xff\xfe", EntryType::Regular, b"x")
+        .bytes_entry(
+            b"./usr/bin/acct\xffpw",
+            EntryType::Regular,
+            0o4755,
+            b"x",
+            None,
+        )
+        .bytes_entry(&long, EntryType::Regular, 0o644, b"x", None)
+        .bytes_entry(
+            b"./usr/bin/alias",
+            EntryType::Symlink,
+            0o777,
+            b"",
+            Some(b"acct\xffpw"),
+        )
+        .bytes_entry(
+            b"./usr/bin/acct-old",
+            EntryType::Link,
+            0o4755,
+            b"",
+            Some(b"./usr/bin/acct\xffpw"),
+        )
+        .pax_file("./usr/bin/p", b"y", &[("path", b"./usr/bin/p\xfd")])
+        .file(
+            "./lib/systemd/system/dev-disk-by\\x2duuid.swap",
+            b"[Swap]\n",
+        )
+        .finish();
+    let p = read(&with_data(&data)).expect("dpkg installs names that are not UTF-8");
+    let e = |path: &str| {
+        p.entry(path).unwrap_or_else(|| {
+            let all: Vec<&str> = p.entries.iter().map(|e| e.path.as_str()).collect();
+            panic!("no {path} in {all:?}")
+        })
+    };
+    let setuid = e("/usr/bin/acct\\xffpw");
+    assert_eq!(setuid.mode, 0o4755);
+    assert_eq!(
+        setuid.raw_path.as_deref(),
+        Some(&b"/usr/bin/acct\xffpw"[..])
+    );
+    // A GNU long name.
+    let long_shown = format!("/usr/share/{}/\\xfe", "n".repeat(120));
+    let long_raw = [&b"/usr/share/"[..], &[b'n'; 120], b"/\xfe"].concat();
+    assert_eq!(e(&long_shown).raw_path.as_deref(), Some(&long_raw[..]));
+    // Link targets, symbolic (as written) and hard (normalised, naming the member).
+    let alias = e("/usr/bin/alias");
+    assert_eq!(alias.raw_path, None);
+    assert_eq!(alias.link_target.as_deref(), Some("acct\\xffpw"));
+    assert_eq!(alias.raw_link_target.as_deref(), Some(&b"acct\xffpw"[..]));
+    let old = e("/usr/bin/acct-old");
+    assert_eq!(old.link_target.as_deref(), Some("/usr/bin/acct\\xffpw"));
+    assert_eq!(
+        old.raw_link_target.as_deref(),
+        Some(&b"/usr/bin/acct\xffpw"[..])
+    );
+    // A PAX `path` record (UTF-8 by POSIX) that is not UTF-8 is read the same way.
+    assert_eq!(
+        e("/usr/bin/p\\xfd").raw_path.as_deref(),
+        Some(&b"/usr/bin/p\xfd"[..])
+    );
+    // A backslash in a valid name is the name's own text: not escaped, no raw bytes.
+    assert_eq!(
+        e("/lib/systemd/system/dev-disk-by\\x2duuid.swap").raw_path,
+        None
+    );
+    for entry in &p.entries {
+        assert!(!entry.path.contains('\u{fffd}'), "{}", entry.path);
+    }
+}
+
+#[test]
+fn a_member_landing_through_a_symlink_keeps_the_bytes_of_where_it_lands() {
+    let data = Tar::new()
+        .dir("./etc/")
+        .bytes_entry(b"./etc/cron\xff", EntryType::Directory, 0o755, b"", None)
+        .bytes_entry(
+            b"./etc/x",
+            EntryType::Symlink,
+            0o777,
+            b"",
+            Some(b"cron\xff"),
+        )
+        .file("./etc/x/job", b"* * * * * root true\n")
+        .finish();
+    let p = read(&with_data(&data)).unwrap();
+    let job = p
+        .entry("/etc/cron\\xff/job")
+        .expect("lands through the link");
+    assert_eq!(job.member.as_deref(), Some("/etc/x/job"));
+    assert_eq!(job.raw_path.as_deref(), Some(&b"/etc/cron\xff/job"[..]));
+}
+
+#[test]
+fn error_messages_show_a_name_that_is_not_utf8_with_escapes() {
+    let data = Tar::new()
+        .raw(b"./usr/../../\xff\x1b[2J", EntryType::Regular, b"x")
         .finish();
     let e = error(&with_data(&data));
-    assert!(matches!(e, ReadError::NonUtf8 { what: "name", .. }), "{e}");
-    says(&e, &["not valid UTF-8"]);
+    assert!(matches!(e, ReadError::PathEscapes { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "data.tar: entry 1 `./usr/../../\\xff\\u{1b}[2J`: path escapes the package root"
+    );
+}
+
+#[test]
+fn owner_and_member_names_that_are_not_utf8_are_shown_with_escapes_too() {
+    let mut h = header(EntryType::Regular, 1, 0o755);
+    h.set_path("./usr/bin/x").unwrap();
+    h.as_gnu_mut().unwrap().uname[..5].copy_from_slice(b"ad\xffm\0");
+    h.set_cksum();
+    let p = read(&with_data(&Tar::new().with_header(&h, b"x").finish())).unwrap();
+    assert_eq!(p.entries[0].owner.as_deref(), Some("ad\\xffm"));
+    let bytes = ar(&[
+        ("debian-binary", b"2.0\n"),
+        ("contr\u{ff}", b"x"),
+        ("data.tar", &simple_data()),
+    ]);
+    let mut bytes = bytes;
+    // The ar crate writes the name as UTF-8 (c3 bf); make it the single byte 0xff.
+    let at = bytes.windows(2).position(|w| w == [0xc3, 0xbf]).unwrap();
+    bytes.splice(at..at + 2, [0xff, b' ']);
+    let e = error(&bytes);
+    assert!(matches!(e, ReadError::UnexpectedMember { .. }), "{e}");
+    says(&e, &["`contr\\xff`"]);
+}
+
+#[test]
+fn refuses_a_shown_name_that_stands_for_two_byte_strings() {
+    // The byte 0xff and the literal text `\xff` are shown alike; whichever comes first, and
+    // whether the clash is in a file name, a directory or a link target, the package is
+    // refused rather than judged by a name that may mean the other file.
+    /// A first name, a second name, and the second's link target when it is a symlink.
+    type Case<'a> = (&'a [u8], &'a [u8], Option<&'a [u8]>);
+    let cases: [Case; 5] = [
+        (b"./usr/bin/a\xff", b"./usr/bin/a\\xff", None),
+        (b"./usr/bin/a\\xff", b"./usr/bin/a\xff", None),
+        (b"./opt/d\xff/x", b"./opt/d\\xff/y", None),
+        (b"./usr/bin/\\xff\xfe", b"./usr/bin/\xff\xfe", None),
+        (b"./usr/bin/a\xff", b"./usr/bin/l", Some(b"a\\xff")),
+    ];
+    for (first, second, link) in cases {
+        let kind = if link.is_some() {
+            EntryType::Symlink
+        } else {
+            EntryType::Regular
+        };
+        let data = Tar::new()
+            .bytes_entry(first, EntryType::Regular, 0o755, b"x", None)
+            .bytes_entry(second, kind, 0o755, b"", link)
+            .finish();
+        let e = error(&with_data(&data));
+        assert!(
+            matches!(e, ReadError::AmbiguousName { .. }),
+            "{first:?}: {e}"
+        );
+        says(&e, &["entry 2", "two different byte strings"]);
+    }
+    // The same bytes twice are a duplicate, as for any name.
+    let data = Tar::new()
+        .bytes_entry(b"./usr/bin/a\xff", EntryType::Regular, 0o755, b"x", None)
+        .bytes_entry(b"./usr/bin/a\xff", EntryType::Regular, 0o755, b"x", None)
+        .finish();
+    assert!(matches!(
+        error(&with_data(&data)),
+        ReadError::DuplicatePath { .. }
+    ));
+    // Distinct shown names that happen to contain escapes are fine together.
+    let data = Tar::new()
+        .bytes_entry(b"./usr/bin/a\xff", EntryType::Regular, 0o755, b"x", None)
+        .bytes_entry(b"./usr/bin/a\\xfe", EntryType::Regular, 0o755, b"x", None)
+        .finish();
+    assert_eq!(read(&with_data(&data)).unwrap().entries.len(), 2);
 }
 
 #[test]

@@ -456,11 +456,111 @@ fn limits_parse_from_cli_text() {
         let v = l.get(name).unwrap();
         l.set(name, &v).unwrap();
     }
-    assert_eq!(Limits::NAMES.len(), 10);
+    assert_eq!(Limits::NAMES.len(), 11);
+    l.apply("max-trailing-bytes=1KiB").unwrap();
+    assert_eq!(l.max_trailing_bytes, 1024);
     l.apply("max-script-paths=8").unwrap();
     assert_eq!(l.max_script_paths, 8);
     assert!(
         l.apply("max-script-paths=0").is_err(),
         "a walk needs one path"
     );
+}
+
+/// A 60-byte ar member header.
+fn ar_header(name: &str, size: u64, end: &[u8; 2]) -> Vec<u8> {
+    let mut h = format!("{name:<16}{:<12}{:<6}{:<6}{:<8}{size:<10}", 0, 0, 0, 100644).into_bytes();
+    h.extend_from_slice(end);
+    h
+}
+
+#[test]
+fn counts_trailing_bytes_after_the_data_member_which_dpkg_never_reads() {
+    let good = deb(&simple_data());
+    let member = |name: &str, body: &[u8]| {
+        [ar_header(name, body.len() as u64, b"`\n"), body.to_vec()].concat()
+    };
+    let cases: Vec<(&str, Vec<u8>, u64)> = vec![
+        ("nothing", vec![], 0),
+        ("garbage", b"garbage\n".to_vec(), 8),
+        ("a newline", b"\n".to_vec(), 1),
+        ("zero bytes", vec![0; 100], 100),
+        ("60 bytes that are no header", vec![b'x'; 60], 60),
+        (
+            "a cut-off header",
+            member("_sig", b"0123456789")[..30].to_vec(),
+            30,
+        ),
+        ("a `_` member", member("_sig", b"abcd"), 0),
+        (
+            "a `_` member, then garbage",
+            [member("_sig", b"abcd"), b"junk".to_vec()].concat(),
+            4,
+        ),
+        (
+            "a `_` member cut short",
+            member("_sig", &[b'0'; 100])[..70].to_vec(),
+            70,
+        ),
+        (
+            "a `_` header with a bad end marker",
+            [ar_header("_sig", 4, b"xx"), b"abcd".to_vec()].concat(),
+            64,
+        ),
+    ];
+    for (what, tail, trailing) in cases {
+        let bytes = [good.clone(), tail].concat();
+        let pkg = read(&bytes).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(pkg.trailing_bytes, trailing, "{what}");
+        assert_eq!(pkg.entries.len(), 4, "{what}");
+    }
+
+    // The data member's padding byte is the member's, whatever its value, and may be missing
+    // at the end of the file: dpkg reads neither.
+    let odd = [simple_data(), vec![0]].concat();
+    let padded = ar(&[
+        ("debian-binary", b"2.0\n"),
+        ("control.tar", &control_tar()),
+        ("data.tar", &odd),
+    ]);
+    assert_eq!(padded.last(), Some(&b'\n'));
+    let unpadded = &padded[..padded.len() - 1];
+    let mut x = padded.clone();
+    *x.last_mut().unwrap() = b'X';
+    for (what, bytes, trailing) in [
+        ("padded", padded.clone(), 0),
+        ("unpadded", unpadded.to_vec(), 0),
+        ("padded with X", x, 0),
+        (
+            "padded, then junk",
+            [padded.clone(), b"junk".to_vec()].concat(),
+            4,
+        ),
+    ] {
+        let pkg = read(&bytes).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(pkg.trailing_bytes, trailing, "{what}");
+    }
+}
+
+#[test]
+fn trailing_bytes_are_counted_up_to_their_limit() {
+    let good = deb(&simple_data());
+    let mut opts = ReadOptions::default();
+    opts.limits.max_trailing_bytes = 16;
+    let at_limit = [good.clone(), vec![b'x'; 16]].concat();
+    assert_eq!(read_with(&at_limit, &opts).unwrap().trailing_bytes, 16);
+    for tail in [vec![b'x'; 17], vec![b'x'; 1 << 20]] {
+        let e = read_with(&[good.clone(), tail].concat(), &opts).unwrap_err();
+        assert!(matches!(e, ReadError::TrailingBytes { limit: 16 }), "{e}");
+        assert!(e.to_string().contains("max-trailing-bytes"), "{e}");
+    }
+    // A `_` member cut short counts towards it too.
+    let mut cut = ar_header("_sig", 100, b"`\n");
+    cut.extend_from_slice(&[b'0'; 10]);
+    let e = read_with(&[good.clone(), cut].concat(), &opts).unwrap_err();
+    assert!(matches!(e, ReadError::TrailingBytes { .. }), "{e}");
+    // A whole member of another name after the data member stays an error.
+    let foo = [ar_header("foo", 4, b"`\n"), b"abcd".to_vec()].concat();
+    let e = read(&[good, foo].concat()).unwrap_err();
+    assert!(matches!(e, ReadError::ExtraMember { .. }), "{e}");
 }

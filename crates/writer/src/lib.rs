@@ -32,7 +32,7 @@ pub use compress::compress;
 pub use deb::{control_tar_bytes, deb_bytes, normalize_files, write_deb};
 pub use error::WriterError;
 pub use release::{build_release, release_dirs, write_releases, RELEASES_DIR};
-pub use tarball::{pax_record, tar_bytes};
+pub use tarball::{name_bytes, pax_record, tar_bytes};
 pub use tree::{load_package, load_tree, BuildOptions};
 pub use upload::{
     build_upload, build_uploads, upload_cases, write_uploads, UploadCase, UPLOADS_DIR,
@@ -85,6 +85,10 @@ pub struct FileSpec {
     pub link_target: Option<String>,
     /// Extended attributes, written as PAX `SCHILY.xattr.NAME` records in this order.
     pub xattrs: Vec<(String, Vec<u8>)>,
+    /// When true, each `\xNN` in `path` and `link_target` is written as the byte NN
+    /// ([`name_bytes`]): how a fixture gives a name that is not UTF-8, in the form debgate shows
+    /// it. False by default, so a backslash is text (systemd unit names hold a literal `\x2d`).
+    pub escaped: bool,
 }
 
 impl FileSpec {
@@ -101,6 +105,7 @@ impl FileSpec {
             content: content.into(),
             link_target: None,
             xattrs: Vec::new(),
+            escaped: false,
         }
     }
 

@@ -34,6 +34,34 @@ pub fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The bytes a shown name stands for: each `\xNN` (two hex digits) is the byte NN, the rest is
+/// the text's own bytes. The inverse of how debgate shows a name that is not UTF-8
+/// (`debgate_facts::path::escape_name`), for fixtures that need such a name
+/// ([`FileSpec::escaped`]).
+pub fn name_bytes(shown: &str) -> Vec<u8> {
+    let s = shown.as_bytes();
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let byte = s
+            .get(i..i + 4)
+            .filter(|e| e.starts_with(b"\\x") && e[2..].iter().all(u8::is_ascii_hexdigit))
+            .and_then(|e| std::str::from_utf8(&e[2..]).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match byte {
+            Some(b) => {
+                out.push(b);
+                i += 4;
+            }
+            None => {
+                out.push(s[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// The member name `dpkg-deb` would write for an absolute path.
 fn member_name(path: &str, kind: EntryKind) -> String {
     let mut name = if path == "/" {
@@ -95,11 +123,11 @@ fn append(b: &mut TarBuilder, h: &Header, data: &[u8], what: &str) -> Result<(),
 }
 
 /// Emit a GNU long name (`L`) or long link (`K`) entry when `value` does not fit.
-fn long_link(b: &mut TarBuilder, ty: EntryType, value: &str) -> Result<(), WriterError> {
-    let mut data = value.as_bytes().to_vec();
+fn long_link(b: &mut TarBuilder, ty: EntryType, value: &[u8]) -> Result<(), WriterError> {
+    let mut data = value.to_vec();
     data.push(0);
     let h = aux_header(b"././@LongLink", ty, data.len());
-    append(b, &h, &data, value)
+    append(b, &h, &data, &String::from_utf8_lossy(value))
 }
 
 /// A plain tar of exactly these entries, in this order: no implied directories, no sorting,
@@ -124,13 +152,21 @@ pub fn tar_bytes(files: &[FileSpec]) -> Result<Vec<u8>, WriterError> {
             let h = aux_header(pax_name.as_bytes(), EntryType::XHeader, records.len());
             append(&mut b, &h, &records, &name)?;
         }
-        if name.len() > NAME_FIELD {
-            long_link(&mut b, EntryType::GNULongName, &name)?;
+        let bytes = |text: &str| {
+            if f.escaped {
+                name_bytes(text)
+            } else {
+                text.as_bytes().to_vec()
+            }
+        };
+        let name_raw = bytes(&name);
+        if name_raw.len() > NAME_FIELD {
+            long_link(&mut b, EntryType::GNULongName, &name_raw)?;
         }
         let link = f.link_target.as_deref().map(|t| match f.kind {
             // A hard link names another member, so it is written like a member name.
-            EntryKind::HardLink if t.starts_with('/') => member_name(t, EntryKind::File),
-            _ => t.to_string(),
+            EntryKind::HardLink if t.starts_with('/') => bytes(&member_name(t, EntryKind::File)),
+            _ => bytes(t),
         });
         if let Some(link) = &link {
             if link.len() > NAME_FIELD {
@@ -139,9 +175,9 @@ pub fn tar_bytes(files: &[FileSpec]) -> Result<Vec<u8>, WriterError> {
         }
 
         let mut h = Header::new_gnu();
-        set_field(&mut h.as_old_mut().name, name.as_bytes());
+        set_field(&mut h.as_old_mut().name, &name_raw);
         if let Some(link) = &link {
-            set_field(&mut h.as_old_mut().linkname, link.as_bytes());
+            set_field(&mut h.as_old_mut().linkname, link);
         }
         h.set_entry_type(entry_type(f.kind));
         h.set_mode(f.mode & 0o7777);
@@ -185,6 +221,14 @@ mod tests {
             let len: usize = std::str::from_utf8(&r[..sp]).unwrap().parse().unwrap();
             assert_eq!(len, r.len(), "value length {n}");
         }
+    }
+
+    #[test]
+    fn escaped_names_become_their_bytes() {
+        assert_eq!(name_bytes("/usr/bin/a\\xffb"), b"/usr/bin/a\xffb");
+        assert_eq!(name_bytes("\\xFe\\x2d"), b"\xfe-");
+        // Not an escape: kept as text.
+        assert_eq!(name_bytes("a\\xg1\\x+f\\x"), b"a\\xg1\\x+f\\x");
     }
 
     #[test]

@@ -100,6 +100,8 @@ struct FileMeta {
     /// The content of a `kind = "file"` that root/ cannot hold (one under a path that is a
     /// symlink in the package).
     content: Option<Bytes>,
+    /// `\xNN` in this path and its `target` is the byte NN: a name that is not UTF-8.
+    escaped: Option<bool>,
 }
 
 /// Load a package tree; see [`load_package`] for the compressions it also declares.
@@ -312,6 +314,9 @@ fn apply_meta(f: &mut FileSpec, m: &FileMeta, meta_path: &Path) -> Result<(), Wr
             .ok()
             .filter(|&v| v <= 0o7777)
             .ok_or_else(|| err(format!("mode `{mode}` is not an octal mode up to 7777")))?;
+    }
+    if let Some(escaped) = m.escaped {
+        f.escaped = escaped;
     }
     if let Some(target) = &m.target {
         if !matches!(f.kind, EntryKind::Symlink | EntryKind::HardLink) {

@@ -145,6 +145,23 @@ fn expected_listing(f: &FileSpec) -> Listed {
         EntryKind::HardLink => format!(".{t}"),
         _ => t.clone(),
     });
+    // A name that is not UTF-8 is listed by tar with each such byte in octal (`\377`), the
+    // way tar quotes what it cannot print.
+    let shown = |text: String| {
+        if !f.escaped {
+            return text;
+        }
+        let mut out = String::new();
+        for b in debgate_writer::name_bytes(&text) {
+            match b {
+                b'\\' => out.push_str("\\\\"),
+                0x20..=0x7e => out.push(char::from(b)),
+                _ => out.push_str(&format!("\\{b:03o}")),
+            }
+        }
+        out
+    };
+    let (name, link) = (shown(name), link.map(shown));
     Listed {
         mode: mode_string(f.kind, f.mode),
         owner: format!("{}/{}", who(&f.owner, f.uid), who(&f.group, f.gid)),

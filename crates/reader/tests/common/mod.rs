@@ -74,12 +74,37 @@ impl Tar {
     }
 
     /// An entry whose name bytes are written as given (the builder would refuse `..` or `/`).
-    pub fn raw(mut self, name: &[u8], kind: EntryType, data: &[u8]) -> Self {
-        let mut h = header(kind, data.len() as u64, 0o644);
+    pub fn raw(self, name: &[u8], kind: EntryType, data: &[u8]) -> Self {
+        self.raw_mode(name, kind, data, 0o644)
+    }
+
+    /// [`Tar::raw`] with a mode.
+    pub fn raw_mode(mut self, name: &[u8], kind: EntryType, data: &[u8], mode: u32) -> Self {
+        let mut h = header(kind, data.len() as u64, mode);
         h.as_old_mut().name = [0; 100];
         h.as_old_mut().name[..name.len()].copy_from_slice(name);
         h.set_cksum();
         self.b.append(&h, data).unwrap();
+        self
+    }
+
+    /// An entry whose name (and link target) need not be UTF-8, written the way the builder
+    /// writes paths: a GNU long name (or long link) when one does not fit the header.
+    pub fn bytes_entry(
+        mut self,
+        name: &[u8],
+        kind: EntryType,
+        mode: u32,
+        data: &[u8],
+        link: Option<&[u8]>,
+    ) -> Self {
+        use std::os::unix::ffi::OsStrExt;
+        let os = |b| std::path::Path::new(std::ffi::OsStr::from_bytes(b));
+        let mut h = header(kind, data.len() as u64, mode);
+        match link {
+            Some(target) => self.b.append_link(&mut h, os(name), os(target)).unwrap(),
+            None => self.b.append_data(&mut h, os(name), data).unwrap(),
+        }
         self
     }
 
