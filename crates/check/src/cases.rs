@@ -294,6 +294,8 @@ fn package(doc: &mut Doc<'_>, value: &Value<'_>, base: &Path) -> Option<Package>
         contents,
         control_compression: Compression::Xz,
         data_compression: Compression::Xz,
+        dpkg_refuses: Vec::new(),
+        dpkg_refused: 0,
     })
 }
 
@@ -408,6 +410,7 @@ fn file(doc: &mut Doc<'_>, value: &Value<'_>, base: &Path) -> Option<(Entry, Opt
         xattrs,
         member: None,
         through: Vec::new(),
+        device: None,
     };
     Some((
         entry,

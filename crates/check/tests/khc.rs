@@ -38,6 +38,7 @@ fn file(path: &str, bytes: Vec<u8>) -> (Entry, Content) {
         xattrs: Default::default(),
         member: None,
         through: Vec::new(),
+        device: None,
     };
     (
         entry,
@@ -76,6 +77,8 @@ fn kernel_package(name: &str) -> AnalyzedPackage {
         contents,
         control_compression: Compression::Xz,
         data_compression: Compression::Xz,
+        dpkg_refuses: Vec::new(),
+        dpkg_refused: 0,
     };
     analyze_package(package, &Limits::default())
 }

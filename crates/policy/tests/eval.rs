@@ -37,6 +37,8 @@ fn pkg(name: &str) -> Pkg {
             contents: Default::default(),
             control_compression: Compression::Xz,
             data_compression: Compression::Xz,
+            dpkg_refuses: Vec::new(),
+            dpkg_refused: 0,
         },
     }
 }
@@ -56,6 +58,7 @@ impl Pkg {
             xattrs: Default::default(),
             member: None,
             through: Vec::new(),
+            device: None,
         });
         if let Some(c) = content {
             self.package.contents.insert(
