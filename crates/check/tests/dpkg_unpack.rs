@@ -304,3 +304,49 @@ fn debgate_reports_dpkg_cannot_unpack_exactly_when_dpkg_refuses() {
         }
     }
 }
+
+/// The types debgate does not read (they describe another member in ways unpackers disagree
+/// on): the package is unreadable to debgate, and dpkg refuses it too.
+#[test]
+fn what_debgate_cannot_read_dpkg_refuses_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("solaris-x", b'X', "unsupported Solaris tar header type 'X'"),
+        ("solaris-a", b'A', "unsupported Solaris tar header type 'A'"),
+        ("gnu-m", b'M', "unsupported GNU tar header type 'M'"),
+        ("gnu-n", b'N', "unknown tar header type 'N'"),
+    ];
+    let mut debs = Vec::new();
+    for (name, flag, _) in cases {
+        let c = Case {
+            name,
+            data: data_tar(|b| {
+                typed(b, "./opt/f", flag, b"x\n");
+                file(b, "./opt/g", b"x\n");
+            }),
+            dpkg_says: None,
+            debgate_says: None,
+            pax_control: false,
+        };
+        let path = dir.path().join(format!("t-{name}_1_all.deb"));
+        std::fs::write(&path, deb(&format!("t-{name}"), &c)).unwrap();
+        let e = debgate_reader::read_package(&path, &Default::default())
+            .expect_err("debgate refuses to read it");
+        assert!(
+            matches!(e, debgate_reader::ReadError::UnsupportedEntry { .. }),
+            "{name}: {e}"
+        );
+        debs.push(path);
+    }
+    if let Err(why) = dpkg_usable() {
+        eprintln!("\n*** SKIP: the dpkg unpack oracle cannot run here: {why} ***\n");
+        return;
+    }
+    for ((name, _, says), path) in cases.iter().zip(&debs) {
+        let scratch = tempfile::tempdir().unwrap();
+        match dpkg_unpack(path, scratch.path()) {
+            Err(out) => assert!(out.contains(says), "{name}: dpkg said {out:?}"),
+            Ok(()) => panic!("{name}: dpkg unpacked it"),
+        }
+    }
+}
