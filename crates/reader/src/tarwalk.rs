@@ -157,6 +157,9 @@ pub(crate) fn walk<R: Read>(
     let limits = &m.opts.limits;
     let mut archive = tar::Archive::new(Guarded::new(input, m.probe.clone()));
     let mut index = 0u64;
+    // What sparse files' holes expand to, read as zeros: a few bytes of map can claim a
+    // terabyte, a decompression bomb like any other, so it counts against the same limit.
+    let mut holes_and_data = 0u64;
     {
         let mut entries = archive.entries_with_seek().map_err(|e| m.classify(e, 0))?;
         loop {
@@ -184,6 +187,15 @@ pub(crate) fn walk<R: Read>(
                 refusals.add(&String::from_utf8_lossy(&te.path_bytes()), b'V');
                 drain(&mut te, scratch).map_err(|e| m.classify(e, index))?;
                 continue;
+            }
+            if etype == EntryType::GNUSparse {
+                holes_and_data = holes_and_data.saturating_add(te.size());
+                if holes_and_data > limits.max_member_bytes {
+                    return Err(ReadError::MemberBytes {
+                        member: m.name.to_string(),
+                        limit: limits.max_member_bytes,
+                    });
+                }
             }
             let entry = describe(m, index, &mut te)?;
             // A local PAX header describes the entry that follows it; dpkg refuses it there.
@@ -418,14 +430,6 @@ fn entry_kind<R: Read>(
         }
         EntryType::Char => EntryKind::CharDevice,
         EntryType::Block => EntryKind::BlockDevice,
-        EntryType::GNUSparse if te.size() > limits.max_member_bytes => {
-            // Its holes read as zeros: a few bytes of map can claim a terabyte, a
-            // decompression bomb like any other.
-            return Err(ReadError::MemberBytes {
-                member: m.name.to_string(),
-                limit: limits.max_member_bytes,
-            });
-        }
         EntryType::GNUSparse => EntryKind::File,
         other => {
             let byte = other.as_byte();

@@ -158,6 +158,14 @@ fn a_sparse_file_whose_holes_exceed_the_member_limit_is_refused() {
     let e = error_with(&deb(&over), &opts);
     assert!(matches!(e, ReadError::MemberBytes { .. }), "{e}");
     says(&e, &["data.tar"]);
+    // The limit is on the sum: two sparse files of half of it and a byte more each.
+    let half = (1 << 19) + 1;
+    let mut two = sparse("./var/a", 0, &chunk, half);
+    two.truncate(two.len() - 1024); // the end-of-archive blocks
+    let second = sparse("./var/b", 0, &chunk, half);
+    two.extend_from_slice(&second[512..]); // without its own `./`
+    let e = error_with(&deb(&two), &opts);
+    assert!(matches!(e, ReadError::MemberBytes { .. }), "{e}");
 }
 
 #[test]
