@@ -52,6 +52,26 @@ its output. This check warns once per package that has any, naming the file and 
 `_` members after the data member (debsigs' `_gpgorigin`) are ar members, not trailing bytes; \
 a whole member of another name after the data member is refused. debgate counts at most \
 `max-trailing-bytes` such bytes (`debgate limits`); past that the package is unreadable.";
+/// A package whose data.tar dpkg's own extractor refuses.
+pub const DPKG_CANNOT_UNPACK: &str = "dpkg-cannot-unpack";
+
+const DPKG_TITLE: &str = "dpkg can unpack every header of data.tar";
+
+const DPKG_EXPLANATION: &str = "\
+dpkg 1.21.22 (Debian 12) unpacks data.tar with its own extractor (lib/dpkg/tarfn.c), which \
+accepts regular files, hard links, symlinks, character and block devices, directories, FIFOs \
+and GNU long names, and stops at any other header type: a PAX extended or global header (`x`, \
+`g`), a GNU sparse file, dumpdir, volume label or multi-volume continuation (`S`, `D`, `V`, \
+`M`), a Solaris header (`X`, `A`) or a type it does not know (`7`, `N`, `E`, `I`, ...). `dpkg \
+--unpack` then fails with `unsupported PAX tar header type 'x'` (or the like) and installs \
+nothing. dpkg-deb never writes such a header; other tools do, and a PAX header is where \
+extended attributes such as `security.capability` are carried. debgate still reads such a \
+package, as another unpacker would install it (a capability it carries is judged as a possible \
+grant, a sparse or unknown-type member as a regular file, a dumpdir as a directory; a Solaris \
+or multi-volume header, which describes another member in ways unpackers disagree on, makes the \
+package unreadable instead), and this check fails once per package, naming the first refused \
+member and its type, where dpkg stops. The types are tabled in docs/dpkg-tar-types.md. \
+Build data.tar with dpkg-deb, and grant file capabilities from the postinst with setcap.";
 
 /// The package checks as rules, declared by debgate itself and not waivable.
 pub fn package_rules() -> Vec<Rule> {
@@ -90,6 +110,17 @@ pub fn package_rules() -> Vec<Rule> {
         ),
         duplicate,
         trailing,
+        builtin_rule(
+            DPKG_CANNOT_UNPACK,
+            DPKG_TITLE,
+            DPKG_EXPLANATION,
+            &[
+                "dpkg 1.21.22 lib/dpkg/tarfn.c: tar_extractor, the header types dpkg unpacks",
+                "deb(5): the data member is a tar archive in GNU or ustar format",
+                "https://git.dpkg.org/cgit/dpkg/dpkg.git/tree/lib/dpkg/tarfn.c?h=1.21.22",
+            ],
+            "(built-in package check)",
+        ),
     ]
 }
 
@@ -207,14 +238,16 @@ pub(crate) fn reserve(
     }
 }
 
-/// The package checks' results over a set: one failure per member written through a symlink
-/// and one warning per package with trailing bytes, else one pass for the set for each check (so
-/// that every run reports the checks, as JUnit and SARIF show them).
+/// The package checks' results over a set: one failure per member written through a symlink,
+/// one warning per package with trailing bytes, one failure per package dpkg cannot unpack;
+/// for each check with none, one pass for the set (so that every run reports the checks, as
+/// JUnit and SARIF show them).
 pub fn package_findings<'a>(set: impl IntoIterator<Item = &'a AnalyzedPackage>) -> Vec<Finding> {
+    let set: Vec<&AnalyzedPackage> = set.into_iter().collect();
     let mut out = Vec::new();
     let mut trailing = Vec::new();
     let mut packages = 0usize;
-    for a in set {
+    for &a in &set {
         packages += 1;
         let p = &a.package;
         if p.trailing_bytes > 0 {
@@ -261,6 +294,7 @@ pub fn package_findings<'a>(set: impl IntoIterator<Item = &'a AnalyzedPackage>) 
             });
         }
     }
+    let (dpkg, refusing) = dpkg_findings(set.iter().copied());
     if out.is_empty() && packages > 0 {
         out.push(Finding {
             rule: MEMBER_THROUGH_SYMLINK.to_string(),
@@ -288,7 +322,66 @@ pub fn package_findings<'a>(set: impl IntoIterator<Item = &'a AnalyzedPackage>) 
         });
     }
     out.extend(trailing);
+    out.extend(dpkg);
+    if refusing == 0 && packages > 0 {
+        out.push(Finding {
+            rule: DPKG_CANNOT_UNPACK.to_string(),
+            severity: Severity::Error,
+            status: Status::Pass,
+            package: None,
+            file: None,
+            path: None,
+            message: format!("dpkg can unpack every data.tar header of the {packages} package(s)"),
+            evidence: Vec::new(),
+        });
+    }
     out
+}
+
+/// One failure per package whose data.tar has a header dpkg refuses, naming the first (where
+/// dpkg stops) and counting the rest; and how many packages failed.
+fn dpkg_findings<'a>(set: impl IntoIterator<Item = &'a AnalyzedPackage>) -> (Vec<Finding>, usize) {
+    let mut out = Vec::new();
+    for a in set {
+        let p = &a.package;
+        let Some(first) = p.dpkg_refuses.first() else {
+            continue;
+        };
+        let others = p.dpkg_refused.saturating_sub(1);
+        let more = match others {
+            0 => String::new(),
+            n => format!(" ({n} more such header(s) follow)"),
+        };
+        let evidence = p
+            .dpkg_refuses
+            .iter()
+            .map(|r| {
+                format!(
+                    "data.tar: {} {} (type '{}')",
+                    r.member,
+                    r.what(),
+                    r.typeflag_text()
+                )
+            })
+            .collect();
+        out.push(Finding {
+            rule: DPKG_CANNOT_UNPACK.to_string(),
+            severity: Severity::Error,
+            status: Status::Fail,
+            package: Some(p.name().to_string()),
+            file: Some(p.file.display().to_string()),
+            path: Some(first.member.clone()),
+            message: format!(
+                "dpkg cannot unpack this package: data.tar member {} {}, where dpkg 1.21.22 stops with \"{}\" and installs nothing{more}",
+                first.member,
+                first.what(),
+                first.dpkg_error()
+            ),
+            evidence,
+        });
+    }
+    let n = out.len();
+    (out, n)
 }
 
 #[cfg(test)]
@@ -315,6 +408,8 @@ mod tests {
             control_compression: Compression::Xz,
             data_compression: Compression::Xz,
             trailing_bytes: 0,
+            dpkg_refuses: Vec::new(),
+            dpkg_refused: 0,
         };
         analyze_package(package, &Default::default())
     }
@@ -342,6 +437,67 @@ mod tests {
         assert_eq!(none[0].status, Status::Pass);
     }
     use debgate_policy::{load_sources, Code};
+
+    #[test]
+    fn dpkg_cannot_unpack_fails_each_refused_package_once_and_passes_a_clean_set() {
+        use debgate_facts::DpkgRefusal;
+        let clean = pkg("ok", "1", "amd64");
+        let mut bad = pkg("bad", "1", "amd64");
+        bad.package.dpkg_refuses = vec![
+            DpkgRefusal {
+                member: "/usr/bin/ping".into(),
+                typeflag: b'x',
+            },
+            DpkgRefusal {
+                member: "/var/big".into(),
+                typeflag: b'S',
+            },
+        ];
+        bad.package.dpkg_refused = 3;
+        let mine = |set: &[&AnalyzedPackage]| -> Vec<_> {
+            super::package_findings(set.iter().copied())
+                .into_iter()
+                .filter(|f| f.rule == super::DPKG_CANNOT_UNPACK)
+                .collect()
+        };
+        let pass = mine(&[&clean]);
+        assert_eq!(pass.len(), 1);
+        assert_eq!(pass[0].status, Status::Pass);
+        let fail = mine(&[&clean, &bad]);
+        assert_eq!(fail.len(), 1, "no pass beside a failure: {fail:?}");
+        let f = &fail[0];
+        assert_eq!(f.status, Status::Fail);
+        assert_eq!(f.package.as_deref(), Some("bad"));
+        assert_eq!(f.path.as_deref(), Some("/usr/bin/ping"));
+        assert!(
+            f.message.contains("unsupported PAX tar header type 'x'")
+                && f.message.contains("(2 more such header(s) follow)"),
+            "{}",
+            f.message
+        );
+        assert_eq!(f.evidence.len(), 2);
+        assert!(f.evidence[1].contains("/var/big is a GNU sparse file (type 'S')"));
+        let rule = super::package_rules()
+            .into_iter()
+            .find(|r| r.id == super::DPKG_CANNOT_UNPACK)
+            .unwrap();
+        assert!(!rule.waivable);
+    }
+
+    #[test]
+    fn readme_lists_every_builtin_check() {
+        let readme = include_str!("../../../README.md");
+        for r in super::package_rules()
+            .iter()
+            .chain(crate::upload_rules().iter())
+        {
+            assert!(
+                readme.contains(&format!("| `{}` |", r.id)),
+                "README.md's tables of built-in checks lack `{}`",
+                r.id
+            );
+        }
+    }
 
     #[test]
     fn a_policy_rule_may_not_take_a_builtin_id() {

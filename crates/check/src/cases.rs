@@ -16,7 +16,8 @@
 //! path = "/boot/config-6.1.0-1-amd64"
 //! content = "CONFIG_...=y\n"             # or content-file = "RELATIVE/PATH" (to the case file)
 //! # kind = "file" | "dir" | "symlink" | "fifo" | "char-device" | "block-device"; mode = "0644";
-//! # owner/group = "root"; caps; target
+//! # owner/group = "root"; uid/gid = 0 (the header's numeric ids; default 0 for root, else
+//! # 1); caps; target
 //! [[case.expect]]
 //! rule = "kspp-x86-64-bug"
 //! status = "fail"                        # the rule's verdict on the case (see `verdict`)
@@ -295,17 +296,21 @@ fn package(doc: &mut Doc<'_>, value: &Value<'_>, base: &Path) -> Option<Package>
         control_compression: Compression::Xz,
         data_compression: Compression::Xz,
         trailing_bytes: 0,
+        dpkg_refuses: Vec::new(),
+        dpkg_refused: 0,
     })
 }
 
 fn file(doc: &mut Doc<'_>, value: &Value<'_>, base: &Path) -> Option<(Entry, Option<Content>)> {
     let t = doc.table(value, "file")?;
-    const KEYS: [&str; 9] = [
+    const KEYS: [&str; 11] = [
         "path",
         "kind",
         "mode",
         "owner",
         "group",
+        "uid",
+        "gid",
         "caps",
         "target",
         "content",
@@ -395,15 +400,30 @@ fn file(doc: &mut Doc<'_>, value: &Value<'_>, base: &Path) -> Option<(Entry, Opt
         return None;
     }
     let size = content.as_ref().map_or(0, |c| c.len() as u64);
-    let id = |name: &str| u64::from(name != "root");
+    // The header's numeric ids: given, or 0 for root and 1 for any other name.
+    let mut id = |key: &str, name: &str| match get(t, key) {
+        None => Some(u64::from(name != "root")),
+        Some(v) => match v.as_integer().map(u64::try_from) {
+            Some(Ok(n)) => Some(n),
+            _ => {
+                doc.error(
+                    v.span,
+                    Code::BadValue,
+                    format!("{key} must be a non-negative integer, e.g. {key} = 1000"),
+                );
+                None
+            }
+        },
+    };
+    let (uid, gid) = (id("uid", &owner)?, id("gid", &group)?);
     let entry = Entry {
         path,
         raw_path: None,
         raw_link_target: None,
         kind,
         mode,
-        uid: id(&owner),
-        gid: id(&group),
+        uid,
+        gid,
         owner: Some(owner),
         group: Some(group),
         size,
@@ -411,6 +431,7 @@ fn file(doc: &mut Doc<'_>, value: &Value<'_>, base: &Path) -> Option<(Entry, Opt
         xattrs,
         member: None,
         through: Vec::new(),
+        device: None,
     };
     Some((
         entry,

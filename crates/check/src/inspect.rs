@@ -5,7 +5,7 @@ use crate::{analyze_file, AnalyzedPackage, Settings};
 use debgate_analyze::effective::EndState;
 use debgate_analyze::{kconfig, sysctl};
 use debgate_facts::change::{Action, ModeSpec, Operand, Target};
-use debgate_facts::Entry;
+use debgate_facts::{Device, Entry, EntryKind};
 use debgate_reader::ReadError;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -34,6 +34,9 @@ pub struct InspectFile {
     /// The package's symlinks that member was written through, in the order crossed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub through: Vec<String>,
+    /// A character or block device's major and minor numbers, from its tar header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<Device>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -118,12 +121,26 @@ fn build(a: &AnalyzedPackage) -> InspectReport {
         .filter(|e| e.member.is_some())
         .map(|e| (e.path.as_str(), e))
         .collect();
+    // Device nodes and FIFOs are always shown: what a device node opens is a privilege.
+    let special: HashMap<&str, &Entry> = a
+        .package
+        .entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Fifo
+            )
+        })
+        .map(|e| (e.path.as_str(), e))
+        .collect();
     let files = a
         .state
         .files
         .values()
         .filter(|f| {
             through.contains_key(f.path.as_str())
+                || special.contains_key(f.path.as_str())
                 || f.changed_by_scripts()
                 || f.setuid()
                 || f.setgid()
@@ -146,6 +163,7 @@ fn build(a: &AnalyzedPackage) -> InspectReport {
                 .get(f.path.as_str())
                 .map(|e| e.through.clone())
                 .unwrap_or_default(),
+            device: special.get(f.path.as_str()).and_then(|e| e.device),
         })
         .collect();
     let changes = a

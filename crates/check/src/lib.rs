@@ -11,7 +11,7 @@ pub mod selection;
 pub mod upload;
 pub mod waivers;
 
-pub use builtin::{package_rules, with_builtin_rules, MEMBER_THROUGH_SYMLINK};
+pub use builtin::{package_rules, with_builtin_rules, DPKG_CANNOT_UNPACK, MEMBER_THROUGH_SYMLINK};
 /// For `--keyring`: whether a signature verifier is installed, asked once before any upload.
 pub use debgate_upload::{SignatureError, Verifier};
 pub use inspect::{inspect, InspectReport};

@@ -94,7 +94,7 @@ impl UnresolvedChange {
             attribute: attribute.to_string(),
             script: c.script.to_string(),
             line: c.line,
-            command: c.command.clone(),
+            command: c.command.to_string(),
             description: c.describe(),
         }
     }

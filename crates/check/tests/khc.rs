@@ -40,6 +40,7 @@ fn file(path: &str, bytes: Vec<u8>) -> (Entry, Content) {
         xattrs: Default::default(),
         member: None,
         through: Vec::new(),
+        device: None,
     };
     (
         entry,
@@ -79,6 +80,8 @@ fn kernel_package(name: &str) -> AnalyzedPackage {
         control_compression: Compression::Xz,
         data_compression: Compression::Xz,
         trailing_bytes: 0,
+        dpkg_refuses: Vec::new(),
+        dpkg_refused: 0,
     };
     analyze_package(package, &Limits::default())
 }

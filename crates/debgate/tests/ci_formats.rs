@@ -307,8 +307,8 @@ fn jsonl_is_one_object_per_line_ending_with_the_summary() {
     let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
     assert_eq!(kinds.iter().filter(|k| **k == "package").count(), 4);
     // The four policy rules, and the built-in package checks (member-through-symlink,
-    // duplicate-package, trailing-bytes) passing the set.
-    assert_eq!(kinds.iter().filter(|k| **k == "result").count(), 7);
+    // duplicate-package, trailing-bytes, dpkg-cannot-unpack) passing the set.
+    assert_eq!(kinds.iter().filter(|k| **k == "result").count(), 8);
     assert_eq!(kinds.iter().filter(|k| **k == "waiver").count(), 3);
     assert_eq!(kinds.last(), Some(&"summary"));
     assert_eq!(lines.last().unwrap()["waived"], 1);
@@ -352,8 +352,8 @@ fn sarif_snapshot() {
     assert_eq!(v["version"], "2.1.0");
     let run = &v["runs"][0];
     // The four policy rules and the built-in package checks (member-through-symlink,
-    // duplicate-package, trailing-bytes).
-    assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), 7);
+    // duplicate-package, trailing-bytes, dpkg-cannot-unpack).
+    assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), 8);
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), 2, "failed and waived results only");
     let waived = results

@@ -341,8 +341,10 @@ pub struct Change {
     /// The command as the script writes it, whitespace normalised (see [`normalise_command`]):
     /// what a reviewer approves an unresolved change by, since line numbers move with every
     /// debhelper change. Not part of the JSON contract of `inspect`.
+    /// Shared: one command with many targets (a loop over a thousand paths) makes many
+    /// changes, and each must not copy its text.
     #[serde(skip)]
-    pub command: String,
+    pub command: std::sync::Arc<str>,
 }
 
 /// A command's text with line continuations and runs of whitespace folded to one space, so that

@@ -95,6 +95,24 @@ pub struct Entry {
     /// crossed; empty when `member` is `None`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub through: Vec<String>,
+    /// A character or block device's numbers, from the header's devmajor and devminor fields;
+    /// `None` for every other type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<Device>,
+}
+
+/// A device node's major and minor numbers, as the tar header gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Device {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl std::fmt::Display for Device {
+    /// `major,minor`, as `ls -l` shows a device.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{},{}", self.major, self.minor)
+    }
 }
 
 pub const CAPABILITY_XATTR: &str = "security.capability";
@@ -281,6 +299,85 @@ pub struct Package {
     /// member): dpkg never reads them, so the package installs; the `trailing-bytes` check
     /// warns. 0 for a well-formed archive.
     pub trailing_bytes: u64,
+    /// data.tar headers dpkg's own unpacker refuses (see [`DpkgRefusal`]), in archive order, at
+    /// most [`MAX_DPKG_REFUSALS`] of them; empty for a package dpkg can unpack.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dpkg_refuses: Vec<DpkgRefusal>,
+    /// How many such headers data.tar has in all (more than `dpkg_refuses` holds when it
+    /// reached its bound).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dpkg_refused: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// How many refused headers a package keeps, with their names: dpkg stops at the first one, so
+/// a few are enough to say what is wrong, and a hostile data.tar of a million of them costs no
+/// more than this.
+pub const MAX_DPKG_REFUSALS: usize = 16;
+
+/// A data.tar header of a type that dpkg 1.21.22's extractor (`lib/dpkg/tarfn.c`,
+/// `tar_extractor`) refuses: dpkg stops unpacking there and installs nothing. debgate still
+/// reads the package (another unpacker may install it, and a PAX header is where xattrs such
+/// as `security.capability` live), and a built-in check reports the refusal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DpkgRefusal {
+    /// The member's name as the header gives it (normalised when it is a path), or the name of
+    /// the header itself for one that describes no member (a global PAX header).
+    pub member: String,
+    /// The tar typeflag byte: `x`, `g`, `S`, `D`, `7`, `V`, or any other dpkg does not know.
+    pub typeflag: u8,
+}
+
+impl DpkgRefusal {
+    /// Whether dpkg 1.21.22's extractor refuses a header of this type. It accepts regular
+    /// files (`0` and NUL), hard links, symlinks, devices, directories, FIFOs and GNU long
+    /// names (`L`, `K`); every other typeflag stops the unpack.
+    pub fn refused(typeflag: u8) -> bool {
+        !matches!(
+            typeflag,
+            0 | b'0' | b'1' | b'2' | b'3' | b'4' | b'5' | b'6' | b'K' | b'L'
+        )
+    }
+
+    /// What the member has or is, in words: "has a PAX extended header", "is a GNU sparse
+    /// file".
+    pub fn what(&self) -> &'static str {
+        match self.typeflag {
+            b'x' => "has a PAX extended header",
+            b'g' => "is a PAX global header",
+            b'S' => "is a GNU sparse file",
+            b'D' => "is a GNU dumpdir",
+            b'V' => "is a GNU volume label",
+            b'M' => "is a GNU multi-volume continuation",
+            b'7' => "is a contiguous file",
+            b'A' => "is a Solaris ACL",
+            b'X' => "is a Solaris extended header",
+            _ => "is of a type dpkg does not know",
+        }
+    }
+
+    /// The error dpkg prints for it, word for word (`tar_extractor`'s messages).
+    pub fn dpkg_error(&self) -> String {
+        let t = self.typeflag_text();
+        match self.typeflag {
+            b'V' | b'M' | b'S' | b'D' => format!("unsupported GNU tar header type '{t}'"),
+            b'X' | b'A' => format!("unsupported Solaris tar header type '{t}'"),
+            b'x' | b'g' => format!("unsupported PAX tar header type '{t}'"),
+            _ => format!("unknown tar header type '{t}'"),
+        }
+    }
+
+    /// The typeflag as text: the character when printable ASCII, else `\xNN`.
+    pub fn typeflag_text(&self) -> String {
+        if self.typeflag.is_ascii_graphic() {
+            (self.typeflag as char).to_string()
+        } else {
+            format!("\\x{:02x}", self.typeflag)
+        }
+    }
 }
 
 impl Package {
@@ -329,6 +426,7 @@ mod tests {
             xattrs: BTreeMap::new(),
             member: Some("/etc/x/job".into()),
             through: vec!["/etc/x".into()],
+            device: None,
         };
         let pkg = Package {
             file: PathBuf::from("x.deb"),
@@ -343,6 +441,8 @@ mod tests {
             control_compression: Compression::Xz,
             data_compression: Compression::Xz,
             trailing_bytes: 0,
+            dpkg_refuses: Vec::new(),
+            dpkg_refused: 0,
         };
         assert!(pkg.is_conffile("/etc/cron.d/job"));
         assert!(pkg.is_conffile("/etc/x/job"));

@@ -287,6 +287,7 @@ mod tests {
             xattrs: BTreeMap::new(),
             member: None,
             through: Vec::new(),
+            device: None,
         }
     }
 

@@ -122,7 +122,7 @@ impl Allow {
     pub fn approves_change(&self, pkg: &str, c: &Change) -> bool {
         match &self.approves {
             Approves::Unresolved { script, command } => {
-                self.matches_package(pkg) && *script == c.script && *command == c.command
+                self.matches_package(pkg) && *script == c.script && **command == *c.command
             }
             Approves::State { .. } => false,
         }
@@ -483,7 +483,7 @@ bug = "b"
             target: debgate_facts::change::Target::Unresolved("$FILE".into()),
             conditional: true,
             recursive: false,
-            command: normalise_command("chmod $MODE \\\n  $FILE"),
+            command: normalise_command("chmod $MODE \\\n  $FILE").into(),
         };
         assert!(list.entries[0].approves_change("exim4-base", &c));
         assert!(!list.entries[0].approves_change("exim4", &c));

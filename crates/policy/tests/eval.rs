@@ -38,6 +38,8 @@ fn pkg(name: &str) -> Pkg {
             control_compression: Compression::Xz,
             data_compression: Compression::Xz,
             trailing_bytes: 0,
+            dpkg_refuses: Vec::new(),
+            dpkg_refused: 0,
         },
     }
 }
@@ -59,6 +61,7 @@ impl Pkg {
             xattrs: Default::default(),
             member: None,
             through: Vec::new(),
+            device: None,
         });
         if let Some(c) = content {
             self.package.contents.insert(

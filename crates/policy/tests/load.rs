@@ -202,3 +202,39 @@ fn corrupted_bundled_policies_never_panic_and_errors_have_locations() {
     }
     assert!(refused > runs / 4, "{refused} of {runs} edits refused");
 }
+
+#[test]
+fn file_state_conditions_and_id_ranges_are_checked_when_loaded() {
+    let rule = |assert: &str| {
+        format!("[[rule]]\nid = \"a\"\nseverity = \"info\"\ntitle = \"t\"\nexplanation = \"e\"\nreferences = [\"r\"]\npaths = [\"/x\"]\nassert = {{ kind = \"file-state\", {assert} }}\n")
+    };
+    let good = rule(
+        "if-mode-any = \"6000\", min-mode = \"0755\", uid-in = [\"0-999\", \"65534\"], gid-in = [\"7\"]",
+    );
+    assert!(load_sources(&[("p.toml", &good)]).is_ok());
+    for (bad, says) in [
+        ("if-mode-any = \"0000\"", "names no bit"),
+        ("min-mode = \"9\"", "3 or 4 octal digits"),
+        (
+            "uid-in = [\"999-100\"]",
+            "`999-100` is not an id or a range",
+        ),
+        ("uid-in = [\"-1\"]", "`-1` is not an id or a range"),
+        ("gid-in = [\"1-2-3\"]", "`1-2-3` is not an id or a range"),
+        ("gid-in = [\"x\"]", "`x` is not an id or a range"),
+        ("gid-in = []", "lists no id range"),
+        (
+            "uid-in = [\"99999999999999999999999\"]",
+            "is not an id or a range",
+        ),
+    ] {
+        let errs = load_sources(&[("p.toml", &rule(bad))]).unwrap_err().0;
+        assert_eq!(errs.len(), 1, "{bad}: {errs:?}");
+        assert_eq!(errs[0].code, "bad-value", "{bad}");
+        assert!(errs[0].message.contains(says), "{bad}: {}", errs[0].message);
+    }
+    let errs = load_sources(&[("p.toml", &rule("uid-in = [5]"))])
+        .unwrap_err()
+        .0;
+    assert_eq!(errs[0].code, "wrong-type");
+}

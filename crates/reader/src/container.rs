@@ -116,6 +116,10 @@ pub(crate) fn after_data<R: Read>(
             return count_rest(&mut input, got as u64, limits, scratch);
         };
         if !name.starts_with(b"_") {
+            if limits.allow_extra_members {
+                // As dpkg reads it: never. The member and all after it are trailing.
+                return count_rest(&mut input, got as u64, limits, scratch);
+            }
             return Err(ReadError::ExtraMember {
                 member: escape_name(name).into_owned(),
             });

@@ -80,7 +80,7 @@ pub enum ReadError {
     TrailingBytes { limit: u64 },
 
     /// A member that is not `_`-prefixed follows data.tar.
-    #[error("ar archive: unexpected member `{member}` after the data member (only `_`-prefixed members may follow)")]
+    #[error("ar archive: unexpected member `{member}` after the data member (only `_`-prefixed members may follow; dpkg ignores it: --limit allow-extra-members=true reads it as dpkg does)")]
     ExtraMember { member: String },
 
     /// control.tar/data.tar with a compression suffix dpkg does not accept for that member.

@@ -33,7 +33,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, RandomState};
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
-use tarwalk::{Member, Visit};
+use tarwalk::{Member, Refusals, Visit};
 
 /// The most threads liblzma's multi-threaded decoder accepts (`LZMA_THREADS_MAX`); more is a
 /// usage error, never the package's fault.
@@ -149,6 +149,7 @@ pub fn read_package_from<R: Read>(
     let mut scratch = vec![0u8; 64 * 1024];
     let mut control = ControlParts::default();
     let mut data = DataParts::new();
+    let mut data_refusals = Refusals::default();
     let mut control_compression = Compression::None;
     let mut data_compression = Compression::None;
     let mut first = true;
@@ -216,6 +217,10 @@ pub fn read_package_from<R: Read>(
                     declared,
                     opts,
                     &mut scratch,
+                    // dpkg extracts control.tar with GNU tar (`dpkg-deb --control`), which
+                    // reads every header type: only data.tar goes through dpkg's own
+                    // extractor.
+                    &mut Refusals::default(),
                     &mut |v| control.visit(&name, opts, v),
                 )?;
                 stage = Stage::Data;
@@ -229,6 +234,7 @@ pub fn read_package_from<R: Read>(
                     declared,
                     opts,
                     &mut scratch,
+                    &mut data_refusals,
                     &mut |v| data.visit(&name, opts, v),
                 )?;
                 stage = Stage::Done;
@@ -296,6 +302,8 @@ pub fn read_package_from<R: Read>(
         control_compression,
         data_compression,
         trailing_bytes,
+        dpkg_refuses: data_refusals.kept,
+        dpkg_refused: data_refusals.total,
     })
 }
 
@@ -346,6 +354,7 @@ fn read_tar_member<R: Read>(
     declared: u64,
     opts: &ReadOptions,
     scratch: &mut [u8],
+    refusals: &mut Refusals,
     visit: &mut dyn FnMut(Visit) -> Result<(), ReadError>,
 ) -> Result<(), ReadError> {
     let probe = Probe::new(opts.limits.max_member_bytes, tarwalk::header_budget(opts));
@@ -374,7 +383,7 @@ fn read_tar_member<R: Read>(
         // tar reads 512-byte headers and small files; serving those from a buffer instead
         // of a decoder call each roughly halves the cost per entry.
         let buffered = BufReader::with_capacity(DECODED_BUFFER, decoder);
-        tarwalk::walk(&m, buffered, scratch, visit)?;
+        tarwalk::walk(&m, buffered, scratch, refusals, visit)?;
     }
     // Whatever follows the compressed stream inside the member is ignored, as dpkg does, but
     // it must be there: a short member means a cut-off file.

@@ -63,6 +63,14 @@ pub const MAX_SCRIPT_PATHS: usize = 256;
 /// milliseconds and is far above padding to a block (a few KiB).
 pub const MAX_TRAILING_BYTES: u64 = 16 * MIB;
 
+/// Default for [`Limits::allow_extra_members`]: false. dpkg stops reading at the end of the data
+/// member, so a whole ar member of another name after it (a second `data.tar.xz`, say) does not
+/// stop it installing. `deb(5)` calls such a package invalid, and another unpacker could take
+/// the second data member for the real one, so by default debgate refuses it: a documented
+/// decision to be stricter than dpkg. With true, it is read as dpkg reads it, and everything from
+/// that member on counts as trailing bytes for the `trailing-bytes` warning.
+pub const ALLOW_EXTRA_MEMBERS: bool = false;
+
 /// Bounds on what reading one package may cost. See the `pub const` defaults for the reasoning
 /// behind each value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +98,9 @@ pub struct Limits {
     /// Bytes after the last ar member (what dpkg never reads) counted before the package is
     /// refused.
     pub max_trailing_bytes: u64,
+    /// Read a package with a whole ar member of another name after the data member, as dpkg
+    /// does (counting it as trailing bytes), instead of refusing it.
+    pub allow_extra_members: bool,
 }
 
 impl Default for Limits {
@@ -106,6 +117,7 @@ impl Default for Limits {
             allow_device_nodes: ALLOW_DEVICE_NODES,
             max_script_paths: MAX_SCRIPT_PATHS,
             max_trailing_bytes: MAX_TRAILING_BYTES,
+            allow_extra_members: ALLOW_EXTRA_MEMBERS,
         }
     }
 }
@@ -176,6 +188,10 @@ impl Limits {
             "max-trailing-bytes",
             "bytes after the last ar member, which dpkg never reads, counted for the trailing-bytes warning before the package is refused; default 16MiB",
         ),
+        (
+            "allow-extra-members",
+            "read a package with a whole non-`_` ar member after data.tar as dpkg does, counting it as trailing bytes (false: refuse it, as deb(5) calls it invalid); default false",
+        ),
     ];
 
     /// Set the limit called `name` (kebab-case as in [`Limits::NAMES`]; `_` is accepted for
@@ -213,6 +229,9 @@ impl Limits {
                     .ok_or_else(|| bad(COUNT))?
             }
             "max-trailing-bytes" => self.max_trailing_bytes = size()?,
+            "allow-extra-members" => {
+                self.allow_extra_members = parse_bool(value).ok_or_else(|| bad(BOOL))?
+            }
             _ => {
                 return Err(LimitError::UnknownName {
                     name: name.to_string(),
@@ -250,6 +269,7 @@ impl Limits {
             "allow-device-nodes" => self.allow_device_nodes.to_string(),
             "max-script-paths" => self.max_script_paths.to_string(),
             "max-trailing-bytes" => self.max_trailing_bytes.to_string(),
+            "allow-extra-members" => self.allow_extra_members.to_string(),
             _ => return None,
         })
     }

@@ -10,7 +10,7 @@ use crate::error::{one_line, At};
 use crate::pax::{self, PaxProblem};
 use crate::{ReadError, ReadOptions};
 use debgate_facts::path::{escape_name, normalise, normalise_bytes};
-use debgate_facts::{Compression, Entry, EntryKind};
+use debgate_facts::{Compression, Device, DpkgRefusal, Entry, EntryKind, MAX_DPKG_REFUSALS};
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::rc::Rc;
@@ -125,16 +125,41 @@ pub(crate) struct Visit<'v> {
     pub data: &'v mut dyn Read,
 }
 
-/// Walk the tar stream `input` (already decompressed), calling `visit` for each entry.
+/// The headers of a tar stream that dpkg's extractor refuses, as they are met: the first
+/// [`MAX_DPKG_REFUSALS`] with their names, and the count of all.
+#[derive(Debug, Default)]
+pub(crate) struct Refusals {
+    pub kept: Vec<DpkgRefusal>,
+    pub total: u64,
+}
+
+impl Refusals {
+    fn add(&mut self, member: &str, typeflag: u8) {
+        self.total = self.total.saturating_add(1);
+        if self.kept.len() < MAX_DPKG_REFUSALS {
+            self.kept.push(DpkgRefusal {
+                member: member.to_string(),
+                typeflag,
+            });
+        }
+    }
+}
+
+/// Walk the tar stream `input` (already decompressed), calling `visit` for each entry and
+/// noting in `refusals` each header dpkg's extractor would stop at.
 pub(crate) fn walk<R: Read>(
     m: &Member,
     input: R,
     scratch: &mut [u8],
+    refusals: &mut Refusals,
     visit: &mut dyn FnMut(Visit) -> Result<(), ReadError>,
 ) -> Result<(), ReadError> {
     let limits = &m.opts.limits;
     let mut archive = tar::Archive::new(Guarded::new(input, m.probe.clone()));
     let mut index = 0u64;
+    // What sparse files' holes expand to, read as zeros: a few bytes of map can claim a
+    // terabyte, a decompression bomb like any other, so it counts against the same limit.
+    let mut holes_and_data = 0u64;
     {
         let mut entries = archive.entries_with_seek().map_err(|e| m.classify(e, 0))?;
         loop {
@@ -152,10 +177,34 @@ pub(crate) fn walk<R: Read>(
             }
             let etype = te.header().entry_type();
             if etype.is_pax_global_extensions() {
+                refusals.add(&String::from_utf8_lossy(&te.path_bytes()), b'g');
                 check_global(m, index, &mut te, scratch)?;
                 continue;
             }
+            if etype.as_byte() == b'V' {
+                // A GNU volume label names the archive, not a file: GNU tar and libarchive
+                // create nothing for it, and dpkg refuses it.
+                refusals.add(&String::from_utf8_lossy(&te.path_bytes()), b'V');
+                drain(&mut te, scratch).map_err(|e| m.classify(e, index))?;
+                continue;
+            }
+            if etype == EntryType::GNUSparse {
+                holes_and_data = holes_and_data.saturating_add(te.size());
+                if holes_and_data > limits.max_member_bytes {
+                    return Err(ReadError::MemberBytes {
+                        member: m.name.to_string(),
+                        limit: limits.max_member_bytes,
+                    });
+                }
+            }
             let entry = describe(m, index, &mut te)?;
+            // A local PAX header describes the entry that follows it; dpkg refuses it there.
+            if te.pax_extensions().ok().flatten().is_some() {
+                refusals.add(&entry.path, b'x');
+            }
+            if DpkgRefusal::refused(etype.as_byte()) {
+                refusals.add(&entry.path, etype.as_byte());
+            }
             let size = entry.size;
             let path_for_error = |entry: &Entry| m.at(index, &entry.path);
             let at_truncated = path_for_error(&entry);
@@ -260,39 +309,13 @@ fn describe<R: Read>(m: &Member, index: u64, te: &mut tar::Entry<R>) -> Result<E
         .then(|| normalise_bytes(&raw_name))
         .flatten();
 
+    let kind = entry_kind(m, te, at)?;
     let header = te.header();
-    let kind = match header.entry_type() {
-        EntryType::Regular => EntryKind::File,
-        EntryType::Directory => EntryKind::Dir,
-        EntryType::Symlink => EntryKind::Symlink,
-        EntryType::Link => EntryKind::HardLink,
-        EntryType::Fifo => EntryKind::Fifo,
-        EntryType::Char | EntryType::Block if !limits.allow_device_nodes => {
-            let kind = if header.entry_type() == EntryType::Char {
-                "character"
-            } else {
-                "block"
-            };
-            return Err(ReadError::DeviceNode { at: at(), kind });
-        }
-        EntryType::Char => EntryKind::CharDevice,
-        EntryType::Block => EntryKind::BlockDevice,
-        other => {
-            let byte = other.as_byte();
-            let what = match other {
-                EntryType::GNUSparse => " (GNU sparse file)",
-                EntryType::Continuous => " (contiguous file)",
-                EntryType::GNULongName | EntryType::GNULongLink => " (misplaced GNU long name)",
-                EntryType::XHeader => " (misplaced PAX header)",
-                _ => "",
-            };
-            return Err(ReadError::UnsupportedEntry {
-                at: at(),
-                kind: format!("`{}`{what}", (byte as char).escape_debug()),
-            });
-        }
-    };
     let mode = header.mode().map_err(|e| corrupt(m, index, e))? & 0o7777;
+    let device = match kind {
+        EntryKind::CharDevice | EntryKind::BlockDevice => Some(device_numbers(m, index, header)?),
+        _ => None,
+    };
     let uid = header.uid().map_err(|e| corrupt(m, index, e))?;
     let gid = header.gid().map_err(|e| corrupt(m, index, e))?;
     let name_of = |b: Option<&[u8]>| {
@@ -383,6 +406,85 @@ fn describe<R: Read>(m: &Member, index: u64, te: &mut tar::Entry<R>) -> Result<E
         xattrs,
         member: None,
         through: Vec::new(),
+        device,
+    })
+}
+
+/// The entry's type as a fact. dpkg refuses sparse, contiguous, dumpdir and unknown types (the
+/// walker notes that); the entry is read as the other unpackers read it: POSIX says an unknown
+/// type is a regular file, and GNU tar and libarchive extract sparse, contiguous and unknown
+/// types as regular files (holes filled) and a dumpdir as a directory.
+fn entry_kind<R: Read>(
+    m: &Member,
+    te: &tar::Entry<R>,
+    at: impl Fn() -> At,
+) -> Result<EntryKind, ReadError> {
+    let limits = &m.opts.limits;
+    let etype = te.header().entry_type();
+    Ok(match etype {
+        EntryType::Regular | EntryType::Continuous => EntryKind::File,
+        EntryType::Directory => EntryKind::Dir,
+        EntryType::Symlink => EntryKind::Symlink,
+        EntryType::Link => EntryKind::HardLink,
+        EntryType::Fifo => EntryKind::Fifo,
+        EntryType::Char | EntryType::Block if !limits.allow_device_nodes => {
+            let kind = if etype == EntryType::Char {
+                "character"
+            } else {
+                "block"
+            };
+            return Err(ReadError::DeviceNode { at: at(), kind });
+        }
+        EntryType::Char => EntryKind::CharDevice,
+        EntryType::Block => EntryKind::BlockDevice,
+        EntryType::GNUSparse => EntryKind::File,
+        other => {
+            let byte = other.as_byte();
+            let what = match byte {
+                b'L' | b'K' => " (misplaced GNU long name)",
+                b'x' => " (misplaced PAX header)",
+                b'X' => " (Solaris extended header: attributes for the next member)",
+                b'A' => " (Solaris ACL for the next member)",
+                b'M' => " (GNU multi-volume continuation)",
+                b'N' => " (GNU list of renamed long names)",
+                b'D' => return Ok(EntryKind::Dir),
+                _ => return Ok(EntryKind::File),
+            };
+            // These describe another member, or change files by other means, in ways the
+            // unpackers do not agree on and debgate does not read: fail closed (dpkg refuses
+            // them too).
+            return Err(ReadError::UnsupportedEntry {
+                at: at(),
+                kind: format!("`{}`{what}", (byte as char).escape_debug()),
+            });
+        }
+    })
+}
+
+/// A device node's numbers. An empty field (NULs or spaces) reads as 0, as in dpkg
+/// (`tar_atol8`) and GNU tar; one that is not a number is a corrupt header. A header of the
+/// old format has no such fields: 0 too.
+fn device_numbers(m: &Member, index: u64, header: &tar::Header) -> Result<Device, ReadError> {
+    let fields = match (header.as_ustar(), header.as_gnu()) {
+        (Some(u), _) => Some((u.dev_major, u.dev_minor)),
+        (None, Some(g)) => Some((g.dev_major, g.dev_minor)),
+        (None, None) => None,
+    };
+    let Some((major_field, minor_field)) = fields else {
+        return Ok(Device { major: 0, minor: 0 });
+    };
+    let blank = |f: &[u8; 8]| f.iter().all(|&b| b == 0 || b == b' ');
+    let number = |field: &[u8; 8], read: io::Result<Option<u32>>| {
+        if blank(field) {
+            Ok(0)
+        } else {
+            read.map(Option::unwrap_or_default)
+                .map_err(|e| corrupt(m, index, e))
+        }
+    };
+    Ok(Device {
+        major: number(&major_field, header.device_major())?,
+        minor: number(&minor_field, header.device_minor())?,
     })
 }
 

@@ -669,18 +669,6 @@ fn device_nodes_are_read_as_facts_as_dpkg_unpacks_them_and_refused_on_request() 
 }
 
 #[test]
-fn rejects_sparse_files() {
-    let mut h = header(EntryType::GNUSparse, 0, 0o644);
-    h.set_path("./var/sparse").unwrap();
-    h.as_gnu_mut().unwrap().realsize = *b"00000000000\0";
-    h.set_cksum();
-    let data = Tar::new().with_header(&h, b"").finish();
-    let e = error(&with_data(&data));
-    assert!(matches!(e, ReadError::UnsupportedEntry { .. }), "{e}");
-    says(&e, &["sparse"]);
-}
-
-#[test]
 fn rejects_duplicate_paths() {
     let data = Tar::new()
         .file_mode("./usr/bin/ping", b"x", 0o755)

@@ -456,7 +456,9 @@ fn limits_parse_from_cli_text() {
         let v = l.get(name).unwrap();
         l.set(name, &v).unwrap();
     }
-    assert_eq!(Limits::NAMES.len(), 11);
+    assert_eq!(Limits::NAMES.len(), 12);
+    l.apply("allow-extra-members=yes").unwrap();
+    assert!(l.allow_extra_members);
     l.apply("max-trailing-bytes=1KiB").unwrap();
     assert_eq!(l.max_trailing_bytes, 1024);
     l.apply("max-script-paths=8").unwrap();
@@ -559,8 +561,17 @@ fn trailing_bytes_are_counted_up_to_their_limit() {
     cut.extend_from_slice(&[b'0'; 10]);
     let e = read_with(&[good.clone(), cut].concat(), &opts).unwrap_err();
     assert!(matches!(e, ReadError::TrailingBytes { .. }), "{e}");
-    // A whole member of another name after the data member stays an error.
+    // A whole member of another name after the data member stays an error by default...
     let foo = [ar_header("foo", 4, b"`\n"), b"abcd".to_vec()].concat();
-    let e = read(&[good, foo].concat()).unwrap_err();
+    let with_foo = [good, foo].concat();
+    let e = read(&with_foo).unwrap_err();
     assert!(matches!(e, ReadError::ExtraMember { .. }), "{e}");
+    assert!(e.to_string().contains("allow-extra-members"), "{e}");
+    // ...and read as dpkg reads it when the limit allows: all of it is trailing.
+    let mut lax = ReadOptions::default();
+    lax.limits.allow_extra_members = true;
+    assert_eq!(read_with(&with_foo, &lax).unwrap().trailing_bytes, 64);
+    lax.limits.max_trailing_bytes = 63;
+    let e = read_with(&with_foo, &lax).unwrap_err();
+    assert!(matches!(e, ReadError::TrailingBytes { .. }), "{e}");
 }

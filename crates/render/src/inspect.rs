@@ -52,7 +52,7 @@ pub fn inspect_text(
     if r.files.is_empty() {
         writeln!(
             out,
-            "files: no path is setuid, setgid, capable or changed by a maintainer script"
+            "files: no path is setuid, setgid, capable, a device node or FIFO, or changed by a maintainer script"
         )?;
     } else {
         line(out, "files:")?;
@@ -70,6 +70,9 @@ pub fn inspect_text(
                         line(out, &format!("    {}  {}", s.text(), provenance(s)))?;
                     }
                 }
+            }
+            if let Some(d) = &f.device {
+                writeln!(out, "    {} major {}, minor {}", f.kind, d.major, d.minor)?;
             }
             if let Some(member) = &f.member {
                 writeln!(

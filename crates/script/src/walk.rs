@@ -1361,6 +1361,8 @@ impl<'t> Walker<'t> {
             self.note(n, note, false);
         }
         let mut idx = Vec::new();
+        let command: std::sync::Arc<str> =
+            debgate_facts::change::normalise_command(self.text(n)).into();
         for f in result.found {
             let change = Change {
                 script: self.script,
@@ -1369,7 +1371,7 @@ impl<'t> Walker<'t> {
                 target: f.target,
                 conditional: false,
                 recursive: f.recursive,
-                command: debgate_facts::change::normalise_command(self.text(n)),
+                command: std::sync::Arc::clone(&command),
             };
             if let Some(i) = self.record(n, change) {
                 idx.push(i);

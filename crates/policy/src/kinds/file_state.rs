@@ -26,9 +26,53 @@ pub const SPEC: Spec = Spec {
         "capabilities",
         "forbid-capabilities",
         "allow-capabilities",
+        "if-mode-any",
+        "min-mode",
+        "uid-in",
+        "gid-in",
     ],
     parse,
 };
+
+/// Numeric ids, as inclusive ranges (`"100-999"`, or `"65534"` alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdRanges(pub Vec<(u64, u64)>);
+
+impl IdRanges {
+    pub fn contains(&self, id: u64) -> bool {
+        self.0.iter().any(|&(lo, hi)| (lo..=hi).contains(&id))
+    }
+
+    fn parse(text: &str) -> Option<(u64, u64)> {
+        let number = |s: &str| {
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse::<u64>().ok())
+                .flatten()
+        };
+        match text.split_once('-') {
+            None => number(text).map(|n| (n, n)),
+            Some((lo, hi)) => {
+                let (lo, hi) = (number(lo)?, number(hi)?);
+                (lo <= hi).then_some((lo, hi))
+            }
+        }
+    }
+
+    fn text(&self) -> String {
+        let each: Vec<String> = self
+            .0
+            .iter()
+            .map(|&(lo, hi)| {
+                if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}-{hi}")
+                }
+            })
+            .collect();
+        each.join(", ")
+    }
+}
 
 /// Which capabilities a file may carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +97,15 @@ pub struct FileStateAssert {
     pub setuid: Option<bool>,
     pub setgid: Option<bool>,
     pub capabilities: Option<CapsRule>,
+    /// The other properties apply only to an end state with at least one of these mode bits;
+    /// a state with none of them passes (`"0002"`: only what is world-writable is judged).
+    pub if_mode_any: Option<u32>,
+    /// Every bit of this mask must be set (`"1000"`: the sticky bit).
+    pub min_mode: Option<u32>,
+    /// The owner's numeric id must be in one of these ranges.
+    pub uid_in: Option<IdRanges>,
+    /// The group's numeric id must be in one of these ranges.
+    pub gid_in: Option<IdRanges>,
 }
 
 fn parse(doc: &mut Doc<'_>, t: &Table<'_>, _: Span) -> Option<Box<dyn Kind>> {
@@ -72,7 +125,12 @@ fn parse(doc: &mut Doc<'_>, t: &Table<'_>, _: Span) -> Option<Box<dyn Kind>> {
             );
         }
     }
-    for (name, slot) in [("mode", &mut a.mode), ("max-mode", &mut a.max_mode)] {
+    for (name, slot) in [
+        ("mode", &mut a.mode),
+        ("max-mode", &mut a.max_mode),
+        ("if-mode-any", &mut a.if_mode_any),
+        ("min-mode", &mut a.min_mode),
+    ] {
         if let Some(v) = get(name) {
             match doc.string(v, name) {
                 Some(s)
@@ -92,6 +150,41 @@ fn parse(doc: &mut Doc<'_>, t: &Table<'_>, _: Span) -> Option<Box<dyn Kind>> {
                 None => ok = false,
             }
         }
+    }
+    for (name, slot) in [("uid-in", &mut a.uid_in), ("gid-in", &mut a.gid_in)] {
+        let Some(v) = get(name) else { continue };
+        let Some(items) = doc.strings(v, name) else {
+            ok = false;
+            continue;
+        };
+        if items.is_empty() {
+            ok = false;
+            doc.error(v.span, Code::BadValue, format!("{name} lists no id range"));
+            continue;
+        }
+        let mut ranges = Vec::new();
+        for (text, span) in items {
+            match IdRanges::parse(&text) {
+                Some(r) => ranges.push(r),
+                None => {
+                    ok = false;
+                    doc.error(
+                        span,
+                        Code::BadValue,
+                        format!("{name} `{text}` is not an id or a range of ids, e.g. \"100-999\""),
+                    );
+                }
+            }
+        }
+        *slot = Some(IdRanges(ranges));
+    }
+    if a.if_mode_any == Some(0) {
+        ok = false;
+        doc.error(
+            get("if-mode-any").map_or(Span::new(0, 0), |v| v.span),
+            Code::BadValue,
+            "if-mode-any `0000` names no bit, so the assertion would judge nothing",
+        );
     }
     for (name, slot) in [("owner", &mut a.owner), ("group", &mut a.group)] {
         if let Some(v) = get(name) {
@@ -172,9 +265,58 @@ impl Kind for FileStateAssert {
     }
 }
 
+/// data.tar's owner and group of the file, each by name and numeric id: what gives an end
+/// state's owner or group its numeric id.
+#[derive(Debug, Default)]
+struct ShippedIds {
+    owner: Option<(String, u64)>,
+    group: Option<(String, u64)>,
+}
+
+/// The numeric id of an end state's owner or group (`what`). data.tar's header gives it for
+/// its own name; a script gives it only as a number (`chown 1000`). A name a script sets
+/// (`chown games`) has whatever id the installed system gives it, which static reading cannot
+/// know: that is a violation, so the rule fails closed, saying so.
+fn numeric_id(
+    what: &str,
+    have: &Operand<String>,
+    shipped: &Option<(String, u64)>,
+) -> Result<u64, String> {
+    let name = match have {
+        Operand::Unresolved(why) => return Err(why.clone()),
+        Operand::Known(name) => name,
+    };
+    if let Some((n, id)) = shipped {
+        if n == name {
+            return Ok(*id);
+        }
+    }
+    if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(id) = name.parse() {
+            return Ok(id);
+        }
+    }
+    Err(format!(
+        "{what} {name} is set by name by a maintainer script, so its numeric id is not known statically"
+    ))
+}
+
 /// What about one end state breaks the rule. An attribute the rule looks at that static
 /// reading could not resolve is a violation too: no rule passes on what it could not see.
-fn violations(want: &FileStateAssert, kind: Option<EntryKind>, st: &EndState) -> Vec<String> {
+fn violations(
+    want: &FileStateAssert,
+    kind: Option<EntryKind>,
+    st: &EndState,
+    ids: &ShippedIds,
+) -> Vec<String> {
+    if let Some(any) = want.if_mode_any {
+        match st.mode.known() {
+            // The assertion may apply: fail closed.
+            None => return vec![unknown(&st.mode)],
+            Some(&mode) if mode & any == 0 => return Vec::new(),
+            Some(_) => {}
+        }
+    }
     let mut v = Vec::new();
     if let Some(k) = want.kind {
         if kind != Some(k) {
@@ -187,6 +329,7 @@ fn violations(want: &FileStateAssert, kind: Option<EntryKind>, st: &EndState) ->
     }
     let looks_at_mode = want.mode.is_some()
         || want.max_mode.is_some()
+        || want.min_mode.is_some()
         || want.setuid.is_some()
         || want.setgid.is_some();
     match st.mode.known() {
@@ -201,6 +344,14 @@ fn violations(want: &FileStateAssert, kind: Option<EntryKind>, st: &EndState) ->
             if let Some(max) = want.max_mode {
                 if mode & !max != 0 {
                     v.push(format!("mode {mode:04o} has bits outside {max:04o}"));
+                }
+            }
+            if let Some(min) = want.min_mode {
+                if mode & min != min {
+                    v.push(format!(
+                        "mode {mode:04o} lacks {:04o}, expected every bit of {min:04o}",
+                        min & !mode
+                    ));
                 }
             }
             for (name, want_bit, have) in [
@@ -225,6 +376,19 @@ fn violations(want: &FileStateAssert, kind: Option<EntryKind>, st: &EndState) ->
                 Some(h) if h != w => v.push(format!("{what} is {h}, expected {w}")),
                 Some(_) => {}
             }
+        }
+    }
+    for (what, ranges, have, shipped) in [
+        ("owner", &want.uid_in, &st.owner, &ids.owner),
+        ("group", &want.gid_in, &st.group, &ids.group),
+    ] {
+        let Some(ranges) = ranges else { continue };
+        match numeric_id(what, have, shipped) {
+            Err(why) => v.push(why),
+            Ok(id) if !ranges.contains(id) => {
+                v.push(format!("{what} id {id} is outside {}", ranges.text()))
+            }
+            Ok(_) => {}
         }
     }
     if let Some(rule) = &want.capabilities {
@@ -279,6 +443,13 @@ fn judge(want: &FileStateAssert, cx: &FileCx<'_, '_>) -> Verdict {
             evidence.push(c.describe());
         }
     }
+    let mut ids = ShippedIds::default();
+    if want.uid_in.is_some() || want.gid_in.is_some() {
+        if let Some(e) = a.package.entry(path) {
+            ids.owner = Some((e.owner_name(), e.uid));
+            ids.group = Some((e.group_name(), e.gid));
+        }
+    }
     let mut v = Vec::new();
     if let Some(e) = &st.caps_error {
         if want.capabilities.is_some() {
@@ -289,7 +460,7 @@ fn judge(want: &FileStateAssert, cx: &FileCx<'_, '_>) -> Verdict {
     }
     // Every end state must hold; a failure names the state and the lines that lead to it.
     for s in &st.states {
-        let bad = violations(want, st.kind, s);
+        let bad = violations(want, st.kind, s, &ids);
         if !bad.is_empty() {
             let rerun = if s.rerun { ", after a re-run" } else { "" };
             v.push(format!(
@@ -308,8 +479,8 @@ fn judge(want: &FileStateAssert, cx: &FileCx<'_, '_>) -> Verdict {
     for c in unresolved {
         let mut added = Vec::new();
         for s in &st.states {
-            let base = violations(want, st.kind, s);
-            for x in violations(want, st.kind, &s.after(c, is_dir)) {
+            let base = violations(want, st.kind, s, &ids);
+            for x in violations(want, st.kind, &s.after(c, is_dir), &ids) {
                 if !base.contains(&x) && !added.contains(&x) {
                     added.push(x);
                 }

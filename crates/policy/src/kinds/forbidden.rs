@@ -42,8 +42,16 @@ impl Kind for Forbidden {
         let states: Vec<String> = st
             .map(|s| s.states.iter().map(|e| e.text()).collect())
             .unwrap_or_default();
+        // A device's numbers say which device it opens: `4,64` is a serial line, `1,1` memory.
+        let device = cx
+            .analyzed
+            .package
+            .entry(cx.path)
+            .and_then(|e| e.device)
+            .map(|d| format!(" {d}"))
+            .unwrap_or_default();
         Verdict::fail(format!(
-            "{} is a {what} ({}), which the rule forbids",
+            "{} is a {what}{device} ({}), which the rule forbids",
             cx.path,
             states.join("; ")
         ))
