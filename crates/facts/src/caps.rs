@@ -196,6 +196,13 @@ impl CapSet {
         self.effective == 0 && self.permitted == 0 && self.inheritable == 0
     }
 
+    /// Add every (capability, set) pair of `other`.
+    pub fn union_with(&mut self, other: &CapSet) {
+        self.effective |= other.effective;
+        self.permitted |= other.permitted;
+        self.inheritable |= other.inheritable;
+    }
+
     /// Every capability present in any of the three sets.
     pub fn any(&self) -> u64 {
         self.effective | self.permitted | self.inheritable

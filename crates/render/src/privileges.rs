@@ -282,9 +282,7 @@ fn file_entries(
                 match groups.iter_mut().find(|(k, _, _)| *k == key) {
                     Some((_, m, c)) => {
                         *m |= mode;
-                        c.effective |= caps.effective;
-                        c.permitted |= caps.permitted;
-                        c.inheritable |= caps.inheritable;
+                        c.union_with(&caps);
                     }
                     None => groups.push((key, mode, caps)),
                 }
@@ -298,9 +296,7 @@ fn file_entries(
     if let Some((_, m, c)) = groups.first_mut() {
         for (mode, caps) in pending {
             *m |= mode;
-            c.effective |= caps.effective;
-            c.permitted |= caps.permitted;
-            c.inheritable |= caps.inheritable;
+            c.union_with(&caps);
         }
     }
     for ((owner, group), mode, caps) in groups {
