@@ -6,7 +6,7 @@
 //! and the exit status is non-zero on any failure, because CI judges a run by its closing line
 //! and exit code.
 
-use crate::{corpus, sarif, tidy, util};
+use crate::{corpus, fuzz, sarif, tidy, util};
 use anyhow::{bail, Result};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -76,6 +76,15 @@ fn kspp_step(root: &Path) -> Result<StepResult> {
     })
 }
 
+/// Never `Skipped`: without a harness the step fails, because a fuzz step that quietly does
+/// nothing would look like one that found nothing.
+fn fuzz_step(root: &Path) -> Result<StepResult> {
+    Ok(match fuzz::ci(root)? {
+        Ok(()) => StepResult::Passed,
+        Err(why) => StepResult::Failed(why),
+    })
+}
+
 fn corpus_step(root: &Path) -> Result<StepResult> {
     Ok(match corpus::run(root)? {
         corpus::Outcome::Skipped(why) => {
@@ -92,8 +101,9 @@ fn corpus_step(root: &Path) -> Result<StepResult> {
 /// The steps in the order the project gates on: formatting and lints first because they are
 /// quick and their slips are the commonest, then the tests, then tidy (also run by the tests as
 /// `xtask/tests/tidy.rs`, but reported here by name), the SARIF validation (it needs npm and a
-/// release build), then the slow real-package corpus.
-const STEPS: [(&str, StepFn); 7] = [
+/// release build), a short run of every fuzz target (its instrumented build takes minutes),
+/// then the slow real-package corpus.
+const STEPS: [(&str, StepFn); 8] = [
     ("cargo fmt --all -- --check", fmt),
     (
         "cargo clippy --workspace --all-targets -- -D warnings",
@@ -103,6 +113,7 @@ const STEPS: [(&str, StepFn); 7] = [
     ("tidy", tidy_step),
     ("cargo xtask kspp --check", kspp_step),
     ("sarif-multitool validate", sarif_step),
+    ("cargo xtask fuzz --ci", fuzz_step),
     ("corpus", corpus_step),
 ];
 

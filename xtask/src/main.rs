@@ -16,8 +16,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// fmt --check, clippy -D warnings, cargo test, tidy, kspp --check, SARIF validation, corpus;
-    /// stops at the first failure.
+    /// fmt --check, clippy -D warnings, cargo test, tidy, kspp --check, SARIF validation, fuzz
+    /// --ci, corpus; stops at the first failure.
     Ci,
     /// Generate SARIF for the focal-like fixtures (with a waiver) and validate it with
     /// sarif-multitool, installed with npm under target/tools when missing.
@@ -41,12 +41,19 @@ enum Cmd {
     },
     /// Check and diff real Debian packages (apt-get download) against xtask/corpus.toml.
     Corpus,
-    /// Run every cargo-fuzz target of crates/fuzz for MINUTES each (nightly and cargo-fuzz
-    /// needed), with libFuzzer's memory limits; fails on the first crash. Not part of ci.
+    /// Run every cargo-fuzz target of crates/fuzz for MINUTES each, with libFuzzer's memory
+    /// limits, growing the committed corpus; fails on the first crash. Needs cargo-fuzz; nightly
+    /// (AddressSanitizer) when it works, else `--sanitizer none` on the current toolchain
+    /// (DEBGATE_FUZZ_TOOLCHAIN=nightly|stable forces one).
     Fuzz {
         /// At least 1: libFuzzer takes 0 as "no time limit".
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
         minutes: u64,
+        /// What `cargo xtask ci` runs: build every target under target/fuzz/, then fuzz each
+        /// for 15 s over a scratch copy of its committed corpus (no repository file changes);
+        /// fails on any crash, or when no harness can be had.
+        #[arg(long, conflicts_with = "minutes")]
+        ci: bool,
     },
     /// Time debgate check and diff against dpkg-deb --fsys-tarfile, lintian, debdiff and
     /// diffoscope on the corpus (ratios from one run).
@@ -118,7 +125,8 @@ fn run(cmd: Cmd) -> Result<()> {
             );
             Ok(())
         }
-        Cmd::Fuzz { minutes } => fuzz::run(&root, minutes),
+        Cmd::Fuzz { ci: true, .. } => fuzz::ci(&root)?.map_err(anyhow::Error::msg),
+        Cmd::Fuzz { minutes, .. } => fuzz::run(&root, minutes),
         Cmd::Corpus => match corpus::run(&root)? {
             corpus::Outcome::Skipped(why) => {
                 println!("corpus: skipped: {why}");

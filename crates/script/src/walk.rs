@@ -125,7 +125,7 @@ pub(crate) struct Walker<'t> {
     /// How many conditions (of `if`/`while`, left of `&&`/`||`, under `!`) the walk is in:
     /// `set -e` is ignored there.
     cond: usize,
-    /// Most paths alive at once, for the record.
+    /// Most paths kept alive at once (after `bound`, so at most `max_paths`), for the record.
     pub peak: usize,
     /// Where paths that end go: the run's ends at the bottom; a subshell pushes its own.
     sinks: Vec<Vec<(P, End)>>,
@@ -341,7 +341,6 @@ impl<'t> Walker<'t> {
         if paths.len() > 1 {
             paths = join_choices(paths);
         }
-        self.peak = self.peak.max(paths.len());
         if paths.len() > SOFT_PATHS {
             // Many paths that made the same changes: join their variables (a value they
             // disagree on becomes unknown) before anything coarser. Below this many, values
@@ -374,6 +373,9 @@ impl<'t> Walker<'t> {
             );
         }
         if paths.len() <= self.limits.max_paths {
+            // The peak counts the paths kept, which the limit bounds, not the set before the
+            // joins and the merge (recorded there, it exceeded `max_paths`: found by fuzzing).
+            self.peak = self.peak.max(paths.len());
             return paths;
         }
         let max = self.limits.max_paths;
