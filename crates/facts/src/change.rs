@@ -341,10 +341,43 @@ pub struct Change {
     /// The command as the script writes it, whitespace normalised (see [`normalise_command`]):
     /// what a reviewer approves an unresolved change by, since line numbers move with every
     /// debhelper change. Not part of the JSON contract of `inspect`.
-    /// Shared: one command with many targets (a loop over a thousand paths) makes many
-    /// changes, and each must not copy its text.
     #[serde(skip)]
-    pub command: std::sync::Arc<str>,
+    pub command: CommandText,
+}
+
+/// A command's normalised text, shared: one command with many targets (a loop over a thousand
+/// paths) makes many changes, and the walk compares and hashes each change it records. So
+/// equality tries the shared pointer first, and the hash is the length alone: a long command
+/// line is never hashed whole.
+#[derive(Debug, Clone, Default)]
+pub struct CommandText(pub std::sync::Arc<str>);
+
+impl PartialEq for CommandText {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl Eq for CommandText {}
+
+impl std::hash::Hash for CommandText {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Equal texts have equal lengths, so this agrees with `eq`.
+        self.0.len().hash(state);
+    }
+}
+
+impl std::ops::Deref for CommandText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for CommandText {
+    fn from(s: String) -> CommandText {
+        CommandText(s.into())
+    }
 }
 
 /// A command's text with line continuations and runs of whitespace folded to one space, so that

@@ -127,6 +127,9 @@ pub(crate) struct Walker<'t> {
     cond: usize,
     /// Most paths kept alive at once (after `bound`, so at most `max_paths`), for the record.
     pub peak: usize,
+    /// Each privilege command's text, normalised once per command node (by its byte range): a
+    /// loop walks one command thousands of times, and its text can be a long line.
+    command_texts: HashMap<(usize, usize), debgate_facts::change::CommandText>,
     /// Where paths that end go: the run's ends at the bottom; a subshell pushes its own.
     sinks: Vec<Vec<(P, End)>>,
     /// Paths that `return`ed, one list per function being walked.
@@ -156,6 +159,7 @@ impl<'t> Walker<'t> {
             string_depth: 0,
             cond: 0,
             peak: 1,
+            command_texts: HashMap::new(),
             sinks: Vec::new(),
             returns: Vec::new(),
             loops: Vec::new(),
@@ -1363,8 +1367,17 @@ impl<'t> Walker<'t> {
             self.note(n, note, false);
         }
         let mut idx = Vec::new();
-        let command: std::sync::Arc<str> =
-            debgate_facts::change::normalise_command(self.text(n)).into();
+        let range = n.byte_range();
+        let command = match self.command_texts.get(&(range.start, range.end)) {
+            Some(c) => c.clone(),
+            None => {
+                let c: debgate_facts::change::CommandText =
+                    debgate_facts::change::normalise_command(self.text(n)).into();
+                self.command_texts
+                    .insert((range.start, range.end), c.clone());
+                c
+            }
+        };
         for f in result.found {
             let change = Change {
                 script: self.script,
@@ -1373,7 +1386,7 @@ impl<'t> Walker<'t> {
                 target: f.target,
                 conditional: false,
                 recursive: f.recursive,
-                command: std::sync::Arc::clone(&command),
+                command: command.clone(),
             };
             if let Some(i) = self.record(n, change) {
                 idx.push(i);
