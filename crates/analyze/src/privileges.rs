@@ -64,20 +64,36 @@ impl Inventory<'_> {
     }
 }
 
+/// Whether what is known of a state is privileged: a known setuid or setgid bit (where mode
+/// bits count), or a known capability. An unknown attribute is no privilege here; it is the
+/// business of the change that left it unknown.
+pub fn is_known_privileged(state: &EndState, kind: Option<EntryKind>, scope: Scope) -> bool {
+    let bits_count = kind != Some(EntryKind::Dir) || scope.directories;
+    let bits = state
+        .mode
+        .known()
+        .is_some_and(|m| bits_count && m & PRIVILEGE_BITS != 0);
+    let caps = state
+        .caps
+        .known()
+        .is_some_and(|c| c.is_some_and(|c| !c.is_empty()));
+    bits || caps
+}
+
 /// Whether a state is, or may be, privileged (`None`: an attribute that decides it is
 /// unknown).
 pub fn is_privileged(state: &EndState, kind: Option<EntryKind>, scope: Scope) -> Option<bool> {
+    if is_known_privileged(state, kind, scope) {
+        return Some(true);
+    }
+    // Nothing known is privileged: it may still be, through an unknown mode (where mode bits
+    // count) or unknown capabilities.
     let bits_count = kind != Some(EntryKind::Dir) || scope.directories;
-    let mode = match state.mode.known() {
-        Some(m) => Some(bits_count && m & PRIVILEGE_BITS != 0),
-        None if bits_count => None,
-        None => Some(false),
-    };
-    let caps = state.caps.known().map(|c| c.is_some_and(|c| !c.is_empty()));
-    match (mode, caps) {
-        (Some(true), _) | (_, Some(true)) => Some(true),
-        (Some(false), Some(false)) => Some(false),
-        _ => None,
+    let mode_unknown = bits_count && state.mode.known().is_none();
+    if mode_unknown || state.caps.known().is_none() {
+        None
+    } else {
+        Some(false)
     }
 }
 

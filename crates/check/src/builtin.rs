@@ -388,7 +388,7 @@ fn dpkg_findings<'a>(set: impl IntoIterator<Item = &'a AnalyzedPackage>) -> (Vec
 mod tests {
     use super::{candidates, with_builtin_rules, MEMBER_THROUGH_SYMLINK};
     use crate::{analyze_package, AnalyzedPackage};
-    use debgate_facts::{Compression, Control, Package};
+    use debgate_facts::{Control, Package};
     use debgate_policy::Status;
 
     fn pkg(name: &str, version: &str, arch: &str) -> AnalyzedPackage {
@@ -405,11 +405,7 @@ mod tests {
             scripts: vec![],
             entries: vec![],
             contents: Default::default(),
-            control_compression: Compression::Xz,
-            data_compression: Compression::Xz,
-            trailing_bytes: 0,
-            dpkg_refuses: Vec::new(),
-            dpkg_refused: 0,
+            ..Default::default()
         };
         analyze_package(package, &Default::default())
     }

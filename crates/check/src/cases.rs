@@ -27,8 +27,7 @@
 use crate::analyze_package;
 use debgate_facts::caps::{CapSet, FileCaps};
 use debgate_facts::{
-    Compression, Conffile, Content, Control, Entry, EntryKind, Package, Script, ScriptName,
-    CAPABILITY_XATTR,
+    Conffile, Content, Control, Entry, EntryKind, Package, Script, ScriptName, CAPABILITY_XATTR,
 };
 use debgate_policy::diagnostic::{get, Code, Diagnostic, Diagnostics, Doc, Location};
 use debgate_policy::{evaluate, RuleSet, Status};
@@ -293,11 +292,7 @@ fn package(doc: &mut Doc<'_>, value: &Value<'_>, base: &Path) -> Option<Package>
         scripts,
         entries,
         contents,
-        control_compression: Compression::Xz,
-        data_compression: Compression::Xz,
-        trailing_bytes: 0,
-        dpkg_refuses: Vec::new(),
-        dpkg_refused: 0,
+        ..Default::default()
     })
 }
 

@@ -10,7 +10,7 @@
 
 use debgate_check::selection::select;
 use debgate_check::{analyze_package, AnalyzedPackage};
-use debgate_facts::{Compression, Content, Control, Entry, EntryKind, Package};
+use debgate_facts::{Content, Control, Entry, EntryKind, Package};
 use debgate_policy::{evaluate, Status};
 use debgate_reader::Limits;
 use serde_json::Value;
@@ -77,11 +77,7 @@ fn kernel_package(name: &str) -> AnalyzedPackage {
         scripts: vec![],
         entries,
         contents,
-        control_compression: Compression::Xz,
-        data_compression: Compression::Xz,
-        trailing_bytes: 0,
-        dpkg_refuses: Vec::new(),
-        dpkg_refused: 0,
+        ..Default::default()
     };
     analyze_package(package, &Limits::default())
 }

@@ -116,6 +116,7 @@ pub fn diff_pair(
     let conffiles = |p: &Package, r: &dyn Fn(&str) -> String| -> BTreeSet<String> {
         p.conffiles.iter().map(|c| r(&c.path)).collect()
     };
+    let sides = Counterparts::new(old, new, &matched, &rename);
     let old_conf = conffiles(op, &|s| rename.apply(s));
     let new_conf = conffiles(np, &|s| s.to_string());
     PairDiff {
@@ -136,50 +137,70 @@ pub fn diff_pair(
         metadata,
         content: content_diffs(op, np, &matched),
         kconfig: kconfig_changes(op, np, &matched, named_options),
-        privileges: privilege_changes(old, new, &matched, &rename),
-        escalations: steps(
-            new,
-            Some(old),
-            &|p| old_state(old, &matched, &rename, p),
-            true,
-        ),
-        reductions: steps(
-            old,
-            Some(new),
-            &|p| new_state(new, &matched, &rename, p),
-            false,
-        ),
+        privileges: privilege_changes(new, &sides),
+        escalations: steps(new, Some(old), &|p| sides.old_of(p), true),
+        reductions: steps(old, Some(new), &|p| sides.new_of(p), false),
     }
 }
 
-/// The old side's state of the new side's `path`: by the paths matched, else by the renamed
-/// path (a path only a script creates).
-fn old_state<'a>(
+/// Each side's state of a path of the other side: by the paths matched (a rename, a usrmerge
+/// move), else by the renamed path, for a path only a script creates. Built once per pair, so
+/// that a kernel's sixty thousand paths are each looked up in a map, not searched for.
+struct Counterparts<'a> {
     old: &'a AnalyzedPackage,
-    m: &Matched,
-    rename: &Rename<'_>,
-    path: &str,
-) -> Option<&'a FileState> {
-    match m.both.iter().find(|(_, n)| n == path) {
-        Some((o, _)) => old.state.files.get(o),
-        None => old
-            .state
-            .files
-            .values()
-            .find(|f| rename.apply(&f.path) == path),
-    }
+    new: &'a AnalyzedPackage,
+    /// Matched paths, new to old and old to new.
+    to_old: BTreeMap<&'a str, &'a str>,
+    to_new: BTreeMap<&'a str, &'a str>,
+    /// Every old path under its renamed name.
+    old_by_new: BTreeMap<String, &'a FileState>,
+    rename: &'a Rename<'a>,
 }
 
-/// The new side's state of the old side's `path`.
-fn new_state<'a>(
-    new: &'a AnalyzedPackage,
-    m: &Matched,
-    rename: &Rename<'_>,
-    path: &str,
-) -> Option<&'a FileState> {
-    match m.both.iter().find(|(o, _)| o == path) {
-        Some((_, n)) => new.state.files.get(n),
-        None => new.state.files.get(&rename.apply(path)),
+impl<'a> Counterparts<'a> {
+    fn new(
+        old: &'a AnalyzedPackage,
+        new: &'a AnalyzedPackage,
+        m: &'a Matched,
+        rename: &'a Rename<'a>,
+    ) -> Counterparts<'a> {
+        Counterparts {
+            old,
+            new,
+            to_old: m
+                .both
+                .iter()
+                .map(|(o, n)| (n.as_str(), o.as_str()))
+                .collect(),
+            to_new: m
+                .both
+                .iter()
+                .map(|(o, n)| (o.as_str(), n.as_str()))
+                .collect(),
+            old_by_new: old
+                .state
+                .files
+                .values()
+                .map(|f| (rename.apply(&f.path), f))
+                .collect(),
+            rename,
+        }
+    }
+
+    /// The old side's state of the new side's `path`.
+    fn old_of(&self, path: &str) -> Option<&'a FileState> {
+        match self.to_old.get(path) {
+            Some(o) => self.old.state.files.get(*o),
+            None => self.old_by_new.get(path).copied(),
+        }
+    }
+
+    /// The new side's state of the old side's `path`.
+    fn new_of(&self, path: &str) -> Option<&'a FileState> {
+        match self.to_new.get(path) {
+            Some(n) => self.new.state.files.get(*n),
+            None => self.new.state.files.get(&self.rename.apply(path)),
+        }
     }
 }
 
@@ -519,30 +540,10 @@ fn escalations(st: &EndState, old: &[&EndState]) -> Vec<&'static str> {
     out
 }
 
-fn privilege_changes(
-    old: &AnalyzedPackage,
-    new: &AnalyzedPackage,
-    m: &Matched,
-    rename: &Rename<'_>,
-) -> Vec<PrivilegeChange> {
-    let to_old: BTreeMap<&str, &str> = m
-        .both
-        .iter()
-        .map(|(o, n)| (n.as_str(), o.as_str()))
-        .collect();
-    // Paths only a script creates are matched by their (renamed) path.
-    let old_by_new: BTreeMap<String, &FileState> = old
-        .state
-        .files
-        .values()
-        .map(|f| (rename.apply(&f.path), f))
-        .collect();
+fn privilege_changes(new: &AnalyzedPackage, sides: &Counterparts<'_>) -> Vec<PrivilegeChange> {
     let mut out = Vec::new();
     for (path, ns) in &new.state.files {
-        let os = match to_old.get(path.as_str()) {
-            Some(o) => old.state.files.get(*o),
-            None => old_by_new.get(path).copied(),
-        };
+        let os = sides.old_of(path);
         let old_states: Vec<&EndState> = os.map(|s| s.states.iter().collect()).unwrap_or_default();
         let old_text = match os {
             None => "absent".to_string(),

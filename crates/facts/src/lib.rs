@@ -146,12 +146,14 @@ fn id_name(id: u64) -> String {
     }
 }
 
-/// Compression of a control.tar or data.tar member, as named by its suffix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Compression of a control.tar or data.tar member, as named by its suffix. The default is xz,
+/// what dpkg-deb writes by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Compression {
     None,
     Gzip,
+    #[default]
     Xz,
     Zstd,
     Bzip2,
@@ -282,8 +284,10 @@ impl Content {
     }
 }
 
-/// Everything debgate knows about one `.deb`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Everything debgate knows about one `.deb`. The default is an empty package as dpkg-deb would
+/// build it (xz members, nothing after data.tar, every header one dpkg unpacks): what in-memory
+/// builders (policy test cases, unit tests) start from, so that a new fact needs no edit there.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Package {
     pub file: PathBuf,
     pub control: Control,
@@ -438,11 +442,7 @@ mod tests {
             scripts: Vec::new(),
             entries: vec![job],
             contents: BTreeMap::new(),
-            control_compression: Compression::Xz,
-            data_compression: Compression::Xz,
-            trailing_bytes: 0,
-            dpkg_refuses: Vec::new(),
-            dpkg_refused: 0,
+            ..Default::default()
         };
         assert!(pkg.is_conffile("/etc/cron.d/job"));
         assert!(pkg.is_conffile("/etc/x/job"));

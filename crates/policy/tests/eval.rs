@@ -5,8 +5,7 @@ use debgate_analyze::effective::EffectiveState;
 use debgate_facts::caps::{CapSet, FileCaps};
 use debgate_facts::change::Change;
 use debgate_facts::{
-    Compression, Conffile, Content, Control, Entry, EntryKind, Package, Script, ScriptName,
-    CAPABILITY_XATTR,
+    Conffile, Content, Control, Entry, EntryKind, Package, Script, ScriptName, CAPABILITY_XATTR,
 };
 use debgate_policy::{evaluate, load_paths, Analyzed, Finding, RuleSet, Status};
 use std::path::Path;
@@ -35,11 +34,7 @@ fn pkg(name: &str) -> Pkg {
             scripts: vec![],
             entries: vec![],
             contents: Default::default(),
-            control_compression: Compression::Xz,
-            data_compression: Compression::Xz,
-            trailing_bytes: 0,
-            dpkg_refuses: Vec::new(),
-            dpkg_refused: 0,
+            ..Default::default()
         },
     }
 }

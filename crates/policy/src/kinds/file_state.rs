@@ -4,10 +4,9 @@
 
 use super::{FileCx, Kind, Scope, Spec, Verdict};
 use crate::diagnostic::{get, Code, Doc};
-use debgate_analyze::effective::{EndState, FROM_DATA};
+use debgate_analyze::effective::EndState;
 use debgate_facts::caps;
 use debgate_facts::change::Operand;
-use debgate_facts::path::usrmerge_same;
 use debgate_facts::EntryKind;
 use toml_span::value::Table;
 use toml_span::Span;
@@ -432,17 +431,7 @@ fn judge(want: &FileStateAssert, cx: &FileCx<'_, '_>) -> Verdict {
     let Some(st) = a.state.files.get(path) else {
         return Verdict::fail(format!("{path} is not in the package"));
     };
-    let mut evidence = Vec::new();
-    if let Some(shipped) = &st.shipped {
-        evidence.push(format!("{FROM_DATA}: {path} {}", shipped.text()));
-    }
-    for c in a.changes {
-        if c.target.path().is_some_and(|p| {
-            usrmerge_same(p, path) || (c.recursive && path.starts_with(&format!("{p}/")))
-        }) {
-            evidence.push(c.describe());
-        }
-    }
+    let mut evidence = super::file_evidence(a, path, st);
     let mut ids = ShippedIds::default();
     if want.uid_in.is_some() || want.gid_in.is_some() {
         if let Some(e) = a.package.entry(path) {

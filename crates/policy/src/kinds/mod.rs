@@ -353,6 +353,32 @@ impl Kind for Builtin {
     }
 }
 
+/// What a file-state verdict shows with its result: the state data.tar ships, then every
+/// change of the package aimed at the path (or, with `-R`, at a directory above it).
+pub(crate) fn file_evidence(
+    a: &Analyzed<'_>,
+    path: &str,
+    st: &debgate_analyze::effective::FileState,
+) -> Vec<String> {
+    let mut evidence = Vec::new();
+    if let Some(shipped) = &st.shipped {
+        evidence.push(format!(
+            "{}: {path} {}",
+            debgate_analyze::effective::FROM_DATA,
+            shipped.text()
+        ));
+    }
+    for c in a.changes {
+        if c.target.path().is_some_and(|p| {
+            debgate_facts::path::usrmerge_same(p, path)
+                || (c.recursive && path.starts_with(&format!("{p}/")))
+        }) {
+            evidence.push(c.describe());
+        }
+    }
+    evidence
+}
+
 /// The captured content of `path`, or why it can't be judged.
 pub(crate) fn content<'p>(pkg: &'p Package, path: &str) -> Result<&'p Content, String> {
     match pkg.contents.get(path) {

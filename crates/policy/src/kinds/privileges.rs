@@ -10,10 +10,8 @@ use crate::allowlist::{self, Allow, AllowList};
 use crate::diagnostic::{get, Code, Doc};
 use crate::finding::{Analyzed, Finding, Status};
 use crate::model::{Rule, Severity};
-use debgate_analyze::effective::FROM_DATA;
 use debgate_analyze::privileges::{self as privs, PrivState};
 use debgate_facts::change::Change;
-use debgate_facts::path::usrmerge_same;
 use std::rc::Rc;
 use toml_span::value::Table;
 use toml_span::Span;
@@ -173,17 +171,7 @@ fn judge_package(
                 &mut approved_by,
             );
         }
-        let mut evidence = Vec::new();
-        if let Some(shipped) = &pf.file.shipped {
-            evidence.push(format!("{FROM_DATA}: {path} {}", shipped.text()));
-        }
-        for c in a.changes {
-            if c.target.path().is_some_and(|p| {
-                usrmerge_same(p, path) || (c.recursive && path.starts_with(&format!("{p}/")))
-            }) {
-                evidence.push(c.describe());
-            }
-        }
+        let evidence = super::file_evidence(a, path, pf.file);
         let states: Vec<String> = pf.states.iter().map(|s| s.state.text()).collect();
         let (status, message) = if problems.is_empty() {
             approved_by.dedup();
@@ -288,18 +276,7 @@ fn judge_state(
         problems.push(format!("can be left {shown}: {why}"));
     }
     // What is known to be privileged must be within an entry for this file.
-    let known = {
-        let mut k = st.clone();
-        // Judge only what is known: an unknown attribute is not privileged by itself here.
-        if k.mode.known().is_none() {
-            k.mode = debgate_facts::change::Operand::Known(0);
-        }
-        if k.caps.known().is_none() {
-            k.caps = debgate_facts::change::Operand::Known(None);
-        }
-        privs::is_privileged(&k, file_kind, kind.scope) == Some(true)
-    };
-    if !known {
+    if !privs::is_known_privileged(st, file_kind, kind.scope) {
         return;
     }
     match entries.iter().position(|e| e.approves_known(pkg, path, st)) {
