@@ -190,6 +190,7 @@ pub fn run(root: &Path, s: &Settings) -> Result<()> {
         // analyses it.
         let script_opts = debgate_script::Options {
             max_paths: limits.max_script_paths,
+            ..debgate_script::Options::default()
         };
         for script in &pkg.scripts {
             let t = Instant::now();

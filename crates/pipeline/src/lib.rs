@@ -96,6 +96,7 @@ pub fn analyze_file(
 pub fn analyze_package(package: Package, limits: &Limits) -> AnalyzedPackage {
     let opts = debgate_script::Options {
         max_paths: limits.max_script_paths,
+        ..debgate_script::Options::default()
     };
     let analyses: Vec<(ScriptName, debgate_script::Analysis)> = package
         .scripts

@@ -102,7 +102,15 @@ impl End {
 pub struct Options {
     /// Paths alive at once per run; past it they are merged (over-approximating).
     pub max_paths: usize,
+    /// Statements walked per path set in total; past it calls and loops are no longer expanded
+    /// (read as repeatable, over-approximating), so the rest of the walk stays linear in the
+    /// size of the script.
+    pub max_steps: usize,
 }
+
+/// Default for [`Options::max_steps`]. A real maintainer script takes a few thousand steps;
+/// the budget is there for scripts built to explode (calls that call themselves, nested loops).
+pub const MAX_SCRIPT_STEPS: usize = 200_000;
 
 /// Default for [`Options::max_paths`]. A real postinst has a handful of paths per run; a few
 /// dozen once debconf branches and fallbacks multiply.
@@ -112,6 +120,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             max_paths: MAX_SCRIPT_PATHS,
+            max_steps: MAX_SCRIPT_STEPS,
         }
     }
 }
@@ -224,7 +233,7 @@ pub fn analyze_with(script: &Script, opts: &Options) -> Analysis {
         ScriptName::Config => 1,
         _ => opts.max_paths,
     };
-    let mut walker = walk::Walker::new(&script.text, script.name, max_paths);
+    let mut walker = walk::Walker::new(&script.text, script.name, max_paths, opts.max_steps);
     let errexit = shebang_errexit(&script.text);
     // A script that never reads its arguments walks the same way whatever dpkg passes: walk
     // it once and share the paths.

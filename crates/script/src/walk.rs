@@ -24,9 +24,6 @@ const MAX_CALL_DEPTH: usize = 16;
 /// Loop iterations expanded one by one across a run; past it a loop is read as "any number of
 /// times" with its variable unknown.
 const MAX_LOOP_EXPANSIONS: usize = 1000;
-/// Statements walked per path set in total; past it calls and loops are no longer expanded, so
-/// the rest of the walk stays linear in the size of the script.
-const MAX_STEPS: usize = 200_000;
 /// Distinct changes recorded per script; a real script makes a few dozen.
 const MAX_CHANGES: usize = 10_000;
 /// Distinct diagnostics recorded per script, for the same reason.
@@ -103,6 +100,8 @@ impl P {
 
 struct Limits {
     max_paths: usize,
+    /// See `Options::max_steps`.
+    max_steps: usize,
 }
 
 /// What a loop repeats, walked on a set of paths.
@@ -141,7 +140,7 @@ pub(crate) struct Walker<'t> {
 }
 
 impl<'t> Walker<'t> {
-    pub fn new(src: &'t str, script: ScriptName, max_paths: usize) -> Self {
+    pub fn new(src: &'t str, script: ScriptName, max_paths: usize, max_steps: usize) -> Self {
         Walker {
             src,
             script,
@@ -151,6 +150,7 @@ impl<'t> Walker<'t> {
             seen_diagnostics: HashSet::new(),
             limits: Limits {
                 max_paths: max_paths.max(1),
+                max_steps,
             },
             functions: HashMap::new(),
             steps: 0,
@@ -259,13 +259,13 @@ impl<'t> Walker<'t> {
     }
 
     fn may_expand(&mut self, n: Node) -> bool {
-        if self.steps < MAX_STEPS {
+        if self.steps < self.limits.max_steps {
             return true;
         }
         self.note_once(
             "budget",
             n,
-            format!("analysis budget of {MAX_STEPS} steps used up; calls and loops past this point are read as repeatable"),
+            format!("analysis budget of {} steps used up; calls and loops past this point are read as repeatable", self.limits.max_steps),
             false,
         );
         false
@@ -1448,7 +1448,12 @@ impl<'t> Walker<'t> {
         let Some(tree) = crate::parse(text) else {
             return self.errexit(p).into_iter().collect();
         };
-        let mut inner = Walker::new(text, self.script, self.limits.max_paths);
+        let mut inner = Walker::new(
+            text,
+            self.script,
+            self.limits.max_paths,
+            self.limits.max_steps,
+        );
         inner.string_depth = self.string_depth + 1;
         inner.steps = self.steps;
         let ends = inner.run_string(tree.root_node());

@@ -18,7 +18,10 @@ fn input(name: &str) -> String {
 /// than that many paths were ever kept.
 #[test]
 fn peak_paths_never_exceeds_max_paths() {
-    let opts = Options { max_paths: 16 };
+    let opts = Options {
+        max_paths: 16,
+        ..Options::default()
+    };
     let analysis = analyze_with(
         &Script {
             name: ScriptName::Postinst,
