@@ -301,6 +301,7 @@ pub(crate) fn analyze_listed_file(
         limits: settings.limits.clone(),
         want_content: want,
         xz_threads: settings.xz_threads,
+        digests: None,
     };
     let package = read_package_from(
         path.to_path_buf(),

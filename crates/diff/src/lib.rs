@@ -7,12 +7,17 @@
 //! This crate builds the [`DiffReport`]; rendering it (text, markdown, JSON, HTML) is the
 //! binary's job, so a new format never touches the comparison.
 
+mod changelog;
+mod content;
 mod package;
 mod pair;
 mod read;
 pub mod report;
 mod set;
 
+pub use changelog::{is_changelog_path, MAX_CHANGELOG_TEXT};
+/// A changelog's CVE, bug and Launchpad references, as the report lists them.
+pub use debgate_changelog::{RefKind, Reference};
 pub use read::Progress;
 pub use report::*;
 
@@ -38,12 +43,14 @@ pub enum DiffError {
 /// path, and making it aware of control.tar's conffiles list would mean a second reader API for
 /// one consumer. Debian policy puts configuration under `/etc` (lintian flags conffiles
 /// elsewhere), `/etc` is small in every package, and each capture is capped by
-/// `max-content-bytes`, so the extra memory is bounded and slight.
+/// `max-content-bytes`, so the extra memory is bounded and slight. The changelogs
+/// ([`is_changelog_path`]) are kept for the entries between the versions.
 pub fn wants_content(rules: &RuleSet, path: &str) -> bool {
     rules.wants_content(path)
         || sysctl::is_sysctl_path(path)
         || kconfig::is_kconfig_path(path)
         || path.starts_with("/etc/")
+        || is_changelog_path(path)
 }
 
 /// Expand both sides (`.deb` files or directories of them) and diff them.
@@ -101,6 +108,11 @@ pub fn diff_files_with_progress(
     progress: Progress<'_>,
 ) -> DiffReport {
     let want = |p: &str| wants_content(rules, p);
+    // Content is compared by md5sums and by hashing privileged files as they stream by.
+    let settings = &Settings {
+        digests: true,
+        ..settings.clone()
+    };
     // Both sides in one pool, so that a side with fewer packages than cores (a kernel pair,
     // say) still keeps every core busy, and threads never outnumber cores.
     let (old_read, new_read) = read::read_sides(old.1, new.1, settings, &want, progress);
@@ -124,22 +136,37 @@ pub fn diff_files_with_progress(
         };
     let old_pkgs = split("old", old.1, old_read);
     let new_pkgs = split("new", new.1, new_read);
-    diff_analyzed(rules, (old.0, &old_pkgs), (new.0, &new_pkgs), errors)
+    diff_analyzed(
+        rules,
+        (old.0, &old_pkgs),
+        (new.0, &new_pkgs),
+        errors,
+        settings,
+    )
 }
 
-/// Diff two sets of already-analysed packages.
+/// Diff two sets of already-analysed packages (read with `settings`, whose content cap the
+/// changelog notes name).
 pub fn diff_analyzed<'a>(
     rules: &RuleSet,
     old: (&str, &'a [AnalyzedPackage]),
     new: (&str, &'a [AnalyzedPackage]),
     errors: Vec<PackageError>,
+    settings: &Settings,
 ) -> DiffReport {
     let pairing = pair::pair(rules, old.1, new.1);
     let named_options = rules.kconfig_options();
+    let new_all: Vec<&AnalyzedPackage> = new.1.iter().collect();
+    let docs = changelog::Docs::of(&new_all);
+    let cx = package::PairContext {
+        named_options: &named_options,
+        docs: &docs,
+        content_cap: settings.limits.max_content_bytes,
+    };
     let mut pairs: Vec<PairDiff> = pairing
         .pairs
         .iter()
-        .map(|p| package::diff_pair(&old.1[p.old], &new.1[p.new], p, &named_options))
+        .map(|p| package::diff_pair(&old.1[p.old], &new.1[p.new], p, &cx))
         .collect();
     pairs.sort_by(|a, b| a.package.cmp(&b.package));
     let added = sorted_refs(pairing.added.iter().map(|&i| &new.1[i]));
@@ -184,6 +211,34 @@ pub fn diff_analyzed<'a>(
     for i in removed_idx {
         reductions.extend(package::steps(&old.1[i], None, &|_| None, false));
     }
+    let security_content: Vec<SecurityContent> = pairs
+        .iter()
+        .flat_map(|p| {
+            p.content_changes
+                .changed
+                .iter()
+                .filter(|c| c.security)
+                .map(|c| SecurityContent {
+                    package: p.package.clone(),
+                    old_version: p.old_version.clone(),
+                    new_version: p.new_version.clone(),
+                    change: c.clone(),
+                })
+        })
+        .collect();
+    let cves_of = |p: &PairDiff| -> Vec<String> {
+        p.references
+            .iter()
+            .filter(|r| r.kind == debgate_changelog::RefKind::Cve)
+            .map(|r| r.id.clone())
+            .collect()
+    };
+    let cves: Vec<String> = pairs
+        .iter()
+        .flat_map(cves_of)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let sysctl = set::sysctl_changes(&old_set, &new_set);
     let verdicts = set::verdicts(rules, &old_set, &new_set);
 
@@ -209,6 +264,11 @@ pub fn diff_analyzed<'a>(
         errors: errors.len(),
         escalations: escalations.len(),
         reductions: reductions.len(),
+        content_changed: pairs.iter().map(|p| p.content_changes.changed.len()).sum(),
+        security_content: security_content.len(),
+        content_unknown: pairs.iter().map(|p| p.content_changes.unknown_count).sum(),
+        packages_with_cves: pairs.iter().filter(|p| !cves_of(p).is_empty()).count(),
+        cves: cves.len(),
     };
     DiffReport {
         old: Side {
@@ -229,6 +289,8 @@ pub fn diff_analyzed<'a>(
         verdicts,
         escalations,
         reductions,
+        security_content,
+        cves,
     }
 }
 

@@ -83,11 +83,21 @@ fn match_paths(old: &Package, new: &Package, rename: &Rename<'_>) -> Matched {
     }
 }
 
-pub fn diff_pair(
+/// What every pair of one diff is compared with.
+pub(crate) struct PairContext<'a> {
+    /// Kernel config options a loaded rule names (listed first).
+    pub named_options: &'a [&'a str],
+    /// The new set's changelogs, for `--link-doc` packages.
+    pub docs: &'a crate::changelog::Docs<'a>,
+    /// `max-content-bytes`, named when a changelog was cut at it.
+    pub content_cap: u64,
+}
+
+pub(crate) fn diff_pair(
     old: &AnalyzedPackage,
     new: &AnalyzedPackage,
     pair: &Pair,
-    named_options: &[&str],
+    cx: &PairContext<'_>,
 ) -> PairDiff {
     let (op, np) = (&old.package, &new.package);
     let rename = Rename {
@@ -119,6 +129,7 @@ pub fn diff_pair(
     let sides = Counterparts::new(old, new, &matched, &rename);
     let old_conf = conffiles(op, &|s| rename.apply(s));
     let new_conf = conffiles(np, &|s| s.to_string());
+    let (changelog, references) = crate::changelog::between(op, np, cx.docs, cx.content_cap);
     PairDiff {
         package: np.name().to_string(),
         old_package: op.name().to_string(),
@@ -136,10 +147,13 @@ pub fn diff_pair(
         files_moved,
         metadata,
         content: content_diffs(op, np, &matched),
-        kconfig: kconfig_changes(op, np, &matched, named_options),
+        kconfig: kconfig_changes(op, np, &matched, cx.named_options),
         privileges: privilege_changes(new, &sides),
         escalations: steps(new, Some(old), &|p| sides.old_of(p), true),
         reductions: steps(old, Some(new), &|p| sides.new_of(p), false),
+        content_changes: crate::content::compare(old, new, &matched.both),
+        changelog,
+        references,
     }
 }
 
@@ -389,6 +403,10 @@ fn content_diffs(old: &Package, new: &Package, m: &Matched) -> Vec<ContentDiff> 
         // Kernel configs get a semantic diff instead: thousands of lines reordered by a
         // kconfig upgrade would drown the options that matter.
         if kconfig::is_kconfig_path(path) {
+            continue;
+        }
+        // A changelog is shown as its entries between the versions (`PairDiff::changelog`).
+        if crate::changelog::is_changelog_path(path) {
             continue;
         }
         let oc: Option<&Content> = o.and_then(|p| old.contents.get(p));

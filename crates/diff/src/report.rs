@@ -32,6 +32,21 @@ pub struct DiffReport {
     /// Privileged states on the old side that no new state of the path is at least: a
     /// privilege given up, including those of removed packages.
     pub reductions: Vec<PrivilegeStep>,
+    /// Content changes to security-relevant files (privileged on either side), in pair order:
+    /// each pair's `content_changes.changed` entries with `security` set, with the package.
+    pub security_content: Vec<SecurityContent>,
+    /// Every CVE the changelogs between the versions name, sorted, each once.
+    pub cves: Vec<String>,
+}
+
+/// A content change to a file that is privileged on either side.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecurityContent {
+    pub package: String,
+    pub old_version: String,
+    pub new_version: String,
+    #[serde(flatten)]
+    pub change: ContentChange,
 }
 
 /// One privileged state that the other side has nothing at least as privileged as. States are
@@ -93,6 +108,16 @@ pub struct DiffSummary {
     /// exit status 1.
     pub escalations: usize,
     pub reductions: usize,
+    /// Paired files whose content changed, over all pairs.
+    pub content_changed: usize,
+    /// Of those, files privileged on either side (see `security_content`).
+    pub security_content: usize,
+    /// Paired files whose content could not be compared.
+    pub content_unknown: usize,
+    /// Pairs whose changelog between the versions names a CVE.
+    pub packages_with_cves: usize,
+    /// Distinct CVEs named (see `cves`).
+    pub cves: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -167,6 +192,107 @@ pub struct PairDiff {
     /// This pair's escalations and reductions (also listed at the top level).
     pub escalations: Vec<PrivilegeStep>,
     pub reductions: Vec<PrivilegeStep>,
+    /// Paired files whose bytes differ, by md5sums or by the bytes themselves.
+    pub content_changes: ContentChanges,
+    /// The new package's changelog entries since the old version, with NEWS.Debian's.
+    pub changelog: Changelog,
+    /// The CVE, Debian bug (`Closes:`) and Launchpad references of those entries, in order of
+    /// first appearance, each once.
+    pub references: Vec<debgate_changelog::Reference>,
+}
+
+/// Which paired regular files changed in content. A file is compared by the SHA-256 of its
+/// bytes when both sides hashed them (privileged files, conffiles, script targets, and every
+/// file of a package without md5sums), else by MD5: a side's real MD5 where it hashed the file,
+/// else its `md5sums` claim.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ContentChanges {
+    /// Paired regular files compared.
+    pub compared: usize,
+    /// Files whose content differs: security-relevant ones first, then by path.
+    pub changed: Vec<ContentChange>,
+    /// Files that could not be compared, and why. A side whose `md5sums` is unusable is said
+    /// once in `notes`, its files counted in `unknown_count` but not listed.
+    pub unknown: Vec<UnknownContent>,
+    /// Paired regular files not compared (`unknown` plus those only counted).
+    pub unknown_count: usize,
+    /// How the sides were read: a package without md5sums (every file hashed), an unusable
+    /// md5sums, a grant whose target is unknown.
+    pub notes: Vec<String>,
+    /// Files whose real MD5 is not what their package's `md5sums` claims: `side path`.
+    pub md5sums_wrong: Vec<String>,
+}
+
+/// One file whose content changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContentChange {
+    /// The new side's path.
+    pub path: String,
+    /// The old side's path, when another (a usrmerge move, a kernel ABI).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_path: Option<String>,
+    /// What was compared: `bytes` (SHA-256 of both sides' bytes), `md5sums` (both sides'
+    /// claims), or `bytes-and-md5sums` (one side's real MD5 against the other's claim).
+    pub compared_by: &'static str,
+    /// `sha256:HEX` or `md5:HEX` on each side.
+    pub old_digest: String,
+    pub new_digest: String,
+    /// The file is privileged on either side (setuid, setgid, capable, or granted by a script
+    /// in some end state, or may be, as far as static reading can tell).
+    pub security: bool,
+    /// Why it is security-relevant: `new: 4755 root:root`, `old: 0755 root:root cap_net_raw=ep`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<String>,
+    /// The file is a conffile on either side.
+    pub conffile: bool,
+}
+
+/// A paired file whose content could not be compared.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnknownContent {
+    pub path: String,
+    pub why: String,
+    /// It is privileged on either side.
+    pub security: bool,
+}
+
+/// The changelog between the versions, as apt-listchanges shows it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Changelog {
+    /// The file read, on the new side (`/usr/share/doc/PKG/changelog.Debian.gz`); `null`
+    /// when none was found.
+    pub file: Option<String>,
+    /// The package of the set that ships it, when it is not the pair's own: a
+    /// `/usr/share/doc/PKG` symlink (`dh_installdocs --link-doc`) led there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via_package: Option<String>,
+    /// Entries newer than the old version, newest first (a binNMU's own entries first).
+    pub entries: Vec<ChangelogEntry>,
+    /// NEWS.Debian entries in the same range.
+    pub news: Vec<ChangelogEntry>,
+    /// The file ended before an entry at or below the old version: older entries were trimmed
+    /// (debhelper compat 14, Ubuntu's stripped docs) or cut at the content cap.
+    pub truncated: bool,
+    /// Why the entries may be incomplete or missing, in words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// One changelog entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangelogEntry {
+    pub version: String,
+    /// The entry's own package name (a signed kernel's changelog mixes two).
+    pub package: String,
+    pub distributions: Vec<String>,
+    pub urgency: Option<String>,
+    /// A `*-security` distribution.
+    pub security: bool,
+    pub maintainer: Option<String>,
+    pub date: Option<String>,
+    /// The change lines as written.
+    pub body: String,
+    pub references: Vec<debgate_changelog::Reference>,
 }
 
 impl PairDiff {
@@ -183,6 +309,8 @@ impl PairDiff {
             && self.content.is_empty()
             && self.kconfig.is_empty()
             && self.privileges.is_empty()
+            && self.content_changes.changed.is_empty()
+            && self.content_changes.unknown_count == 0
     }
 }
 

@@ -311,6 +311,87 @@ pub struct Package {
     /// reached its bound).
     #[serde(skip_serializing_if = "is_zero")]
     pub dpkg_refused: u64,
+    /// control.tar's `md5sums`, when the reader was asked for digests (`diff`).
+    #[serde(skip)]
+    pub md5sums: Md5sums,
+    /// The digests of the data.tar files whose bytes the reader hashed as they streamed by,
+    /// keyed by `Entry::path`; see [`Package::hashed`] for which ones.
+    #[serde(skip)]
+    pub digests: BTreeMap<String, FileDigest>,
+    /// Which files were hashed; `None` when the reader was asked for no digests.
+    #[serde(skip)]
+    pub hashed: Option<Hashed>,
+}
+
+/// The MD5 and SHA-256 of a data.tar file's bytes as they streamed by. MD5 compares with the
+/// other side's `md5sums` claim; SHA-256 with the other side's real bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileDigest {
+    pub md5: [u8; 16],
+    pub sha256: [u8; 32],
+}
+
+/// What control.tar's `md5sums` gives: the builder's claim of each file's MD5.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Md5sums {
+    /// The reader was not asked for it.
+    #[default]
+    NotRead,
+    /// The package has no `md5sums`.
+    Absent,
+    /// Each listed file's MD5, keyed by the member's normalised name (`/usr/bin/x`, shown as
+    /// `Entry::path` shows a name; for a member written through a symlink that is
+    /// `Entry::member`).
+    Listed(std::collections::HashMap<String, [u8; 16]>),
+    /// It is there but cannot be used (larger than its cap, or a line that is not `MD5  PATH`):
+    /// what changed in content is unknown for the files it would cover. Never an error: the
+    /// package is read as usual.
+    Unusable(String),
+}
+
+impl Md5sums {
+    /// The claimed MD5 of the member named `name`.
+    pub fn get(&self, name: &str) -> Option<&[u8; 16]> {
+        match self {
+            Md5sums::Listed(m) => m.get(name),
+            _ => None,
+        }
+    }
+}
+
+/// Which data.tar files the reader hashed, besides the ones it always hashes when asked for
+/// digests: setuid, setgid and capable files, conffiles, and the files a maintainer script may
+/// grant a privilege to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hashed {
+    /// Only those.
+    Privileged,
+    /// Every regular file: the package has no `md5sums`.
+    AllNoMd5sums,
+    /// Every regular file: a maintainer script may grant a privilege to a file it names in a
+    /// way static reading cannot resolve, so any file may be privileged.
+    AllUnknownTarget,
+}
+
+impl FileDigest {
+    pub fn md5_hex(&self) -> String {
+        hex(&self.md5)
+    }
+
+    pub fn sha256_hex(&self) -> String {
+        hex(&self.sha256)
+    }
+}
+
+/// Lower-case hex, as `md5sum` and `sha256sum` print digests.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 fn is_zero(n: &u64) -> bool {

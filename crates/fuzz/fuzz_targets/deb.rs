@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
         },
         want_content: &every_path,
         xz_threads: 1,
+        digests: None,
     };
     let result: Result<_, ReadError> = read_package_from(PathBuf::from("fuzz.deb"), data, &opts);
     match result {

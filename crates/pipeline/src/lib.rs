@@ -13,7 +13,7 @@ use debgate_analyze::effective::EffectiveState;
 use debgate_facts::change::Change;
 use debgate_facts::{Package, ScriptName};
 use debgate_policy::Analyzed;
-use debgate_reader::{read_package, Limits, ReadError, ReadOptions};
+use debgate_reader::{read_package, Limits, ReadError, ReadOptions, ScriptTargets};
 use std::path::{Path, PathBuf};
 
 /// How packages are read. The default is the default limits and automatic xz threading.
@@ -23,6 +23,9 @@ pub struct Settings {
     /// Threads for the xz decoder of one package: 1 = single-threaded (least memory), N = N
     /// threads, 0 = automatic (see [`Settings::plan`]).
     pub xz_threads: u32,
+    /// Keep `md5sums` and hash the bytes of privileged files, conffiles and script targets as
+    /// they stream by (`Package::digests`): what `diff` compares content by. Off for `check`.
+    pub digests: bool,
 }
 
 impl Settings {
@@ -73,10 +76,26 @@ pub fn analyze_file(
     settings: &Settings,
     want: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<AnalyzedPackage, ReadError> {
+    // The scripts are analysed as soon as control.tar has been read, so that the reader knows
+    // which files they may grant a privilege to before data.tar streams by; the analysis is
+    // kept and used below, not run twice.
+    let early: std::sync::Mutex<Option<Vec<(ScriptName, debgate_script::Analysis)>>> =
+        std::sync::Mutex::new(None);
+    let targets_of = |scripts: &[debgate_facts::Script]| {
+        let analyses = analyze_scripts(scripts, &settings.limits);
+        let targets = script_targets(&analyses);
+        if let Ok(mut slot) = early.lock() {
+            *slot = Some(analyses);
+        }
+        targets
+    };
     let opts = ReadOptions {
         limits: settings.limits.clone(),
         want_content: want,
         xz_threads: settings.xz_threads,
+        digests: settings
+            .digests
+            .then_some(&targets_of as debgate_reader::TargetsOf<'_>),
     };
     let package = if path == Path::new(STDIN) {
         // One package streamed from standard input, read as any file is (nothing buffered
@@ -89,20 +108,58 @@ pub fn analyze_file(
     } else {
         read_package(path, &opts)?
     };
-    Ok(analyze_package(package, &settings.limits))
+    let analyses = early.into_inner().ok().flatten();
+    Ok(match analyses {
+        Some(a) => analyzed(package, a),
+        None => analyze_package(package, &settings.limits),
+    })
 }
 
-/// Run the script analyzer and compute the effective state of an already-read package.
-pub fn analyze_package(package: Package, limits: &Limits) -> AnalyzedPackage {
+fn analyze_scripts(
+    scripts: &[debgate_facts::Script],
+    limits: &Limits,
+) -> Vec<(ScriptName, debgate_script::Analysis)> {
     let opts = debgate_script::Options {
         max_paths: limits.max_script_paths,
         ..debgate_script::Options::default()
     };
-    let analyses: Vec<(ScriptName, debgate_script::Analysis)> = package
-        .scripts
+    scripts
         .iter()
         .map(|s| (s.name, debgate_script::analyze_with(s, &opts)))
-        .collect();
+        .collect()
+}
+
+/// The files the scripts' changes may grant a privilege to (see
+/// [`debgate_analyze::privileges::may_grant`]); any file when such a change's target is
+/// unknown.
+fn script_targets(analyses: &[(ScriptName, debgate_script::Analysis)]) -> ScriptTargets {
+    let mut out = ScriptTargets {
+        // A part of a script the analyzer cannot follow may grant anything to any file.
+        unknown: analyses.iter().any(|(_, a)| a.blind().next().is_some()),
+        ..ScriptTargets::default()
+    };
+    for c in analyses.iter().flat_map(|(_, a)| &a.changes) {
+        if !debgate_analyze::privileges::may_grant(&c.action) {
+            continue;
+        }
+        match c.target.path() {
+            Some(p) => out.paths.push((p.to_string(), c.recursive)),
+            None => out.unknown = true,
+        }
+    }
+    out
+}
+
+/// Run the script analyzer and compute the effective state of an already-read package.
+pub fn analyze_package(package: Package, limits: &Limits) -> AnalyzedPackage {
+    let analyses = analyze_scripts(&package.scripts, limits);
+    analyzed(package, analyses)
+}
+
+fn analyzed(
+    package: Package,
+    analyses: Vec<(ScriptName, debgate_script::Analysis)>,
+) -> AnalyzedPackage {
     let views: Vec<(ScriptName, &debgate_script::Analysis)> =
         analyses.iter().map(|(n, a)| (*n, a)).collect();
     let state = EffectiveState::compute(&package, &views);

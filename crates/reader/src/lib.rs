@@ -15,18 +15,22 @@
 mod container;
 mod control;
 mod decode;
+mod digests;
 mod error;
 mod limits;
 mod pax;
 mod tarwalk;
 
+pub use digests::{ScriptTargets, TargetsOf};
 pub use error::{At, ReadError};
 pub use limits::*;
 
 use container::MemberKind;
 use debgate_facts::path::escape_name;
 use debgate_facts::symlinks::Links;
-use debgate_facts::{Compression, Conffile, Content, Control, Entry, EntryKind, Package};
+use debgate_facts::{
+    Compression, Conffile, Content, Control, Entry, EntryKind, FileDigest, Md5sums, Package,
+};
 use debgate_facts::{Script, ScriptName};
 use decode::{drain, Counting, Probe};
 use std::collections::{BTreeMap, HashMap};
@@ -51,6 +55,12 @@ pub struct ReadOptions<'a> {
     /// `limits.xz_memlimit`.
     /// At most [`MAX_XZ_THREADS`].
     pub xz_threads: u32,
+    /// Content digests, for `diff`: when set, control.tar's `md5sums` is kept
+    /// (`Package::md5sums`) and the bytes of some data.tar files are hashed as they stream by
+    /// (`Package::digests`; which ones is [`Package::hashed`]). It is told the maintainer
+    /// scripts once control.tar has been read and says which files they may grant a privilege
+    /// to. `None`: neither, at no cost.
+    pub digests: Option<TargetsOf<'a>>,
 }
 
 fn want_nothing(_: &str) -> bool {
@@ -65,6 +75,7 @@ impl Default for ReadOptions<'static> {
             limits: Limits::default(),
             want_content: &want_nothing,
             xz_threads: 1,
+            digests: None,
         }
     }
 }
@@ -153,6 +164,7 @@ pub fn read_package_from<R: Read>(
     let mut control_compression = Compression::None;
     let mut data_compression = Compression::None;
     let mut first = true;
+    let mut select: Option<digests::Select> = None;
 
     while let Some(next) = archive.next_entry() {
         let mut member = next.map_err(|e| ar_error(e, first))?;
@@ -224,6 +236,17 @@ pub fn read_package_from<R: Read>(
                     &mut |v| control.visit(&name, opts, v),
                 )?;
                 stage = Stage::Data;
+                if let Some(targets_of) = opts.digests {
+                    if control.md5sums == Md5sums::NotRead {
+                        control.md5sums = Md5sums::Absent;
+                    }
+                    let targets = targets_of(&control.scripts);
+                    select = Some(digests::Select::new(
+                        &control.md5sums,
+                        &control.conffiles,
+                        &targets,
+                    ));
+                }
             }
             (Stage::Data, MemberKind::Data(c)) => {
                 data_compression = c;
@@ -235,7 +258,7 @@ pub fn read_package_from<R: Read>(
                     opts,
                     &mut scratch,
                     &mut data_refusals,
-                    &mut |v| data.visit(&name, opts, v),
+                    &mut |v| data.visit(&name, opts, select.as_ref(), v),
                 )?;
                 stage = Stage::Done;
             }
@@ -290,6 +313,7 @@ pub fn read_package_from<R: Read>(
         control: control_fields,
         conffiles,
         scripts,
+        md5sums,
         ..
     } = control;
     Ok(Package {
@@ -304,6 +328,9 @@ pub fn read_package_from<R: Read>(
         trailing_bytes,
         dpkg_refuses: data_refusals.kept,
         dpkg_refused: data_refusals.total,
+        md5sums,
+        digests: data.digests,
+        hashed: select.as_ref().map(digests::Select::hashed),
     })
 }
 
@@ -409,6 +436,7 @@ struct ControlParts {
     conffiles: Vec<Conffile>,
     scripts: Vec<Script>,
     seen_conffiles: bool,
+    md5sums: Md5sums,
 }
 
 impl ControlParts {
@@ -417,6 +445,16 @@ impl ControlParts {
             return Ok(());
         }
         let file = &v.entry.path[1..];
+        if file == "md5sums" && opts.digests.is_some() {
+            // A second md5sums is no reason to refuse a package that dpkg-deb builds from a
+            // tree; which one to believe is unknown, so neither is.
+            self.md5sums = if self.md5sums == Md5sums::NotRead {
+                digests::read_md5sums(v.data, v.entry.size, &opts.limits).map_err(ReadError::Io)?
+            } else {
+                Md5sums::Unusable("control.tar has two md5sums".to_string())
+            };
+            return Ok(());
+        }
         let script = ScriptName::from_member(file);
         let seen = match file {
             "control" => self.control.is_some(),
@@ -473,6 +511,10 @@ struct DataParts {
     /// For each name component shown with a `\x` in it, the bytes it stands for; see
     /// [`DataParts::one_meaning`].
     escaped: HashMap<String, Vec<u8>>,
+    /// Digests of the files hashed, by path.
+    digests: BTreeMap<String, FileDigest>,
+    /// Reused for hashing files' bytes.
+    buf: Vec<u8>,
 }
 
 impl DataParts {
@@ -484,6 +526,8 @@ impl DataParts {
             hasher: RandomState::new(),
             links: Links::new(),
             escaped: HashMap::new(),
+            digests: BTreeMap::new(),
+            buf: Vec::new(),
         }
     }
 
@@ -529,7 +573,13 @@ impl DataParts {
         }
     }
 
-    fn visit(&mut self, member: &str, opts: &ReadOptions, mut v: Visit) -> Result<(), ReadError> {
+    fn visit(
+        &mut self,
+        member: &str,
+        opts: &ReadOptions,
+        select: Option<&digests::Select>,
+        mut v: Visit,
+    ) -> Result<(), ReadError> {
         let own = tarwalk::Member::at_plain(member, v.index, &v.entry.path);
         self.one_meaning(&own, &v.entry.path, v.entry.raw_path.as_deref())?;
         if let Some(target) = &v.entry.link_target {
@@ -544,8 +594,9 @@ impl DataParts {
                 path: v.entry.path.clone(),
             });
         }
-        let wanted = matches!(v.entry.kind, EntryKind::File | EntryKind::HardLink)
-            && (opts.want_content)(&v.entry.path);
+        let regular = matches!(v.entry.kind, EntryKind::File | EntryKind::HardLink);
+        let wanted = regular && (opts.want_content)(&v.entry.path);
+        let hash = regular && select.is_some_and(|s| s.wants(&v.entry));
         if v.entry.kind == EntryKind::HardLink {
             let target = v.entry.link_target.as_deref().unwrap_or("");
             let problem = match self.lookup(target) {
@@ -558,6 +609,14 @@ impl DataParts {
                             self.contents.insert(v.entry.path.clone(), c);
                         }
                     }
+                    // A link is its target's bytes: it has the target's digest when the
+                    // target was hashed (free), and none otherwise (the bytes went by
+                    // unhashed; the caller says its content is unknown if it needs it).
+                    if select.is_some() {
+                        if let Some(d) = self.linked_digest(i) {
+                            self.digests.insert(v.entry.path.clone(), d);
+                        }
+                    }
                     None
                 }
             };
@@ -568,6 +627,23 @@ impl DataParts {
                     problem,
                 });
             }
+        } else if hash {
+            let cap = if wanted {
+                opts.limits.max_content_bytes
+            } else {
+                0
+            };
+            let (kept, digest) = self.hash_entry(v.data, v.entry.size, cap)?;
+            if wanted {
+                self.contents.insert(
+                    v.entry.path.clone(),
+                    Content {
+                        bytes: kept,
+                        truncated: v.entry.size > cap,
+                    },
+                );
+            }
+            self.digests.insert(v.entry.path.clone(), digest);
         } else if wanted {
             let cap = opts.limits.max_content_bytes;
             let bytes = read_head(v.data, v.entry.size, cap)?;
@@ -656,6 +732,46 @@ impl DataParts {
             }
         }
         Ok(())
+    }
+
+    /// Hash all `size` bytes of an entry's data, keeping the first `cap` of them.
+    fn hash_entry(
+        &mut self,
+        data: &mut dyn Read,
+        size: u64,
+        cap: u64,
+    ) -> Result<(Vec<u8>, FileDigest), ReadError> {
+        let mut kept = Vec::with_capacity(usize::try_from(size.min(cap)).unwrap_or(0));
+        let mut h = digests::Hasher::new();
+        self.buf.resize(64 * 1024, 0);
+        let mut data = data.take(size);
+        loop {
+            let n = match data.read(&mut self.buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ReadError::Io(e)),
+            };
+            let chunk = &self.buf[..n];
+            h.update(chunk);
+            let room = usize::try_from(cap.saturating_sub(kept.len() as u64)).unwrap_or(0);
+            kept.extend_from_slice(&chunk[..n.min(room)]);
+        }
+        Ok((kept, h.finish()))
+    }
+
+    /// The digest of entry `i`, following a chain of hard links to the original file.
+    fn linked_digest(&self, mut i: usize) -> Option<FileDigest> {
+        loop {
+            let e = &self.entries[i];
+            if let Some(d) = self.digests.get(&e.path) {
+                return Some(*d);
+            }
+            if e.kind != EntryKind::HardLink {
+                return None;
+            }
+            i = self.lookup(e.link_target.as_deref()?)?;
+        }
     }
 
     /// Captured content of entry `i`, following a chain of hard links to the original file.

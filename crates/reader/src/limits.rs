@@ -71,6 +71,12 @@ pub const MAX_TRAILING_BYTES: u64 = 16 * MIB;
 /// that member on counts as trailing bytes for the `trailing-bytes` warning.
 pub const ALLOW_EXTRA_MEMBERS: bool = false;
 
+/// Default for [`Limits::max_md5sums_bytes`]: 64 MiB. control.tar's `md5sums` has one line of
+/// about 100 bytes per file; the packages with the most files (texlive's font collections,
+/// linux-headers) list about 100k, some 10 MiB. Past the limit the package is read as usual and
+/// what changed in content is unknown for it: md5sums never makes a package unreadable.
+pub const MAX_MD5SUMS_BYTES: u64 = 64 * MIB;
+
 /// Bounds on what reading one package may cost. See the `pub const` defaults for the reasoning
 /// behind each value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +107,8 @@ pub struct Limits {
     /// Read a package with a whole ar member of another name after the data member, as dpkg
     /// does (counting it as trailing bytes), instead of refusing it.
     pub allow_extra_members: bool,
+    /// Bytes of control.tar's `md5sums` read (only by `diff`, which compares content by it).
+    pub max_md5sums_bytes: u64,
 }
 
 impl Default for Limits {
@@ -118,6 +126,7 @@ impl Default for Limits {
             max_script_paths: MAX_SCRIPT_PATHS,
             max_trailing_bytes: MAX_TRAILING_BYTES,
             allow_extra_members: ALLOW_EXTRA_MEMBERS,
+            max_md5sums_bytes: MAX_MD5SUMS_BYTES,
         }
     }
 }
@@ -192,6 +201,10 @@ impl Limits {
             "allow-extra-members",
             "read a package with a whole non-`_` ar member after data.tar as dpkg does, counting it as trailing bytes (false: refuse it, as deb(5) calls it invalid); default false",
         ),
+        (
+            "max-md5sums-bytes",
+            "bytes of control.tar's md5sums that diff reads to compare content; past it, content changes are unknown for that package; default 64MiB",
+        ),
     ];
 
     /// Set the limit called `name` (kebab-case as in [`Limits::NAMES`]; `_` is accepted for
@@ -232,6 +245,7 @@ impl Limits {
             "allow-extra-members" => {
                 self.allow_extra_members = parse_bool(value).ok_or_else(|| bad(BOOL))?
             }
+            "max-md5sums-bytes" => self.max_md5sums_bytes = size()?,
             _ => {
                 return Err(LimitError::UnknownName {
                     name: name.to_string(),
@@ -270,6 +284,7 @@ impl Limits {
             "max-script-paths" => self.max_script_paths.to_string(),
             "max-trailing-bytes" => self.max_trailing_bytes.to_string(),
             "allow-extra-members" => self.allow_extra_members.to_string(),
+            "max-md5sums-bytes" => self.max_md5sums_bytes.to_string(),
             _ => return None,
         })
     }

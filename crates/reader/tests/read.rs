@@ -456,7 +456,7 @@ fn limits_parse_from_cli_text() {
         let v = l.get(name).unwrap();
         l.set(name, &v).unwrap();
     }
-    assert_eq!(Limits::NAMES.len(), 12);
+    assert_eq!(Limits::NAMES.len(), 13);
     l.apply("allow-extra-members=yes").unwrap();
     assert!(l.allow_extra_members);
     l.apply("max-trailing-bytes=1KiB").unwrap();

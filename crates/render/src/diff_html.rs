@@ -109,6 +109,7 @@ fn html(r: &DiffReport) -> String {
     summary(&mut o, r);
     verdicts(&mut o, r);
     escalations(&mut o, r);
+    security_content(&mut o, r);
     privileges(&mut o, r);
     sysctl(&mut o, r);
     packages(&mut o, r);
@@ -146,6 +147,9 @@ fn summary(o: &mut String, r: &DiffReport) {
     );
     card(o, s.regressions, "regressions", "bad");
     card(o, s.escalations, "escalations", "bad");
+    card(o, s.security_content, "security content changes", "bad");
+    card(o, s.cves, "CVEs named", "warn");
+    card(o, s.content_changed, "files changed in content", "");
     card(o, s.fixed, "fixed", "good");
     card(o, s.privilege_changes, "privilege changes", "bad");
     card(o, s.new_coverage, "new coverage", "good");
@@ -257,6 +261,182 @@ fn escalations(o: &mut String, r: &DiffReport) {
         }
     }
     o.push_str("</table></section>\n");
+}
+
+/// A reference as a link to its tracker; the text and the URL are built from digits and a
+/// fixed prefix by the changelog reader, and escaped all the same.
+fn reference_link(r: &debgate_diff::Reference) -> String {
+    format!(
+        "<a href=\"{}\" rel=\"noreferrer noopener\">{}</a>",
+        esc(&r.url()),
+        esc(&r.label())
+    )
+}
+
+fn content_rows(o: &mut String, list: &[(Option<&PairDiff>, &debgate_diff::ContentChange)]) {
+    o.push_str("<table><tr>");
+    if list.iter().any(|(p, _)| p.is_some()) {
+        o.push_str("<th>package</th>");
+    }
+    o.push_str("<th>path</th><th>compared by</th><th>old</th><th>new</th><th>why</th></tr>");
+    for (p, c) in list {
+        o.push_str(if c.security {
+            "<tr class=\"sec\">"
+        } else {
+            "<tr>"
+        });
+        if let Some(p) = p {
+            let _ = write!(
+                o,
+                "<td class=\"mono nw\"><a href=\"#{}\">{}</a></td>",
+                esc(&section_id(&p.package)),
+                esc(&p.package)
+            );
+        }
+        let path = match &c.old_path {
+            Some(old) => format!("{old} → {}", c.path),
+            None => c.path.clone(),
+        };
+        let mut why = c.why.clone();
+        if c.conffile {
+            why.insert(0, "conffile".to_string());
+        }
+        let _ = write!(
+            o,
+            "<td class=\"mono\">{}</td><td class=\"nw\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
+            esc(&path),
+            esc(&c.compared_by.replace('-', " ")),
+            esc(&c.old_digest),
+            esc(&c.new_digest),
+            esc(&why.join("; "))
+        );
+    }
+    o.push_str("</table>");
+}
+
+/// Content changes to privileged files, across the pairs, and the CVEs the changelogs name.
+fn security_content(o: &mut String, r: &DiffReport) {
+    let _ = write!(
+        o,
+        "<section id=\"security-content\"><h2>Security-relevant content changes</h2><p>{}.</p>",
+        esc(&crate::diff_text::content_headline(r))
+    );
+    let list: Vec<(Option<&PairDiff>, &debgate_diff::ContentChange)> = r
+        .pairs
+        .iter()
+        .flat_map(|p| {
+            p.content_changes
+                .changed
+                .iter()
+                .filter(|c| c.security)
+                .map(move |c| (Some(p), c))
+        })
+        .collect();
+    if list.is_empty() {
+        o.push_str(
+            "<p class=\"none\">None: no file privileged on either side changed in content.</p>",
+        );
+    } else {
+        content_rows(o, &list);
+    }
+    if !r.cves.is_empty() {
+        let links: Vec<String> = r
+            .cves
+            .iter()
+            .map(|c| {
+                reference_link(&debgate_diff::Reference {
+                    kind: debgate_diff::RefKind::Cve,
+                    id: c.clone(),
+                })
+            })
+            .collect();
+        let _ = write!(
+            o,
+            "<details><summary>CVEs named by the changelogs ({})</summary><p>{}</p></details>",
+            links.len(),
+            links.join(", ")
+        );
+    }
+    o.push_str("</section>\n");
+}
+
+fn pair_content(o: &mut String, p: &PairDiff) {
+    let c = &p.content_changes;
+    if c.changed.is_empty() && c.unknown_count == 0 && c.notes.is_empty() {
+        return;
+    }
+    let _ = write!(
+        o,
+        "<h3>Content</h3><p>{}.</p>",
+        esc(&crate::diff_text::pair_content_headline(c))
+    );
+    if !c.changed.is_empty() {
+        let list: Vec<(Option<&PairDiff>, &debgate_diff::ContentChange)> =
+            c.changed.iter().map(|x| (None, x)).collect();
+        content_rows(o, &list);
+    }
+    let mut items: Vec<String> = c
+        .unknown
+        .iter()
+        .map(|u| format!("not compared: {}: {}", u.path, u.why))
+        .collect();
+    items.extend(
+        c.md5sums_wrong
+            .iter()
+            .map(|w| format!("md5sums wrong: {w}")),
+    );
+    items.extend(c.notes.iter().map(|n| format!("note: {n}")));
+    if !items.is_empty() {
+        o.push_str("<ul class=\"mono\">");
+        for i in items {
+            let _ = write!(o, "<li>{}</li>", esc(&i));
+        }
+        o.push_str("</ul>");
+    }
+}
+
+fn pair_changelog(o: &mut String, p: &PairDiff) {
+    let c = &p.changelog;
+    if c.file.is_none() && c.notes.is_empty() {
+        return;
+    }
+    let _ = write!(
+        o,
+        "<h3>Changelog</h3><p>{}</p>",
+        esc(&crate::diff_text::changelog_headline(p))
+    );
+    for (title, entries) in [("", &c.entries), ("NEWS ", &c.news)] {
+        for e in entries {
+            let _ = write!(
+                o,
+                "<div class=\"entry\"><div class=\"mono\">{}{}{}</div><pre>{}</pre></div>",
+                esc(title),
+                esc(&crate::diff_text::entry_heading(e)),
+                if e.security {
+                    badge("regression", "security")
+                } else {
+                    String::new()
+                },
+                esc(&e.body)
+            );
+        }
+    }
+    if !c.notes.is_empty() {
+        o.push_str("<ul>");
+        for n in &c.notes {
+            let _ = write!(o, "<li>{}</li>", esc(n));
+        }
+        o.push_str("</ul>");
+    }
+    if !p.references.is_empty() {
+        let links: Vec<String> = p.references.iter().map(reference_link).collect();
+        let _ = write!(
+            o,
+            "<details><summary>References ({})</summary><p>{}</p></details>",
+            links.len(),
+            links.join(", ")
+        );
+    }
 }
 
 fn privileges(o: &mut String, r: &DiffReport) {
@@ -390,11 +570,32 @@ fn pair(o: &mut String, p: &PairDiff, id: &str) {
             &format!("{} privilege change(s)", p.privileges.len()),
         ));
     }
+    let security = p
+        .content_changes
+        .changed
+        .iter()
+        .filter(|c| c.security)
+        .count();
+    if security > 0 {
+        o.push_str(&badge(
+            "priv",
+            &format!("{security} security content change(s)"),
+        ));
+    }
+    let cves = p
+        .references
+        .iter()
+        .filter(|r| r.kind == debgate_diff::RefKind::Cve)
+        .count();
+    if cves > 0 {
+        o.push_str(&badge("priv", &format!("{cves} CVE(s)")));
+    }
     let mut count = |n: usize, what: &str| {
         if n > 0 {
             o.push_str(&badge("neutral", &format!("{n} {what}")));
         }
     };
+    count(p.content_changes.changed.len(), "changed in content");
     count(p.kconfig.len(), "kconfig");
     count(p.content.len(), "diff(s)");
     count(p.metadata.len(), "metadata");
@@ -404,6 +605,8 @@ fn pair(o: &mut String, p: &PairDiff, id: &str) {
     );
     count(p.control.len(), "control");
     o.push_str("</span></summary><div class=\"body\">");
+    pair_content(o, p);
+    pair_changelog(o, p);
 
     if !p.privileges.is_empty() {
         o.push_str("<h3>Privileges gained</h3>");

@@ -128,6 +128,33 @@ fn markdown(r: &DiffReport) -> String {
         );
     }
 
+    let _ = writeln!(
+        o,
+        "\n## Security-relevant content changes\n\n{}.\n",
+        crate::diff_text::content_headline(r)
+    );
+    for s in &r.security_content {
+        let _ = writeln!(
+            o,
+            "- **security**: {}",
+            cell(&crate::diff_text::security_content_line(s))
+        );
+    }
+    if !r.cves.is_empty() {
+        let cves: Vec<String> = r
+            .cves
+            .iter()
+            .map(|c| {
+                link(&debgate_diff::Reference {
+                    kind: debgate_diff::RefKind::Cve,
+                    id: c.clone(),
+                })
+            })
+            .collect();
+        let _ = writeln!(o);
+        details(&mut o, "CVEs named by the changelogs", &cves);
+    }
+
     let _ = writeln!(o, "\n## Privilege changes\n");
     let privileges: Vec<&PrivilegeChange> = r.pairs.iter().flat_map(|p| &p.privileges).collect();
     if privileges.is_empty() {
@@ -187,7 +214,92 @@ fn details(o: &mut String, title: &str, items: &[String]) {
     let _ = writeln!(o, "\n</details>\n");
 }
 
+/// A reference as a markdown link: `[CVE-2024-28085](https://security-tracker…)`.
+fn link(r: &debgate_diff::Reference) -> String {
+    format!("[{}]({})", r.label().replace(']', "\\]"), r.url())
+}
+
+fn markdown_content(o: &mut String, p: &PairDiff) {
+    let c = &p.content_changes;
+    if c.changed.is_empty() && c.unknown_count == 0 && c.notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "{}.\n", crate::diff_text::pair_content_headline(c));
+    for x in c.changed.iter().filter(|x| x.security) {
+        let _ = writeln!(
+            o,
+            "- **security**: {}",
+            cell(&crate::diff_text::content_line(x))
+        );
+    }
+    if c.changed.iter().any(|x| x.security) {
+        o.push('\n');
+    }
+    let rest: Vec<String> = c
+        .changed
+        .iter()
+        .filter(|x| !x.security)
+        .map(|x| format!("`{}`", crate::diff_text::content_line(x)))
+        .collect();
+    details(o, "content changed", &rest);
+    let unknown: Vec<String> = c
+        .unknown
+        .iter()
+        .map(|u| format!("`{}`: {}", u.path, u.why))
+        .collect();
+    details(o, "content not compared", &unknown);
+    details(o, "md5sums wrong", &c.md5sums_wrong);
+    for n in &c.notes {
+        let _ = writeln!(o, "- note: {}", cell(n));
+    }
+    if !c.notes.is_empty() {
+        o.push('\n');
+    }
+}
+
+fn markdown_changelog(o: &mut String, p: &PairDiff) {
+    let c = &p.changelog;
+    if c.file.is_none() && c.notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "Changelog: {}.\n",
+        cell(&crate::diff_text::changelog_headline(p))
+    );
+    for (title, entries) in [("", &c.entries), ("NEWS ", &c.news)] {
+        for e in entries {
+            let flag = if e.security { " **security**" } else { "" };
+            let _ = writeln!(o, "- {title}`{}`{flag}", crate::diff_text::entry_heading(e));
+            let (lines, more) = crate::diff_text::body_lines(&e.body);
+            let mut body = lines.join("\n");
+            if more > 0 {
+                let _ = write!(body, "\n… {more} more line(s) (--format json has them all)");
+            }
+            if !body.trim().is_empty() {
+                let f = fence(&body);
+                let indented: Vec<String> = format!("{f}\n{body}\n{f}")
+                    .lines()
+                    .map(|l| format!("  {l}"))
+                    .collect();
+                let _ = writeln!(o, "\n{}\n", indented.join("\n"));
+            }
+        }
+    }
+    for n in &c.notes {
+        let _ = writeln!(o, "- note: {}", cell(n));
+    }
+    if !p.references.is_empty() {
+        let refs: Vec<String> = p.references.iter().map(link).collect();
+        let _ = writeln!(o);
+        details(o, "references", &refs);
+    }
+    o.push('\n');
+}
+
 fn markdown_pair(o: &mut String, p: &PairDiff) {
+    markdown_content(o, p);
+    markdown_changelog(o, p);
     if !p.control.is_empty() {
         let _ = writeln!(o, "| control field | old | new |");
         let _ = writeln!(o, "|---|---|---|");

@@ -13,6 +13,116 @@ use std::fmt::Write;
 /// Items of one list shown in text output; the JSON has them all.
 const TEXT_LIST_LIMIT: usize = 20;
 
+/// Lines of one changelog entry's body shown in text and markdown; the JSON has them all. A
+/// kernel's entry lists every upstream commit, thousands of lines.
+pub(crate) const ENTRY_LINES: usize = 30;
+
+/// `/usr/bin/x (by md5sums)`, `/usr/bin/su (by bytes; new: 4755 root:root)`.
+pub(crate) fn content_line(c: &debgate_diff::ContentChange) -> String {
+    let mut extra = vec![format!("by {}", c.compared_by.replace('-', " "))];
+    if c.conffile {
+        extra.push("conffile".to_string());
+    }
+    extra.extend(c.why.iter().cloned());
+    let path = match &c.old_path {
+        Some(o) => format!("{o} → {}", c.path),
+        None => c.path.clone(),
+    };
+    format!("{path} ({})", extra.join("; "))
+}
+
+/// `pkg 1.0-1 → 1.0-2 /usr/bin/su (by bytes; new: 4755 …)`.
+pub(crate) fn security_content_line(s: &debgate_diff::SecurityContent) -> String {
+    format!(
+        "{} {} → {} {}",
+        s.package,
+        s.old_version,
+        s.new_version,
+        content_line(&s.change)
+    )
+}
+
+/// `3 file(s) changed in content (1 security-relevant), 0 not compared; 1 package(s) name CVEs`.
+pub(crate) fn content_headline(r: &DiffReport) -> String {
+    let s = &r.summary;
+    format!(
+        "{} file(s) changed in content ({} security-relevant), {} not compared; {} package(s) name {} CVE(s)",
+        s.content_changed, s.security_content, s.content_unknown, s.packages_with_cves, s.cves
+    )
+}
+
+/// `76 of 280 compared file(s) changed in content (2 security-relevant)`.
+pub(crate) fn pair_content_headline(c: &debgate_diff::ContentChanges) -> String {
+    let security = c.changed.iter().filter(|x| x.security).count();
+    format!(
+        "{} of {} compared file(s) changed in content ({security} security-relevant)",
+        c.changed.len(),
+        c.compared
+    )
+}
+
+/// `1.0-1+deb12u1 (bookworm-security; urgency=medium) — Name <mail>, DATE`.
+pub(crate) fn entry_heading(e: &debgate_diff::ChangelogEntry) -> String {
+    let mut h = format!("{} ({}", e.version, e.distributions.join(" "));
+    if let Some(u) = &e.urgency {
+        let _ = write!(h, "; urgency={u}");
+    }
+    h.push(')');
+    if let Some(m) = &e.maintainer {
+        let _ = write!(h, " — {m}");
+        if let Some(d) = &e.date {
+            let _ = write!(h, ", {d}");
+        }
+    }
+    h
+}
+
+/// `2 entries since 1.0-1 from /usr/share/doc/x/changelog.Debian.gz`.
+pub(crate) fn changelog_headline(p: &PairDiff) -> String {
+    let c = &p.changelog;
+    if c.file.is_none() && c.entries.is_empty() {
+        return "none found".to_string();
+    }
+    let mut h = format!(
+        "{} entr{} since {}",
+        c.entries.len(),
+        if c.entries.len() == 1 { "y" } else { "ies" },
+        p.old_version
+    );
+    if let Some(f) = &c.file {
+        let _ = write!(h, " from {f}");
+        if let Some(by) = &c.via_package {
+            let _ = write!(h, " (shipped by {by})");
+        }
+    }
+    if c.truncated {
+        h.push_str(", truncated");
+    }
+    h
+}
+
+/// A long list on one line: the first `TEXT_LIST_LIMIT` items and how many more (a kernel's
+/// changelog names thousands of CVEs).
+pub(crate) fn folded(items: &[String]) -> String {
+    let shown = items.len().min(TEXT_LIST_LIMIT);
+    let mut s = items[..shown].join(", ");
+    if items.len() > shown {
+        let _ = write!(
+            s,
+            ", … {} more (--format json lists them all)",
+            items.len() - shown
+        );
+    }
+    s
+}
+
+/// The body lines shown: at most `ENTRY_LINES`, and how many more there are.
+pub(crate) fn body_lines(body: &str) -> (Vec<&str>, usize) {
+    let all: Vec<&str> = body.lines().collect();
+    let shown = all.len().min(ENTRY_LINES);
+    (all[..shown].to_vec(), all.len() - shown)
+}
+
 /// A kconfig value as people say it: `# X is not set` is "not set".
 pub(crate) fn kvalue(v: &Option<String>) -> &str {
     match v.as_deref() {
@@ -222,6 +332,24 @@ fn text(r: &DiffReport, color: bool) -> String {
             one_line(&step_line(s, "new"))
         );
     }
+    // Security-relevant content changes next, then the CVEs the changelogs name.
+    let _ = writeln!(o, "content: {}", content_headline(r));
+    for s in &r.security_content {
+        let _ = writeln!(
+            o,
+            "  {}: {}",
+            paint(color, "1;33", "SECURITY"),
+            one_line(&security_content_line(s))
+        );
+    }
+    if !r.cves.is_empty() {
+        let _ = writeln!(
+            o,
+            "  CVEs ({}): {}",
+            r.cves.len(),
+            one_line(&folded(&r.cves))
+        );
+    }
     let privileges: Vec<&PrivilegeChange> = r.pairs.iter().flat_map(|p| &p.privileges).collect();
     if privileges.is_empty() {
         let _ = writeln!(
@@ -319,7 +447,93 @@ fn kconfig_line(k: &KconfigChange) -> String {
     )
 }
 
+fn text_content(o: &mut String, p: &PairDiff, color: bool) {
+    let c = &p.content_changes;
+    if !c.changed.is_empty() || c.compared > 0 {
+        let _ = writeln!(o, "  {}", pair_content_headline(c));
+    }
+    for (i, x) in c.changed.iter().enumerate() {
+        if i == TEXT_LIST_LIMIT {
+            let _ = writeln!(
+                o,
+                "    … {} more (--format json lists them all)",
+                c.changed.len() - TEXT_LIST_LIMIT
+            );
+            break;
+        }
+        let line = one_line(&content_line(x)).into_owned();
+        let line = if x.security {
+            paint(color, "1;33", &format!("SECURITY {line}"))
+        } else {
+            line
+        };
+        let _ = writeln!(o, "    {line}");
+    }
+    let unknown: Vec<String> = c
+        .unknown
+        .iter()
+        .map(|u| {
+            let tag = if u.security { "SECURITY " } else { "" };
+            format!("{tag}{}: {}", u.path, u.why)
+        })
+        .collect();
+    if c.unknown_count > c.unknown.len() {
+        let _ = writeln!(
+            o,
+            "  content not compared: {} file(s), see the notes",
+            c.unknown_count
+        );
+    }
+    text_list(o, "content not compared", &unknown);
+    text_list(o, "md5sums wrong", &c.md5sums_wrong);
+    text_list(o, "content notes", &c.notes);
+}
+
+fn text_changelog(o: &mut String, p: &PairDiff, color: bool) {
+    let c = &p.changelog;
+    if c.file.is_none() && c.notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "  changelog: {}", one_line(&changelog_headline(p)));
+    for (title, entries) in [("", &c.entries), ("NEWS ", &c.news)] {
+        for e in entries {
+            let head = format!("{title}{}", one_line(&entry_heading(e)));
+            let head = if e.security {
+                paint(color, "1;33", &format!("{head} [security]"))
+            } else {
+                head
+            };
+            let _ = writeln!(o, "    {head}");
+            let (lines, more) = body_lines(&e.body);
+            for l in lines {
+                let _ = writeln!(o, "      {}", one_line(l));
+            }
+            if more > 0 {
+                let _ = writeln!(
+                    o,
+                    "      … {more} more line(s) (--format json has them all)"
+                );
+            }
+        }
+    }
+    for n in &c.notes {
+        let _ = writeln!(o, "    note: {}", one_line(n));
+    }
+    if !p.references.is_empty() {
+        let refs: Vec<String> = p.references.iter().map(|r| r.label()).collect();
+        let _ = writeln!(
+            o,
+            "  references ({}): {}",
+            refs.len(),
+            one_line(&folded(&refs))
+        );
+    }
+}
+
 fn text_pair(o: &mut String, p: &PairDiff, color: bool) {
+    // What is security-relevant first: content of privileged files, then why (the changelog).
+    text_content(o, p, color);
+    text_changelog(o, p, color);
     let control: Vec<String> = p
         .control
         .iter()

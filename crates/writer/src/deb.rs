@@ -77,6 +77,9 @@ pub(crate) fn control_tar_with(
         text.push('\n');
         members.push(FileSpec::file("/conffiles", 0o644, text));
     }
+    if let Some(text) = &spec.md5sums {
+        members.push(FileSpec::file("/md5sums", 0o644, text.as_bytes()));
+    }
     for (name, text) in &spec.scripts {
         members.push(FileSpec::file(
             &format!("/{}", name.as_str()),

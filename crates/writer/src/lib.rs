@@ -54,6 +54,9 @@ pub struct PackageSpec {
     pub conffiles: Vec<String>,
     /// Maintainer scripts, written with mode 0755.
     pub scripts: Vec<(ScriptName, String)>,
+    /// control.tar's `md5sums`, written as given; no file when `None`. [`dh_md5sums`] makes
+    /// the one debhelper would.
+    pub md5sums: Option<String>,
     /// data.tar entries. [`write_deb`] adds implied directories and sorts them; see
     /// [`normalize_files`].
     pub files: Vec<FileSpec>,
@@ -134,4 +137,41 @@ impl FileSpec {
             ..FileSpec::file(path, mode, Vec::new())
         }
     }
+}
+
+/// The `md5sums` debhelper's `dh_md5sums` writes for `spec`: one `MD5  PATH` line per regular
+/// file (hard links included, by their own content), conffiles left out, sorted by path, the
+/// path without its leading `/`.
+pub fn dh_md5sums(spec: &PackageSpec) -> String {
+    use md5::Digest;
+    use std::collections::BTreeMap;
+    let content: BTreeMap<&str, &[u8]> = spec
+        .files
+        .iter()
+        .filter(|f| f.kind == EntryKind::File)
+        .map(|f| (f.path.as_str(), f.content.as_slice()))
+        .collect();
+    let mut lines: Vec<(String, String)> = Vec::new();
+    for f in &spec.files {
+        let bytes = match f.kind {
+            EntryKind::File => Some(f.content.as_slice()),
+            EntryKind::HardLink => f
+                .link_target
+                .as_deref()
+                .and_then(|t| content.get(t).copied()),
+            _ => None,
+        };
+        let Some(bytes) = bytes else { continue };
+        if spec.conffiles.iter().any(|c| c.trim() == f.path) {
+            continue;
+        }
+        let digest = md5::Md5::digest(bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        lines.push((f.path.trim_start_matches('/').to_string(), hex));
+    }
+    lines.sort();
+    lines
+        .into_iter()
+        .map(|(path, hex)| format!("{hex}  {path}\n"))
+        .collect()
 }

@@ -51,6 +51,9 @@ struct Meta {
 struct BuildMeta {
     control_compression: Option<String>,
     data_compression: Option<String>,
+    /// Write the `md5sums` dh_md5sums would ([`crate::dh_md5sums`]), as real packages have.
+    #[serde(default)]
+    md5sums: bool,
 }
 
 /// One `[[extra-member]]`: a name and exactly one of `text` or `hex`.
@@ -127,13 +130,15 @@ pub fn load_package(dir: &Path) -> Result<(PackageSpec, BuildOptions), WriterErr
             "conffiles" => {
                 spec.conffiles = read_text(&path)?.lines().map(String::from).collect();
             }
+            // Written as given: a wrong or malformed one, for tests of how it is read.
+            "md5sums" => spec.md5sums = Some(read_text(&path)?),
             other => match ScriptName::from_member(other) {
                 Some(script) => spec.scripts.push((script, read_text(&path)?)),
                 None => {
                     return Err(WriterError::tree(
                         path,
-                        "unknown file in DEBIAN/ (expected control, conffiles or a maintainer \
-                         script)",
+                        "unknown file in DEBIAN/ (expected control, conffiles, md5sums or a \
+                         maintainer script)",
                     ))
                 }
             },
@@ -279,6 +284,15 @@ pub fn load_package(dir: &Path) -> Result<(PackageSpec, BuildOptions), WriterErr
     }
 
     spec.files = files.into_values().collect();
+    if meta.build.md5sums {
+        if spec.md5sums.is_some() {
+            return Err(WriterError::tree(
+                &meta_path,
+                "[build] md5sums = true and a DEBIAN/md5sums: give one or the other",
+            ));
+        }
+        spec.md5sums = Some(crate::dh_md5sums(&spec));
+    }
     Ok((spec, build))
 }
 

@@ -32,6 +32,7 @@ fn sample() -> PackageSpec {
     PackageSpec {
         control: "Package: sample\nVersion: 1.0\nArchitecture: amd64\nDescription: s\n".into(),
         conffiles: vec!["/etc/sample.conf".into()],
+        md5sums: None,
         scripts: vec![
             (ScriptName::Postinst, "#!/bin/sh\nexit 0\n".into()),
             (ScriptName::Prerm, "#!/bin/sh\n".into()),
@@ -421,4 +422,16 @@ fn a_declared_file_with_content_can_sit_under_a_declared_symlink() {
     );
     let job = &files[job.unwrap()];
     assert_eq!((job.mode, job.content.as_slice()), (0o600, &b"hi"[..]));
+}
+
+#[test]
+fn dh_md5sums_lists_regular_files_but_not_conffiles() {
+    // Every regular file (a hard link by its target's bytes), sorted by path, without the
+    // leading `/`; the conffile /etc/sample.conf is left out. md5("bin") and md5("").
+    assert_eq!(
+        debgate_writer::dh_md5sums(&sample()),
+        "c1111bd512b29e821b120b86446026b8  usr/bin/pinger\n\
+         c1111bd512b29e821b120b86446026b8  usr/bin/pinger-hl\n\
+         d41d8cd98f00b204e9800998ecf8427e  var/log/app.log\n"
+    );
 }

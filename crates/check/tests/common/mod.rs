@@ -17,6 +17,7 @@ pub fn analyzed(case: &StateCase) -> AnalyzedPackage {
         limits: Limits::default(),
         want_content: &|_| false,
         xz_threads: 1,
+        digests: None,
     };
     let pkg = read_package_from(PathBuf::from(&case.name), deb.as_slice(), &opts)
         .unwrap_or_else(|e| panic!("{}: {e}", case.name));
