@@ -158,14 +158,12 @@ pub(crate) fn between(
     };
     let mut notes = Vec::new();
 
-    // A binNMU's own entries come first; they follow the binary version.
+    // A binNMU's own entries come first; they follow the binary version. The file holds
+    // only the binNMU's entries, so that it ends before the old version says nothing.
     let arch = new.control.architecture();
     if let Some((path, c, _)) = lookup(&format!("changelog.Debian.{arch}.gz")) {
         match read(c, old_version) {
-            Ok(r) => {
-                truncated(&r, &path, old_version, &mut notes);
-                out.entries.extend(r.entries);
-            }
+            Ok(r) => out.entries.extend(r.entries),
             Err(e) => notes.push(format!("{path}: {e}")),
         }
     }

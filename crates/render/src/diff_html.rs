@@ -301,13 +301,18 @@ fn content_rows(o: &mut String, list: &[(Option<&PairDiff>, &debgate_diff::Conte
         if c.conffile {
             why.insert(0, "conffile".to_string());
         }
+        // A digest is 64 hex digits: the head tells two apart, the whole is in the title.
+        let short = |d: &str| {
+            let head: String = d.chars().take(20).collect();
+            format!("<span title=\"{}\">{}…</span>", esc(d), esc(&head))
+        };
         let _ = write!(
             o,
-            "<td class=\"mono\">{}</td><td class=\"nw\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
+            "<td class=\"mono\">{}</td><td class=\"nw\">{}</td><td class=\"mono nw\">{}</td><td class=\"mono nw\">{}</td><td class=\"mono\">{}</td></tr>",
             esc(&path),
             esc(&c.compared_by.replace('-', " ")),
-            esc(&c.old_digest),
-            esc(&c.new_digest),
+            short(&c.old_digest),
+            short(&c.new_digest),
             esc(&why.join("; "))
         );
     }
