@@ -12,7 +12,8 @@
 //! one package, fetched as `cargo xtask corpus` fetches them) against `dpkg-deb --fsys-tarfile`
 //! of the larger side and of both sides one after the other, against its floor (`debgate check
 //! --xz-threads 1` of the larger side alone), and against debdiff and diffoscope where they are
-//! installed.
+//! installed. A last line per pair gives the diff time as a ratio of the floor of reading the
+//! new side at all, `dpkg-deb --fsys-tarfile NEW`.
 
 use crate::corpus::{self, CorpusSpec, FetchedDiff};
 use crate::util;
@@ -555,6 +556,26 @@ fn diff_table(
          and /floor = diff time / floor; RSS = peak resident set in MiB; debdiff and diffoscope: one run each, stopped after \
          {OTHER_TOOL_TIMEOUT_SECS} s)"
     );
+    // The headline figure per pair: the diff against the floor of reading the new side at all.
+    for (name, _, m, _, _) in &rows {
+        let per_threads: Vec<String> = DIFF_XZ_THREADS
+            .iter()
+            .zip(&m.diff)
+            .map(|(threads, diff)| {
+                let threads = if *threads == "0" { "auto" } else { threads };
+                format!(
+                    "xz {threads}: {} s = {}x",
+                    secs(diff.wall),
+                    ratio(diff.wall, m.dpkg_new.wall)
+                )
+            })
+            .collect();
+        println!(
+            "diff {name}: debgate diff / dpkg-deb --fsys-tarfile NEW (the floor, {} s): {}",
+            secs(m.dpkg_new.wall),
+            per_threads.join("; ")
+        );
+    }
     Ok(())
 }
 

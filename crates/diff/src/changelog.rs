@@ -101,10 +101,27 @@ struct Read {
     cut: bool,
 }
 
+/// How much text is expanded first; each further try doubles it. A changelog is read from its
+/// newest entry and only down to the old version: for a kernel (3.7 MB of text, the old version
+/// some 450 KB in) the whole file would be six times the work.
+const FIRST_TRY: u64 = 256 * 1024;
+
 fn read(content: &Content, stop: &str) -> Result<Read, String> {
-    let decoded = gunzip(&content.bytes, MAX_CHANGELOG_TEXT);
+    let mut budget = FIRST_TRY.min(MAX_CHANGELOG_TEXT);
+    let (decoded, entries) = loop {
+        let decoded = gunzip(&content.bytes, budget);
+        let entries = parse(&decoded.text).map_err(|e| e.to_string())?;
+        // Entries before the one at or below `stop` are whole even when the text was cut
+        // further on: the next header follows each of them.
+        let done = decoded.complete || since(&entries, stop).reached;
+        // `complete` is false for a cut or corrupt stream too: expanding more then gives no
+        // more text, and the loop ends on the budget or on the text no longer growing.
+        if done || budget >= MAX_CHANGELOG_TEXT || (decoded.text.len() as u64) < budget / 2 {
+            break (decoded, entries);
+        }
+        budget = budget.saturating_mul(2).min(MAX_CHANGELOG_TEXT);
+    };
     let cut = content.truncated || !decoded.complete;
-    let entries = parse(&decoded.text).map_err(|e| e.to_string())?;
     let picked = since(&entries, stop);
     Ok(Read {
         entries: picked
@@ -203,6 +220,8 @@ pub(crate) fn between(
         }
     }
     out.notes = notes;
+    // A kernel's entries name thousands: a set, not a search of the list, says which are new.
+    let mut seen: std::collections::HashSet<&Reference> = std::collections::HashSet::new();
     let mut refs: Vec<Reference> = Vec::new();
     for r in out
         .entries
@@ -210,7 +229,7 @@ pub(crate) fn between(
         .chain(&out.news)
         .flat_map(|e| &e.references)
     {
-        if !refs.contains(r) {
+        if seen.insert(r) {
             refs.push(r.clone());
         }
     }

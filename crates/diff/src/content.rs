@@ -4,8 +4,9 @@
 
 use crate::report::{ContentChange, ContentChanges, UnknownContent};
 use debgate_analyze::privileges::{inventory, Scope};
-use debgate_facts::{hex, Entry, EntryKind, Hashed, Md5sums, Package};
-use debgate_pipeline::AnalyzedPackage;
+use debgate_facts::{hex, Entry, EntryKind, FileDigest, Hashed, Md5sums, Package};
+use debgate_pipeline::{AnalyzedPackage, Settings};
+use debgate_reader::{read_package, ReadOptions, ScriptTargets};
 use std::collections::{BTreeMap, HashMap};
 
 /// Per side: why each privileged path is security-relevant (`new: 4755 root:root`), and, when
@@ -47,6 +48,8 @@ enum Known<'a> {
 struct Side<'a> {
     p: &'a Package,
     by_path: HashMap<&'a str, &'a Entry>,
+    /// Digests from reading the package again (see [`rehash`]).
+    again: BTreeMap<String, FileDigest>,
 }
 
 impl<'a> Side<'a> {
@@ -54,7 +57,12 @@ impl<'a> Side<'a> {
         Side {
             p,
             by_path: p.entries.iter().map(|e| (e.path.as_str(), e)).collect(),
+            again: BTreeMap::new(),
         }
+    }
+
+    fn digest(&self, path: &str) -> Option<&FileDigest> {
+        self.p.digests.get(path).or_else(|| self.again.get(path))
     }
 
     fn is_regular(&self, path: &str) -> bool {
@@ -87,10 +95,34 @@ impl<'a> Side<'a> {
     }
 }
 
+/// Read `p` again to hash `paths`: files privileged on the other side only, which this side
+/// had no reason to hash as it streamed by. Rare (a privilege gained or given up), and only
+/// those files are hashed; nothing else is kept.
+fn rehash(
+    p: &Package,
+    paths: &[String],
+    settings: &Settings,
+) -> Result<BTreeMap<String, FileDigest>, String> {
+    let targets = |_: &[debgate_facts::Script]| ScriptTargets {
+        paths: paths.iter().map(|p| (p.clone(), false)).collect(),
+        unknown: false,
+    };
+    let opts = ReadOptions {
+        limits: settings.limits.clone(),
+        digests: Some(&targets),
+        ..ReadOptions::default()
+    };
+    let again = read_package(&p.file, &opts).map_err(|e| e.to_string())?;
+    Ok(paths
+        .iter()
+        .filter_map(|path| again.digests.get(path).map(|d| (path.clone(), *d)))
+        .collect())
+}
+
 /// What one side knows of `path`'s content, or why it knows nothing.
-fn known<'a>(s: &Side<'a>, path: &str) -> Result<Known<'a>, String> {
+fn known<'a>(s: &'a Side<'a>, path: &str) -> Result<Known<'a>, String> {
     let p = s.p;
-    if let Some(d) = p.digests.get(path) {
+    if let Some(d) = s.digest(path) {
         return Ok(Known::Bytes(d));
     }
     let member = s.member(path);
@@ -128,9 +160,10 @@ pub(crate) fn compare(
     old: &AnalyzedPackage,
     new: &AnalyzedPackage,
     both: &[(String, String)],
+    settings: &Settings,
 ) -> ContentChanges {
     let (op, np) = (&old.package, &new.package);
-    let (os, ns) = (Side::new(op), Side::new(np));
+    let (mut os, mut ns) = (Side::new(op), Side::new(np));
     let mut out = ContentChanges::default();
     out.notes.extend(
         [side_note("old", op), side_note("new", np)]
@@ -138,6 +171,36 @@ pub(crate) fn compare(
             .flatten(),
     );
     let (opriv, npriv) = (privileged(old, "old"), privileged(new, "new"));
+    // A file privileged on one side only was hashed on that side alone: the other side's bytes
+    // are hashed by reading its package again, so that md5sums is never all that is known of
+    // a privileged file's content.
+    let (mut need_old, mut need_new) = (Vec::new(), Vec::new());
+    for (o, n) in both {
+        let privileged = opriv.paths.contains_key(o) || npriv.paths.contains_key(n);
+        if !privileged || !os.is_regular(o) || !ns.is_regular(n) {
+            continue;
+        }
+        if os.digest(o).is_none() {
+            need_old.push(o.clone());
+        }
+        if ns.digest(n).is_none() {
+            need_new.push(n.clone());
+        }
+    }
+    for (side, s, need) in [("old", &mut os, need_old), ("new", &mut ns, need_new)] {
+        if need.is_empty() {
+            continue;
+        }
+        match rehash(s.p, &need, settings) {
+            Ok(found) => s.again = found,
+            Err(e) => out.notes.push(format!(
+                "{side}: reading {} again to hash {} file(s) privileged on the other side failed: {e}",
+                s.p.file.display(),
+                need.len()
+            )),
+        }
+    }
+    let (os, ns) = (os, ns);
     let unusable = |p: &Package| matches!(p.md5sums, Md5sums::Unusable(_));
     for (o, n) in both {
         if !os.is_regular(o) || !ns.is_regular(n) {

@@ -162,6 +162,7 @@ pub fn diff_analyzed<'a>(
         named_options: &named_options,
         docs: &docs,
         content_cap: settings.limits.max_content_bytes,
+        settings,
     };
     let mut pairs: Vec<PairDiff> = pairing
         .pairs

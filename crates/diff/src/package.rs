@@ -91,6 +91,9 @@ pub(crate) struct PairContext<'a> {
     pub docs: &'a crate::changelog::Docs<'a>,
     /// `max-content-bytes`, named when a changelog was cut at it.
     pub content_cap: u64,
+    /// How the sides were read: a package is read again with them to hash a file privileged
+    /// on the other side only.
+    pub settings: &'a debgate_pipeline::Settings,
 }
 
 pub(crate) fn diff_pair(
@@ -151,7 +154,7 @@ pub(crate) fn diff_pair(
         privileges: privilege_changes(new, &sides),
         escalations: steps(new, Some(old), &|p| sides.old_of(p), true),
         reductions: steps(old, Some(new), &|p| sides.new_of(p), false),
-        content_changes: crate::content::compare(old, new, &matched.both),
+        content_changes: crate::content::compare(old, new, &matched.both, cx.settings),
         changelog,
         references,
     }

@@ -170,10 +170,9 @@ fn a_script_grant_makes_its_target_hashed_and_security_relevant() {
     let r = diff(&[old], &[new]);
     let t = changed(pair(&r, "tool"), "/usr/bin/t").unwrap();
     assert!(t.security, "{t:?}");
-    assert_eq!(
-        t.compared_by, "bytes-and-md5sums",
-        "new side hashed, old side's claim"
-    );
+    // The new side hashed it as it streamed by; the old side, where it is not privileged, was
+    // read again to hash it, so its md5sums claim is not all that is known.
+    assert_eq!(t.compared_by, "bytes", "{t:?}");
     assert!(t.why.iter().any(|w| w.starts_with("new: 4755")), "{t:?}");
 }
 

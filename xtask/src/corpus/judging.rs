@@ -252,21 +252,28 @@ pub(super) fn judge_diff(d: &DiffSpec, f: &FetchedDiff, report: &Value, t: &mut 
     );
 
     for (key, max) in &d.at_most {
-        let n = list(pair, key).len();
+        let items = counted(pair, key);
+        let n = items.len();
         t.record(
             n <= *max,
             &format!("{head}: at most {max} {key}"),
-            &format!("{n} reported, the first: {}", brief(&pair[key][0])),
+            &format!(
+                "{n} reported, the first: {}",
+                brief(items.first().unwrap_or(&Value::Null))
+            ),
         );
     }
     for (key, min) in &d.at_least {
-        let n = list(pair, key).len();
+        let n = counted(pair, key).len();
         t.record(
             n >= *min,
             &format!("{head}: at least {min} {key}"),
             &format!("{n} reported"),
         );
     }
+
+    judge_content(d, &head, pair, t);
+    judge_changelog(d, &head, report, pair, t);
 
     let verdicts = list(report, "verdicts");
     for e in &d.verdicts {
@@ -326,6 +333,160 @@ pub(super) fn judge_diff(d: &DiffSpec, f: &FetchedDiff, report: &Value, t: &mut 
             &format!("{head}: {} unchanged ({})", u.path, u.fields.join(", ")),
             &found.join("; "),
         );
+    }
+}
+
+/// The entries `at-most`/`at-least` count for `key`: a list field of the pair, or for
+/// `content_changed` the list `content_changes.changed`.
+fn counted(pair: &Value, key: &str) -> Vec<Value> {
+    let v = match key {
+        "content_changed" => &pair["content_changes"]["changed"],
+        _ => &pair[key],
+    };
+    v.as_array().cloned().unwrap_or_default()
+}
+
+/// Up to `n` items of a list as text, with how many were left out, for FAIL lines.
+fn first_few(items: &[String], n: usize) -> String {
+    let mut s = items.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > n {
+        s.push_str(&format!(", … ({} more)", items.len() - n));
+    }
+    if s.is_empty() {
+        s.push_str("none");
+    }
+    s
+}
+
+/// `content-changed` and `content-renamed` against the pair's `content_changes.changed`.
+fn judge_content(d: &DiffSpec, head: &str, pair: &Value, t: &mut Tally) {
+    let changed = pair["content_changes"]["changed"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let path_of = |c: &Value, key: &str| c[key].as_str().map(str::to_string);
+    let paths: Vec<String> = changed.iter().filter_map(|c| path_of(c, "path")).collect();
+
+    for want in &d.content_changed {
+        let canonical = usrmerge_canonical(want);
+        let found = paths.iter().any(|p| usrmerge_canonical(p) == canonical);
+        t.record(
+            found,
+            &format!("{head}: content-changed {want}"),
+            &format!(
+                "not among the {} content_changes.changed paths (compared: {}): {}",
+                paths.len(),
+                pair["content_changes"]["compared"],
+                first_few(&paths, 8)
+            ),
+        );
+    }
+
+    for prefix in &d.content_renamed {
+        let renamed = changed
+            .iter()
+            .any(|c| match (path_of(c, "path"), path_of(c, "old_path")) {
+                (Some(new), Some(old)) => {
+                    new.starts_with(prefix.as_str())
+                        && old.starts_with(prefix.as_str())
+                        && new != old
+                }
+                _ => false,
+            });
+        let under: Vec<String> = changed
+            .iter()
+            .filter(|c| {
+                path_of(c, "path").is_some_and(|p| p.starts_with(prefix.as_str()))
+                    || path_of(c, "old_path").is_some_and(|p| p.starts_with(prefix.as_str()))
+            })
+            .map(|c| match path_of(c, "old_path") {
+                Some(old) => format!("{old} -> {}", c["path"].as_str().unwrap_or("?")),
+                None => format!("{} (no old_path)", c["path"].as_str().unwrap_or("?")),
+            })
+            .collect();
+        t.record(
+            renamed,
+            &format!("{head}: content-renamed {prefix}"),
+            &format!(
+                "no content_changes.changed entry has a path and a different old_path both \
+                 starting with it ({} changed in all); those under it: {}",
+                changed.len(),
+                first_few(&under, 8)
+            ),
+        );
+    }
+}
+
+/// `changelog-versions` against `changelog`, and `references` against the pair's `references`
+/// and the report's `cves`.
+fn judge_changelog(d: &DiffSpec, head: &str, report: &Value, pair: &Value, t: &mut Tally) {
+    if let Some(want) = &d.changelog_versions {
+        let changelog = &pair["changelog"];
+        let got: Vec<String> = changelog["entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| e["version"].as_str().unwrap_or("?").to_string())
+            .collect();
+        let truncated = &changelog["truncated"];
+        t.record(
+            &got == want && *truncated == Value::Bool(false),
+            &format!(
+                "{head}: changelog-versions [{}], not truncated",
+                want.join(", ")
+            ),
+            &format!(
+                "changelog {} has entries [{}], truncated: {truncated}{}",
+                changelog["file"],
+                got.join(", "),
+                match &changelog["notes"] {
+                    Value::Null => String::new(),
+                    notes => format!(", notes: {}", brief(notes)),
+                }
+            ),
+        );
+    }
+
+    let ids: Vec<String> = pair["references"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let id = r["id"].as_str()?;
+            Some(format!("{} {id}", r["kind"].as_str().unwrap_or("?")))
+        })
+        .collect();
+    let cves: Vec<&str> = report["cves"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    for want in &d.references {
+        let found = pair["references"]
+            .as_array()
+            .is_some_and(|rs| rs.iter().any(|r| r["id"].as_str() == Some(want.as_str())));
+        t.record(
+            found,
+            &format!("{head}: references {want}"),
+            &format!(
+                "not among the pair's {} references: {}",
+                ids.len(),
+                first_few(&ids, 10)
+            ),
+        );
+        if want.starts_with("CVE-") {
+            let owned: Vec<String> = cves.iter().map(|c| c.to_string()).collect();
+            t.record(
+                cves.contains(&want.as_str()),
+                &format!("{head}: top-level cves lists {want}"),
+                &format!(
+                    "not among the report's {} cves: {}",
+                    cves.len(),
+                    first_few(&owned, 10)
+                ),
+            );
+        }
     }
 }
 
@@ -467,6 +628,59 @@ mod tests {
             "pairs": [], "summary": {}, "verdicts": []
         });
         assert_eq!(judge(&d, &unpaired), (0, 1));
+    }
+
+    #[test]
+    fn content_and_changelog_expectations_pass_and_fail() {
+        let d = diff_spec(
+            r#"
+            name = "k"
+            old = "oldest"
+            new = "newest"
+            version-change = "upgrade"
+            paired-by = "name"
+            at-least = { content_changed = 2 }
+            content-changed = ["/bin/x"]
+            content-renamed = ["/boot/config-"]
+            changelog-versions = ["2", "1.1"]
+            references = ["CVE-2024-1", "900001"]
+            "#,
+        );
+        let pair = serde_json::json!({
+            "package": "k", "old_version": "1", "new_version": "2", "version_change": "upgrade",
+            "content_changes": {"compared": 3, "changed": [
+                {"path": "/usr/bin/x"},
+                {"path": "/boot/config-2", "old_path": "/boot/config-1"},
+            ]},
+            "changelog": {"file": "/usr/share/doc/k/changelog.Debian.gz", "truncated": false,
+                "entries": [{"version": "2"}, {"version": "1.1"}], "notes": []},
+            "references": [{"kind": "cve", "id": "CVE-2024-1"}, {"kind": "closes", "id": "900001"}]
+        });
+        let report = |pair: Value, cves: Value| {
+            serde_json::json!({
+                "errors": [], "added": [], "removed": [], "pairs": [pair], "summary": {},
+                "verdicts": [], "cves": cves
+            })
+        };
+        let cves = serde_json::json!(["CVE-2024-1"]);
+        // shape, version, pairing, at-least, content-changed, content-renamed, changelog,
+        // 2 references, 1 top-level cve.
+        assert_eq!(judge(&d, &report(pair.clone(), cves.clone())), (10, 0));
+
+        let mut worse = pair.clone();
+        // A rename outside the prefix, the same path on both sides, no /bin/x.
+        worse["content_changes"]["changed"] = serde_json::json!([
+            {"path": "/boot/config-2", "old_path": "/boot/config-2"},
+            {"path": "/boot/vmlinuz-2", "old_path": "/boot/vmlinuz-1"},
+        ]);
+        worse["changelog"]["entries"] = serde_json::json!([{"version": "2"}]);
+        worse["references"] = serde_json::json!([{"kind": "lp", "id": "900001"}]);
+        // at-least still holds (2); the rest fail, the 900001 reference by id passes.
+        assert_eq!(judge(&d, &report(worse, serde_json::json!([]))), (5, 5));
+
+        let mut truncated = pair.clone();
+        truncated["changelog"]["truncated"] = true.into();
+        assert_eq!(judge(&d, &report(truncated, cves)), (9, 1));
     }
 
     #[test]

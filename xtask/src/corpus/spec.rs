@@ -42,6 +42,19 @@ pub struct DiffSpec {
     pub at_most: BTreeMap<String, usize>,
     #[serde(default)]
     pub at_least: BTreeMap<String, usize>,
+    /// Paths that must be among `content_changes.changed[].path` (usrmerge aliases folded).
+    #[serde(default)]
+    pub content_changed: Vec<String>,
+    /// Path prefixes each of which some `content_changes.changed[]` entry must have both as
+    /// its `path` and as a different `old_path` (content compared across a rename).
+    #[serde(default)]
+    pub content_renamed: Vec<String>,
+    /// `changelog.entries[].version`, exactly and in order, with `changelog.truncated` false.
+    pub changelog_versions: Option<Vec<String>>,
+    /// Ids that must be among the pair's `references[].id`; a `CVE-` one must also be in the
+    /// report's top-level `cves`.
+    #[serde(default)]
+    pub references: Vec<String>,
     #[serde(rename = "verdict", default)]
     pub verdicts: Vec<VerdictExpect>,
     #[serde(rename = "unchanged", default)]
@@ -68,8 +81,8 @@ pub struct UnchangedExpect {
 }
 
 /// The list fields of a diff pair (`pairs[]` in the JSON schema) that `at-most` and `at-least`
-/// may count.
-const PAIR_LISTS: [&str; 10] = [
+/// may count, and `content_changed`: the length of `content_changes.changed`.
+const PAIR_LISTS: [&str; 11] = [
     "control",
     "conffiles_added",
     "conffiles_removed",
@@ -80,6 +93,7 @@ const PAIR_LISTS: [&str; 10] = [
     "content",
     "kconfig",
     "privileges",
+    "content_changed",
 ];
 
 /// `metadata[].field` values (README, JSON schema of `debgate diff`).
@@ -193,6 +207,30 @@ impl DiffSpec {
         for u in &self.unchanged {
             for f in &u.fields {
                 one_of("unchanged fields", f, &METADATA_FIELDS)?;
+            }
+        }
+        for p in &self.content_changed {
+            if !p.starts_with('/') {
+                bail!("{what}: content-changed {p:?} is not an absolute path");
+            }
+        }
+        for p in &self.content_renamed {
+            if !p.starts_with('/') {
+                bail!("{what}: content-renamed {p:?} is not an absolute path prefix");
+            }
+        }
+        if let Some(versions) = &self.changelog_versions {
+            for v in versions {
+                // As for old/new: the parser alone would take a word for a version.
+                let parsed = v.parse::<debversion::Version>();
+                if !v.starts_with(|c: char| c.is_ascii_digit()) || parsed.is_err() {
+                    bail!("{what}: changelog-versions {v:?} is not a Debian version");
+                }
+            }
+        }
+        for r in &self.references {
+            if r.trim().is_empty() || r.trim() != r {
+                bail!("{what}: references {r:?} is not an id");
             }
         }
         Ok(())
@@ -330,6 +368,21 @@ mod tests {
         ));
         assert!(bad(
             "old = \"oldest\"\nnew = \"newest\"\n[[unchanged]]\npath = \"/x\"\nfields = [\"perm\"]"
+        ));
+        assert!(!bad(
+            "old = \"oldest\"\nnew = \"newest\"\nat-least = { content_changed = 1 }"
+        ));
+        assert!(bad(
+            "old = \"oldest\"\nnew = \"newest\"\ncontent-changed = [\"bin/x\"]"
+        ));
+        assert!(bad(
+            "old = \"oldest\"\nnew = \"newest\"\ncontent-renamed = [\"boot/\"]"
+        ));
+        assert!(bad(
+            "old = \"oldest\"\nnew = \"newest\"\nchangelog-versions = [\"latest\"]"
+        ));
+        assert!(bad(
+            "old = \"oldest\"\nnew = \"newest\"\nreferences = [\" CVE-1\"]"
         ));
     }
 }
