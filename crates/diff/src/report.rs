@@ -223,6 +223,13 @@ pub struct ContentChanges {
     pub md5sums_wrong: Vec<String>,
 }
 
+impl ContentChanges {
+    /// Nothing to show: no change, nothing unknown, nothing to say about how it was read.
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.unknown_count == 0 && self.notes.is_empty()
+    }
+}
+
 /// One file whose content changed.
 #[derive(Debug, Clone, Serialize)]
 pub struct ContentChange {
@@ -276,6 +283,13 @@ pub struct Changelog {
     /// Why the entries may be incomplete or missing, in words.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+impl Changelog {
+    /// Nothing to show: no changelog was found and there is nothing to say about it.
+    pub fn is_empty(&self) -> bool {
+        self.file.is_none() && self.notes.is_empty()
+    }
 }
 
 /// One changelog entry.

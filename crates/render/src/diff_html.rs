@@ -273,7 +273,8 @@ fn reference_link(r: &debgate_diff::Reference) -> String {
     )
 }
 
-fn content_rows(o: &mut String, list: &[(Option<&PairDiff>, &debgate_diff::ContentChange)]) {
+/// Content changes as table rows, with the package (linked to its section) when given.
+fn content_rows(o: &mut String, list: &[(Option<&str>, &debgate_diff::ContentChange)]) {
     o.push_str("<table><tr>");
     if list.iter().any(|(p, _)| p.is_some()) {
         o.push_str("<th>package</th>");
@@ -289,8 +290,8 @@ fn content_rows(o: &mut String, list: &[(Option<&PairDiff>, &debgate_diff::Conte
             let _ = write!(
                 o,
                 "<td class=\"mono nw\"><a href=\"#{}\">{}</a></td>",
-                esc(&section_id(&p.package)),
-                esc(&p.package)
+                esc(&section_id(p)),
+                esc(p)
             );
         }
         let path = match &c.old_path {
@@ -326,16 +327,10 @@ fn security_content(o: &mut String, r: &DiffReport) {
         "<section id=\"security-content\"><h2>Security-relevant content changes</h2><p>{}.</p>",
         esc(&crate::diff_text::content_headline(r))
     );
-    let list: Vec<(Option<&PairDiff>, &debgate_diff::ContentChange)> = r
-        .pairs
+    let list: Vec<(Option<&str>, &debgate_diff::ContentChange)> = r
+        .security_content
         .iter()
-        .flat_map(|p| {
-            p.content_changes
-                .changed
-                .iter()
-                .filter(|c| c.security)
-                .map(move |c| (Some(p), c))
-        })
+        .map(|s| (Some(s.package.as_str()), &s.change))
         .collect();
     if list.is_empty() {
         o.push_str(
@@ -367,7 +362,7 @@ fn security_content(o: &mut String, r: &DiffReport) {
 
 fn pair_content(o: &mut String, p: &PairDiff) {
     let c = &p.content_changes;
-    if c.changed.is_empty() && c.unknown_count == 0 && c.notes.is_empty() {
+    if c.is_empty() {
         return;
     }
     let _ = write!(
@@ -376,7 +371,7 @@ fn pair_content(o: &mut String, p: &PairDiff) {
         esc(&crate::diff_text::pair_content_headline(c))
     );
     if !c.changed.is_empty() {
-        let list: Vec<(Option<&PairDiff>, &debgate_diff::ContentChange)> =
+        let list: Vec<(Option<&str>, &debgate_diff::ContentChange)> =
             c.changed.iter().map(|x| (None, x)).collect();
         content_rows(o, &list);
     }
@@ -402,7 +397,7 @@ fn pair_content(o: &mut String, p: &PairDiff) {
 
 fn pair_changelog(o: &mut String, p: &PairDiff) {
     let c = &p.changelog;
-    if c.file.is_none() && c.notes.is_empty() {
+    if c.is_empty() {
         return;
     }
     let _ = write!(

@@ -221,7 +221,7 @@ fn link(r: &debgate_diff::Reference) -> String {
 
 fn markdown_content(o: &mut String, p: &PairDiff) {
     let c = &p.content_changes;
-    if c.changed.is_empty() && c.unknown_count == 0 && c.notes.is_empty() {
+    if c.is_empty() {
         return;
     }
     let _ = writeln!(o, "{}.\n", crate::diff_text::pair_content_headline(c));
@@ -259,7 +259,7 @@ fn markdown_content(o: &mut String, p: &PairDiff) {
 
 fn markdown_changelog(o: &mut String, p: &PairDiff) {
     let c = &p.changelog;
-    if c.file.is_none() && c.notes.is_empty() {
+    if c.is_empty() {
         return;
     }
     let _ = writeln!(

@@ -491,7 +491,7 @@ fn text_content(o: &mut String, p: &PairDiff, color: bool) {
 
 fn text_changelog(o: &mut String, p: &PairDiff, color: bool) {
     let c = &p.changelog;
-    if c.file.is_none() && c.notes.is_empty() {
+    if c.is_empty() {
         return;
     }
     let _ = writeln!(o, "  changelog: {}", one_line(&changelog_headline(p)));
