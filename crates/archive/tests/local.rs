@@ -1,0 +1,283 @@
+//! A repository on disk, built here and signed with a throwaway key, read as apt reads it: the
+//! chain from `InRelease` to each package's bytes, and every way it must break.
+
+use chrono::{DateTime, Duration, Utc};
+use debgate_archive::local::{open, ArchiveError, Options, Trust, MAX_INDEX_BYTES};
+use debgate_archive::source::parse_line;
+use debgate_signature::Verifier;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use tempfile::TempDir;
+
+fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+}
+
+/// gpg and gpgv are here; in CI (which installs gnupg) their absence is a failure.
+fn gpg_available() -> bool {
+    if ["gpg", "gpgv", "gpgconf"].iter().all(|t| on_path(t)) {
+        return true;
+    }
+    assert!(std::env::var_os("CI").is_none(), "CI must install gnupg");
+    eprintln!("skipping: gpg not installed");
+    false
+}
+
+fn gpgv() -> Verifier {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dir = std::env::split_paths(&path)
+        .find(|d| d.join("gpgv").is_file())
+        .expect("gpgv on PATH");
+    Verifier::Gpgv(dir.join("gpgv"))
+}
+
+/// A GNUPGHOME with one fresh ed25519 key (short, in /tmp: gpg-agent's socket path is bounded).
+struct Key {
+    dir: TempDir,
+}
+
+impl Key {
+    fn new() -> Key {
+        let dir = tempfile::Builder::new()
+            .prefix("dga")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let k = Key { dir };
+        k.gpg(&[
+            "--quick-gen-key",
+            "Archive <a@example.org>",
+            "ed25519",
+            "sign",
+            "never",
+        ]);
+        k
+    }
+
+    fn gpg(&self, args: &[&str]) -> Output {
+        let out = Command::new("gpg")
+            .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args)
+            .env("GNUPGHOME", self.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn keyring(&self) -> PathBuf {
+        let p = self.dir.path().join("archive.gpg");
+        std::fs::write(&p, self.gpg(&["--export"]).stdout).unwrap();
+        p
+    }
+
+    fn clearsign(&self, text: &str, out: &Path) {
+        let input = self.dir.path().join("Release.in");
+        std::fs::write(&input, text).unwrap();
+        let _ = std::fs::remove_file(out);
+        self.gpg(&[
+            "--clearsign",
+            "--output",
+            &out.to_string_lossy(),
+            &input.to_string_lossy(),
+        ]);
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S UTC").to_string()
+}
+
+/// A repository with two packages in `main` for amd64, its Release valid from `from` until
+/// `until`, signed by `key`.
+struct Repo {
+    dir: TempDir,
+}
+
+impl Repo {
+    fn new(key: &Key, from: DateTime<Utc>, until: Option<DateTime<Utc>>) -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("pool/main")).unwrap();
+        let mut packages = String::new();
+        for (name, body) in [("a", "first package"), ("b", "second package")] {
+            let rel = format!("pool/main/{name}_1_amd64.deb");
+            std::fs::write(root.join(&rel), body).unwrap();
+            packages.push_str(&format!(
+                "Package: {name}\nVersion: 1\nArchitecture: amd64\nFilename: {rel}\nSize: {}\nSHA256: {}\n\n",
+                body.len(),
+                hex(&Sha256::digest(body.as_bytes()))
+            ));
+        }
+        let dists = root.join("dists/bookworm/main/binary-amd64");
+        std::fs::create_dir_all(&dists).unwrap();
+        std::fs::write(dists.join("Packages"), &packages).unwrap();
+        let mut release = format!("Suite: stable\nCodename: bookworm\nDate: {}\n", date(from));
+        if let Some(u) = until {
+            release.push_str(&format!("Valid-Until: {}\n", date(u)));
+        }
+        release.push_str(&format!(
+            "SHA256:\n {} {} main/binary-amd64/Packages\n",
+            hex(&Sha256::digest(packages.as_bytes())),
+            packages.len()
+        ));
+        key.clearsign(&release, &root.join("dists/bookworm/InRelease"));
+        Repo { dir }
+    }
+
+    fn line(&self, opts: &str) -> String {
+        format!(
+            "deb [arch=amd64{opts}] file://{} bookworm main",
+            self.dir.path().display()
+        )
+    }
+}
+
+fn options<'a>(keyring: Option<&'a Path>, verifier: &'a Verifier) -> Options<'a> {
+    Options {
+        keyring,
+        verifier: Some(verifier),
+        now: Utc::now(),
+        max_index_bytes: MAX_INDEX_BYTES,
+    }
+}
+
+#[test]
+fn a_signed_repository_is_read_down_to_each_packages_bytes() {
+    if !gpg_available() {
+        return;
+    }
+    let key = Key::new();
+    let repo = Repo::new(&key, Utc::now(), Some(Utc::now() + Duration::days(7)));
+    let (v, kr) = (gpgv(), key.keyring());
+    let suite = open(
+        &parse_line(&repo.line("")).unwrap(),
+        &options(Some(&kr), &v),
+    )
+    .unwrap();
+    assert!(matches!(suite.trust, Trust::Verified { .. }));
+    let entries: Vec<_> = suite.indexes[0].entries().map(Result::unwrap).collect();
+    assert_eq!(entries.len(), 2);
+    for e in &entries {
+        let mut r = suite.open_package(e).unwrap();
+        let mut head = [0u8; 4];
+        r.read_exact(&mut head).unwrap();
+        r.finish(&e.sha256).unwrap();
+    }
+    // signed-by= names the keyring itself.
+    let line = repo.line(&format!(" signed-by={}", kr.display()));
+    open(&parse_line(&line).unwrap(), &options(None, &v)).unwrap();
+
+    // A package changed after the index was made is that package's error.
+    std::fs::write(
+        repo.dir.path().join("pool/main/a_1_amd64.deb"),
+        "first packagX",
+    )
+    .unwrap();
+    let mut r = suite.open_package(&entries[0]).unwrap();
+    std::io::copy(&mut r, &mut std::io::sink()).unwrap();
+    let e = r.finish(&entries[0].sha256).unwrap_err().to_string();
+    assert!(e.contains("SHA-256"), "{e}");
+}
+
+#[test]
+fn every_broken_link_of_the_chain_stops_the_run() {
+    if !gpg_available() {
+        return;
+    }
+    let key = Key::new();
+    let v = gpgv();
+    let kr = key.keyring();
+    let now = Utc::now();
+
+    // No keyring, and no trusted=yes: no run, as apt.
+    let repo = Repo::new(&key, now, None);
+    let e = open(&parse_line(&repo.line("")).unwrap(), &options(None, &v)).unwrap_err();
+    assert!(matches!(e, ArchiveError::NoKeyring { .. }), "{e}");
+    // trusted=yes reads it unverified, and says so.
+    let s = open(
+        &parse_line(&repo.line(" trusted=yes")).unwrap(),
+        &options(None, &v),
+    )
+    .unwrap();
+    assert_eq!(s.trust, Trust::Unverified);
+
+    // Another key's keyring (an uploader's, say) never validates the archive.
+    let other_key = Key::new();
+    let other = other_key.keyring();
+    let e = open(
+        &parse_line(&repo.line("")).unwrap(),
+        &options(Some(&other), &v),
+    )
+    .unwrap_err();
+    assert!(matches!(e, ArchiveError::BadSignature { .. }), "{e}");
+
+    // A signed text changed after signing.
+    let inr = repo.dir.path().join("dists/bookworm/InRelease");
+    let text = std::fs::read_to_string(&inr)
+        .unwrap()
+        .replace("Suite: stable", "Suite: stabl3");
+    std::fs::write(&inr, text).unwrap();
+    let e = open(
+        &parse_line(&repo.line("")).unwrap(),
+        &options(Some(&kr), &v),
+    )
+    .unwrap_err();
+    assert!(matches!(e, ArchiveError::BadSignature { .. }), "{e}");
+
+    // Expired, and not valid yet.
+    let repo = Repo::new(&key, now - Duration::days(9), Some(now - Duration::days(1)));
+    let e = open(
+        &parse_line(&repo.line("")).unwrap(),
+        &options(Some(&kr), &v),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("expired"), "{e}");
+    let repo = Repo::new(&key, now + Duration::days(11), None);
+    let e = open(
+        &parse_line(&repo.line("")).unwrap(),
+        &options(Some(&kr), &v),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("not valid yet"), "{e}");
+
+    // Another suite than the one asked for.
+    let repo = Repo::new(&key, now, None);
+    std::fs::rename(
+        repo.dir.path().join("dists/bookworm"),
+        repo.dir.path().join("dists/trixie"),
+    )
+    .unwrap();
+    let line = repo.line("").replace(" bookworm ", " trixie ");
+    let e = open(&parse_line(&line).unwrap(), &options(Some(&kr), &v)).unwrap_err();
+    assert!(e.to_string().contains("not trixie"), "{e}");
+
+    // An index Release does not list, and one whose bytes are not what it lists.
+    let repo = Repo::new(&key, now, None);
+    let line = repo.line("").replace("arch=amd64", "arch=arm64");
+    let e = open(&parse_line(&line).unwrap(), &options(Some(&kr), &v)).unwrap_err();
+    assert!(e.to_string().contains("lists no SHA256"), "{e}");
+    let packages = repo
+        .dir
+        .path()
+        .join("dists/bookworm/main/binary-amd64/Packages");
+    let mut p = std::fs::read_to_string(&packages).unwrap();
+    p.push('\n');
+    std::fs::write(&packages, p).unwrap();
+    let e = open(
+        &parse_line(&repo.line("")).unwrap(),
+        &options(Some(&kr), &v),
+    )
+    .unwrap_err();
+    assert!(matches!(e, ArchiveError::Index { .. }), "{e}");
+}
