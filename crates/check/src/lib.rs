@@ -2,6 +2,7 @@
 //! own checks, with waivers, into the reports whose JSON shape is our contract. Reading and
 //! analysing the packages is `debgate_pipeline`'s, re-exported here.
 
+pub mod archive;
 pub mod builtin;
 pub mod cases;
 pub mod inspect;

@@ -144,10 +144,23 @@ enum Command {
         verbose: bool,
         #[command(flatten)]
         read: ReadArgs,
+        /// An apt repository to check instead of PATHs (repeatable): apt's one-line form,
+        /// `deb [arch=amd64 signed-by=/usr/share/keyrings/x.gpg] file:///srv/mirror bookworm
+        /// main`, or a .list or deb822 .sources file. Only file:// repositories so far. Its
+        /// InRelease, indexes and packages are verified as apt verifies them.
+        #[arg(long, value_name = "SPEC", conflicts_with = "paths")]
+        archive: Vec<String>,
+        /// The archive keyring for an --archive source without signed-by= (never --keyring,
+        /// which holds uploaders' keys).
+        #[arg(long, value_name = "FILE", requires = "archive")]
+        archive_keyring: Option<PathBuf>,
+        /// With --archive: only the packages whose name this glob matches (repeatable).
+        #[arg(long = "package", value_name = "GLOB", requires = "archive")]
+        packages: Vec<String>,
         /// .deb and .changes files, or directories walked for both (`-`: one package from
         /// standard input). A .changes is an upload:
         /// its files are verified and its packages judged as one set.
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "archive", value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
     /// Show what a package does to privileges and settings.
@@ -367,6 +380,9 @@ fn run(cli: Cli) -> Result<u8> {
             color,
             verbose,
             read,
+            archive,
+            archive_keyring,
+            packages,
             paths,
         } => {
             // debgate's own package checks are judged in every run.
@@ -379,8 +395,15 @@ fn run(cli: Cli) -> Result<u8> {
                     anyhow::bail!("--keyring {}: not a readable file", k.display());
                 }
             }
-            let inputs = collect_check_inputs(&paths)?;
-            if inputs.is_empty() {
+            let inputs = if archive.is_empty() {
+                collect_check_inputs(&paths)?
+            } else {
+                debgate_check::CheckInputs {
+                    debs: Vec::new(),
+                    uploads: Vec::new(),
+                }
+            };
+            if archive.is_empty() && inputs.is_empty() {
                 anyhow::bail!(
                     "no .deb or .changes found in {}",
                     paths
@@ -405,13 +428,39 @@ fn run(cli: Cli) -> Result<u8> {
             // A bad waiver file stops the run before any package is read, like a bad policy.
             let waivers = check_waivers(&rules, &known, waivers, no_waivers)?;
             let progress = progress::Progress::new();
-            let mut report = check_inputs_with_progress(
-                &rules,
-                &inputs,
-                &settings,
-                keyring.as_deref(),
-                &|done, total| progress.tick(done, total),
-            );
+            let mut report = if archive.is_empty() {
+                check_inputs_with_progress(
+                    &rules,
+                    &inputs,
+                    &settings,
+                    keyring.as_deref(),
+                    &|done, total| progress.tick(done, total),
+                )
+            } else {
+                let args = debgate_check::archive::ArchiveArgs {
+                    specs: &archive,
+                    keyring: archive_keyring.as_deref(),
+                    packages: &packages,
+                };
+                let checked = debgate_check::archive::check_archives(
+                    &rules,
+                    &args,
+                    &settings,
+                    &|done, total| progress.tick(done, total),
+                );
+                match checked {
+                    Ok(c) => {
+                        for n in &c.notices {
+                            eprintln!("debgate: warning: {n}");
+                        }
+                        c.report
+                    }
+                    Err(e) => {
+                        progress.finish();
+                        anyhow::bail!("{e}");
+                    }
+                }
+            };
             progress.finish();
             let fail_on = match fail_on {
                 FailOn::Error => Severity::Error,

@@ -13,7 +13,7 @@ use debgate_analyze::effective::EffectiveState;
 use debgate_facts::change::Change;
 use debgate_facts::{Package, ScriptName};
 use debgate_policy::Analyzed;
-use debgate_reader::{read_package, Limits, ReadError, ReadOptions, ScriptTargets};
+use debgate_reader::{Limits, ReadError, ReadOptions, ScriptTargets};
 use std::path::{Path, PathBuf};
 
 /// How packages are read. The default is the default limits and automatic xz threading.
@@ -76,6 +76,23 @@ pub fn analyze_file(
     settings: &Settings,
     want: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<AnalyzedPackage, ReadError> {
+    if path == Path::new(STDIN) {
+        // One package streamed from standard input, read as any file is (nothing buffered
+        // whole, nothing written).
+        return analyze_reader(path, std::io::stdin().lock(), settings, want);
+    }
+    let file = debgate_reader::open_package(path, true)?;
+    analyze_reader(path, file, settings, want)
+}
+
+/// [`analyze_file`] for a package streamed from `input` (a repository's package through its
+/// hash check, standard input); `label` names it in the result and in messages.
+pub fn analyze_reader(
+    label: &Path,
+    input: impl std::io::Read,
+    settings: &Settings,
+    want: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<AnalyzedPackage, ReadError> {
     // The scripts are analysed as soon as control.tar has been read, so that the reader knows
     // which files they may grant a privilege to before data.tar streams by; the analysis is
     // kept and used below, not run twice.
@@ -97,17 +114,11 @@ pub fn analyze_file(
             .digests
             .then_some(&targets_of as debgate_reader::TargetsOf<'_>),
     };
-    let package = if path == Path::new(STDIN) {
-        // One package streamed from standard input, read as any file is (nothing buffered
-        // whole, nothing written).
-        debgate_reader::read_package_from(
-            path.to_path_buf(),
-            std::io::BufReader::with_capacity(64 * 1024, std::io::stdin().lock()),
-            &opts,
-        )?
-    } else {
-        read_package(path, &opts)?
-    };
+    let package = debgate_reader::read_package_from(
+        label.to_path_buf(),
+        std::io::BufReader::with_capacity(64 * 1024, input),
+        &opts,
+    )?;
     let analyses = early.into_inner().ok().flatten();
     Ok(match analyses {
         Some(a) => analyzed(package, a),
