@@ -3,6 +3,7 @@
 //! against. The index itself is held compressed (what `Release` hashes) and expanded as it is
 //! read, so the 45 MB of a Debian suite's text are never held at once.
 
+use debgate_facts::unhex;
 use std::io::{BufRead, BufReader, Read};
 use thiserror::Error;
 
@@ -67,18 +68,6 @@ pub fn entries<'a>(name: &str, bytes: &'a [u8]) -> Entries<Box<dyn BufRead + 'a>
         line: 0,
         done: false,
     }
-}
-
-fn hex32(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, pair) in s.as_bytes().chunks(2).enumerate() {
-        let d = |b: u8| (b as char).to_digit(16);
-        out[i] = u8::try_from(d(pair[0])? * 16 + d(pair[1])?).ok()?;
-    }
-    Some(out)
 }
 
 /// A paragraph's fields in order, with the line it starts on.
@@ -188,7 +177,7 @@ impl<R: BufRead> Iterator for Entries<R> {
         let Some(size) = get("Size").and_then(|s| s.parse().ok()) else {
             return problem("Size is not a number".to_string());
         };
-        let Some(sha256) = get("SHA256").and_then(hex32) else {
+        let Some(sha256) = get("SHA256").and_then(|h| unhex::<32>(h.as_bytes())) else {
             return problem("SHA256 is not 64 hex digits".to_string());
         };
         Some(Ok(IndexEntry {

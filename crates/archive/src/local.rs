@@ -221,8 +221,10 @@ pub fn open(source: &Source, opts: &Options<'_>) -> Result<Suite, ArchiveError> 
             let sum = release.sum(name).map_err(release_err)?;
             // By hash where offered: the file named by its own hash cannot be a newer index
             // that a mirror swapped in after this Release.
-            let hex: String = sum.sha256.iter().map(|b| format!("{b:02x}")).collect();
-            let by_hash = dists.join(&dir).join("by-hash/SHA256").join(&hex);
+            let by_hash = dists
+                .join(&dir)
+                .join("by-hash/SHA256")
+                .join(debgate_facts::hex(&sum.sha256));
             let path = if release.acquire_by_hash && by_hash.is_file() {
                 by_hash
             } else {

@@ -4,6 +4,7 @@
 //! future, an expired `Valid-Until` and an index it does not list are errors.
 
 use chrono::{DateTime, Utc};
+use debgate_facts::unhex;
 use std::collections::BTreeMap;
 use thiserror::Error;
 
@@ -66,18 +67,6 @@ fn date(field: &'static str, value: &str) -> Result<DateTime<Utc>, ReleaseError>
         })
 }
 
-fn hex32(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, pair) in s.as_bytes().chunks(2).enumerate() {
-        let d = |b: u8| (b as char).to_digit(16);
-        out[i] = u8::try_from(d(pair[0])? * 16 + d(pair[1])?).ok()?;
-    }
-    Some(out)
-}
-
 impl Release {
     /// Parse the signed text of an `InRelease` (or a `Release` whose detached signature was
     /// checked). One deb822 paragraph; `SHA256:` continues on lines that start with a space.
@@ -110,7 +99,8 @@ impl Release {
                     let [hash, size, path] = parts[..] else {
                         return Err(syntax("a SHA256 line is not `HASH SIZE PATH`"));
                     };
-                    let sha256 = hex32(hash).ok_or_else(|| syntax("not a SHA-256"))?;
+                    let sha256 =
+                        unhex::<32>(hash.as_bytes()).ok_or_else(|| syntax("not a SHA-256"))?;
                     let size = size.parse().map_err(|_| syntax("not a size"))?;
                     r.sha256.insert(path.to_string(), IndexSum { sha256, size });
                 }

@@ -2,6 +2,7 @@
 //! SHA-256 and the size `Packages` gives. Nothing is buffered; a mismatch is known when the
 //! stream ends, and is that package's error.
 
+use debgate_facts::hex;
 use sha2::{Digest, Sha256};
 use std::io::{self, Read};
 use thiserror::Error;
@@ -24,10 +25,6 @@ pub enum Mismatch {
     Sha256 { got: String, want: String },
     #[error("reading it: {0}")]
     Io(String),
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl<R: Read> Verifying<R> {

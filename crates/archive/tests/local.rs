@@ -5,90 +5,11 @@ use chrono::{DateTime, Duration, Utc};
 use debgate_archive::local::{open, ArchiveError, Options, Trust, MAX_INDEX_BYTES};
 use debgate_archive::source::parse_line;
 use debgate_signature::Verifier;
+use debgate_testkeys::{gpg_available, gpgv, Key};
 use sha2::{Digest, Sha256};
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 use tempfile::TempDir;
-
-fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-}
-
-/// gpg and gpgv are here; in CI (which installs gnupg) their absence is a failure.
-fn gpg_available() -> bool {
-    if ["gpg", "gpgv", "gpgconf"].iter().all(|t| on_path(t)) {
-        return true;
-    }
-    assert!(std::env::var_os("CI").is_none(), "CI must install gnupg");
-    eprintln!("skipping: gpg not installed");
-    false
-}
-
-fn gpgv() -> Verifier {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let dir = std::env::split_paths(&path)
-        .find(|d| d.join("gpgv").is_file())
-        .expect("gpgv on PATH");
-    Verifier::Gpgv(dir.join("gpgv"))
-}
-
-/// A GNUPGHOME with one fresh ed25519 key (short, in /tmp: gpg-agent's socket path is bounded).
-struct Key {
-    dir: TempDir,
-}
-
-impl Key {
-    fn new() -> Key {
-        let dir = tempfile::Builder::new()
-            .prefix("dga")
-            .tempdir_in("/tmp")
-            .unwrap();
-        let k = Key { dir };
-        k.gpg(&[
-            "--quick-gen-key",
-            "Archive <a@example.org>",
-            "ed25519",
-            "sign",
-            "never",
-        ]);
-        k
-    }
-
-    fn gpg(&self, args: &[&str]) -> Output {
-        let out = Command::new("gpg")
-            .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
-            .args(args)
-            .env("GNUPGHOME", self.dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "gpg {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn keyring(&self) -> PathBuf {
-        let p = self.dir.path().join("archive.gpg");
-        std::fs::write(&p, self.gpg(&["--export"]).stdout).unwrap();
-        p
-    }
-
-    fn clearsign(&self, text: &str, out: &Path) {
-        let input = self.dir.path().join("Release.in");
-        std::fs::write(&input, text).unwrap();
-        let _ = std::fs::remove_file(out);
-        self.gpg(&[
-            "--clearsign",
-            "--output",
-            &out.to_string_lossy(),
-            &input.to_string_lossy(),
-        ]);
-    }
-}
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -157,7 +78,7 @@ fn a_signed_repository_is_read_down_to_each_packages_bytes() {
     if !gpg_available() {
         return;
     }
-    let key = Key::new();
+    let key = Key::new("Archive <a@example.org>");
     let repo = Repo::new(&key, Utc::now(), Some(Utc::now() + Duration::days(7)));
     let (v, kr) = (gpgv(), key.keyring());
     let suite = open(
@@ -195,7 +116,7 @@ fn every_broken_link_of_the_chain_stops_the_run() {
     if !gpg_available() {
         return;
     }
-    let key = Key::new();
+    let key = Key::new("Archive <a@example.org>");
     let v = gpgv();
     let kr = key.keyring();
     let now = Utc::now();
@@ -213,7 +134,7 @@ fn every_broken_link_of_the_chain_stops_the_run() {
     assert_eq!(s.trust, Trust::Unverified);
 
     // Another key's keyring (an uploader's, say) never validates the archive.
-    let other_key = Key::new();
+    let other_key = Key::new("Archive <a@example.org>");
     let other = other_key.keyring();
     let e = open(
         &parse_line(&repo.line("")).unwrap(),

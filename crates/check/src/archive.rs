@@ -4,11 +4,11 @@
 //! are not what the index says is that package's error, and the others are still judged.
 
 use crate::report::{CheckReport, PackageSummary};
-use crate::{builtin, Verifier};
+use crate::Verifier;
 use debgate_archive::local::{open, Options, Suite, Trust, MAX_INDEX_BYTES};
 use debgate_archive::source::load;
 use debgate_pipeline::{analyze_reader, schedule, AnalyzedPackage, Settings};
-use debgate_policy::{evaluate, Analyzed, RuleSet};
+use debgate_policy::RuleSet;
 use std::path::{Path, PathBuf};
 
 /// What `--archive` was given.
@@ -115,14 +115,8 @@ pub fn check_archives(
             Err(e) => packages.push(PackageSummary::failed(&label, &e)),
         }
     }
-    let all: Vec<&AnalyzedPackage> = analyzed.iter().collect();
-    let (kept, duplicates) = builtin::candidates(&all);
-    let views: Vec<Analyzed<'_>> = kept.iter().map(|a| a.view()).collect();
-    let mut results = evaluate(rules, &views);
-    results.extend(builtin::package_findings(&analyzed));
-    results.extend(duplicates);
     Ok(ArchiveCheck {
-        report: CheckReport::new(packages, results),
+        report: CheckReport::new(packages, crate::findings(rules, &analyzed)),
         notices,
     })
 }

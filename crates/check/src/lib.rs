@@ -94,11 +94,21 @@ pub fn check(rules: &RuleSet, files: &[PathBuf], settings: &Settings) -> CheckRe
             Err(e) => packages.push(PackageSummary::failed(f, &e)),
         }
     }
-    let all: Vec<&AnalyzedPackage> = analyzed.iter().collect();
-    let (kept, duplicates) = builtin::candidates(&all);
+    CheckReport::new(packages, findings(rules, &analyzed))
+}
+
+/// Every finding over one set of packages: the policies' rules over the set as apt would
+/// install it (of two copies of a package, the highest version, as apt's candidate), then
+/// debgate's own package checks on every package read, then the copies set aside.
+pub(crate) fn findings<'a>(
+    rules: &RuleSet,
+    set: impl IntoIterator<Item = &'a AnalyzedPackage>,
+) -> Vec<debgate_policy::Finding> {
+    let set: Vec<&AnalyzedPackage> = set.into_iter().collect();
+    let (kept, duplicates) = builtin::candidates(&set);
     let views: Vec<Analyzed<'_>> = kept.iter().map(|a| a.view()).collect();
     let mut results = evaluate(rules, &views);
-    results.extend(builtin::package_findings(&analyzed));
+    results.extend(builtin::package_findings(set));
     results.extend(duplicates);
-    CheckReport::new(packages, results)
+    results
 }

@@ -3,14 +3,12 @@
 //! set of their own. The upload checks are listed among the rules as built-in rules.
 
 use crate::report::{CheckResult, PackageSummary, UploadSummary};
-use crate::{
-    analyze_file, analyze_package, schedule, AnalyzedPackage, CheckInputs, CheckReport, Settings,
-};
-use debgate_policy::{evaluate, Analyzed, Finding, Rule, RuleSet, Severity, Status};
-use debgate_reader::{open_package, read_package_from, ReadError, ReadOptions};
+use crate::{analyze_file, schedule, AnalyzedPackage, CheckInputs, CheckReport, Settings};
+use debgate_policy::{Finding, Rule, RuleSet, Severity, Status};
+use debgate_reader::{open_package, ReadError};
 use debgate_upload::{check_upload, control_agrees, BinaryControl, Check, Problem, UploadReport};
 use sha2::{Digest, Sha256};
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// The upload checks as rules: severity error, not waivable (a checksum mismatch is never an
@@ -175,15 +173,7 @@ fn judge<'a>(
     set: impl Iterator<Item = &'a AnalyzedPackage>,
     upload: Option<&String>,
 ) -> Vec<CheckResult> {
-    let set: Vec<&AnalyzedPackage> = set.collect();
-    // Two copies of one package: the highest version is judged, as apt's candidate.
-    let (kept, duplicates) = crate::builtin::candidates(&set);
-    let views: Vec<Analyzed<'_>> = kept.iter().map(|a| a.view()).collect();
-    let mut findings = evaluate(rules, &views);
-    // debgate's own package checks, in every run whatever the policies are.
-    findings.extend(crate::builtin::package_findings(set));
-    findings.extend(duplicates);
-    findings
+    crate::findings(rules, set)
         .into_iter()
         .map(|finding| CheckResult {
             finding,
@@ -297,17 +287,7 @@ pub(crate) fn analyze_listed_file(
         inner: open_package(path, false)?,
         hasher: Sha256::new(),
     };
-    let opts = ReadOptions {
-        limits: settings.limits.clone(),
-        want_content: want,
-        xz_threads: settings.xz_threads,
-        digests: None,
-    };
-    let package = read_package_from(
-        path.to_path_buf(),
-        BufReader::with_capacity(64 * 1024, &mut hashing),
-        &opts,
-    )?;
+    let analysed = debgate_pipeline::analyze_reader(path, &mut hashing, settings, want)?;
     // Whatever follows the last member the reader needed is part of the verified file too.
     io::copy(&mut hashing, &mut io::sink()).map_err(ReadError::Io)?;
     let now = format!("{:x}", hashing.hasher.finalize());
@@ -316,7 +296,7 @@ pub(crate) fn analyze_listed_file(
             "the file changed after its checksums were verified: SHA-256 is now {now}, the .changes lists {sha256}"
         ))));
     }
-    Ok(analyze_package(package, &settings.limits))
+    Ok(analysed)
 }
 
 /// Hashes every byte read through it.

@@ -6,64 +6,20 @@
 mod common;
 
 use common::*;
+use debgate_testkeys::{gpg_available, Key};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use tempfile::TempDir;
-
-fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-}
-
-/// gpg and gpgv are here; in CI (which installs gnupg) their absence is a failure.
-fn gpg_available() -> bool {
-    if ["gpg", "gpgv", "gpgconf"].iter().all(|t| on_path(t)) {
-        return true;
-    }
-    assert!(std::env::var_os("CI").is_none(), "CI must install gnupg");
-    eprintln!("skipping: gpg not installed");
-    false
-}
-
-fn gpg(home: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new("gpg")
-        .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
-        .args(args)
-        .env("GNUPGHOME", home)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "gpg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// The seed's groovy-like release as a signed repository: (repository, GNUPGHOME, keyring).
-fn repository() -> (TempDir, TempDir, PathBuf) {
-    let home = tempfile::Builder::new()
-        .prefix("dgc")
-        .tempdir_in("/tmp")
-        .unwrap();
-    gpg(
-        home.path(),
-        &[
-            "--quick-gen-key",
-            "Archive <a@example.org>",
-            "ed25519",
-            "sign",
-            "never",
-        ],
-    );
-    let keyring = home.path().join("archive.gpg");
-    std::fs::write(&keyring, gpg(home.path(), &["--export"])).unwrap();
+/// The seed's groovy-like release as a signed repository: (repository, its key, keyring).
+fn repository() -> (TempDir, Key, PathBuf) {
+    let key = Key::new("Archive <a@example.org>");
+    let keyring = key.keyring();
 
     let repo = tempfile::tempdir().unwrap();
     let pool = repo.path().join("pool/main");
@@ -96,19 +52,8 @@ fn repository() -> (TempDir, TempDir, PathBuf) {
         hex(&Sha256::digest(packages.as_bytes())),
         packages.len()
     );
-    let input = home.path().join("Release");
-    std::fs::write(&input, release).unwrap();
-    let out = dists.join("InRelease");
-    gpg(
-        home.path(),
-        &[
-            "--clearsign",
-            "--output",
-            &out.to_string_lossy(),
-            &input.to_string_lossy(),
-        ],
-    );
-    (repo, home, keyring)
+    key.clearsign(&release, &dists.join("InRelease"));
+    (repo, key, keyring)
 }
 
 fn spec(repo: &Path, opts: &str) -> String {
@@ -141,7 +86,7 @@ fn a_repository_gives_the_verdicts_of_its_files() {
     if !gpg_available() {
         return;
     }
-    let (repo, _home, keyring) = repository();
+    let (repo, _key, keyring) = repository();
     let direct = debgate(&["check", "--format", "json", "testdata/releases/groovy-like"]);
     let s = spec(repo.path(), "");
     let kr = keyring.to_string_lossy();
@@ -188,7 +133,7 @@ fn a_changed_package_is_its_own_error_and_a_broken_chain_stops_the_run() {
     if !gpg_available() {
         return;
     }
-    let (repo, _home, keyring) = repository();
+    let (repo, _key, keyring) = repository();
     let kr = keyring.to_string_lossy();
     // One package replaced after the index was made: that package is unreadable (exit 2), the
     // other three are judged.

@@ -383,6 +383,20 @@ impl FileDigest {
     }
 }
 
+/// The `N` bytes `2N` hex digits (either case) spell: a digest as `md5sums`, `Packages` or
+/// `Release` write it. `None` for any other length or a non-hex digit.
+pub fn unhex<const N: usize>(digits: &[u8]) -> Option<[u8; N]> {
+    if digits.len() != 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (byte, pair) in out.iter_mut().zip(digits.chunks(2)) {
+        let d = |b: u8| (b as char).to_digit(16);
+        *byte = u8::try_from(d(pair[0])? * 16 + d(pair[1])?).ok()?;
+    }
+    Some(out)
+}
+
 /// Lower-case hex, as `md5sum` and `sha256sum` print digests.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
@@ -493,6 +507,16 @@ impl Package {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unhex_reads_what_hex_writes_and_nothing_else() {
+        let bytes = [0x00, 0x9f, 0xa0, 0xff];
+        assert_eq!(unhex::<4>(hex(&bytes).as_bytes()), Some(bytes));
+        assert_eq!(unhex::<2>(b"A0fF"), Some([0xa0, 0xff]));
+        for bad in [&b"a0f"[..], b"a0fff0", b"g0ff", b"+0ff", b"  ff"] {
+            assert_eq!(unhex::<2>(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn a_conffile_is_known_by_its_members_own_name_too() {

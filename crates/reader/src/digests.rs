@@ -88,12 +88,7 @@ pub(crate) fn read_md5sums(
 /// `d41d8cd98f00b204e9800998ecf8427e  usr/bin/x` (md5sum's text form; ` *` marks its binary
 /// form) → the digest and `/usr/bin/x`, named as the reader names members.
 fn parse_line(line: &[u8]) -> Option<([u8; 16], String)> {
-    let hex = line.get(..32)?;
-    let mut md5 = [0u8; 16];
-    for (i, pair) in hex.chunks(2).enumerate() {
-        let digit = |b: u8| (b as char).to_digit(16);
-        md5[i] = u8::try_from(digit(pair[0])? * 16 + digit(pair[1])?).ok()?;
-    }
+    let md5 = debgate_facts::unhex::<16>(line.get(..32)?)?;
     let rest = line.get(32..)?;
     let name = match rest {
         [b' ', b' ' | b'*', name @ ..] if !name.is_empty() => name,

@@ -2,6 +2,7 @@
 //! test's own temporary GNUPGHOME (never the user's), plus sqv's mapping checked against a
 //! stand-in script, since sqv is not installed where these run.
 
+use debgate_testkeys::{gpg_available, gpgv};
 use debgate_upload::signature::{verify, SignatureError, SignatureOutcome, Verifier};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -14,43 +15,6 @@ Version: 2.10-3\n\
 -dash line, dash-escaped when signed\n\
 Description:\n hello - example package\n\
 Files:\n 1234567890abcdef1234567890abcdef 1024 misc optional hello_2.10-3_amd64.deb\n";
-
-fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-}
-
-/// Whether gpg, gpgv and gpgconf are here. In CI (which installs gnupg) their absence is a
-/// failure, not a reason to pass quietly.
-fn gpg_available() -> bool {
-    let missing: Vec<&str> = ["gpg", "gpgv", "gpgconf"]
-        .into_iter()
-        .filter(|t| !on_path(t))
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but {} not installed: CI must install gnupg",
-        missing.join(", ")
-    );
-    eprintln!(
-        "skipping: gpg not installed ({} missing)",
-        missing.join(", ")
-    );
-    false
-}
-
-fn gpgv() -> Verifier {
-    // Built directly rather than through Verifier::find, so a sqv on the developer's PATH
-    // cannot change which verifier these tests exercise (find prefers gpgv anyway).
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let dir = std::env::split_paths(&path)
-        .find(|d| d.join("gpgv").is_file())
-        .expect("gpgv on PATH");
-    Verifier::Gpgv(dir.join("gpgv"))
-}
 
 /// A GNUPGHOME of our own with one fresh ed25519 signing key. Kept short and in /tmp: gpg-agent
 /// puts its sockets there, and socket paths are limited to about 100 bytes.

@@ -165,8 +165,7 @@ pub fn dh_md5sums(spec: &PackageSpec) -> String {
         if spec.conffiles.iter().any(|c| c.trim() == f.path) {
             continue;
         }
-        let digest = md5::Md5::digest(bytes);
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = debgate_facts::hex(&md5::Md5::digest(bytes));
         lines.push((f.path.trim_start_matches('/').to_string(), hex));
     }
     lines.sort();
