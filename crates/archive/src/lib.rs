@@ -9,6 +9,7 @@
 
 pub mod index;
 pub mod local;
+pub mod read;
 pub mod release;
 pub mod source;
 pub mod verify;

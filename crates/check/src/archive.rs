@@ -1,25 +1,11 @@
-//! `debgate check --archive SPEC`: the packages of an apt repository, each read through its
-//! index entry's size and SHA-256 check as it streams into the reader, judged as one set. A
-//! repository whose chain does not verify stops the run, as apt stops; a package whose bytes
-//! are not what the index says is that package's error, and the others are still judged.
+//! `debgate check --archive SPEC`: the packages of apt repositories
+//! ([`debgate_archive::read::Repositories`]), judged as one set.
 
 use crate::report::{CheckReport, PackageSummary};
-use crate::Verifier;
-use debgate_archive::local::{open, Options, Suite, Trust, MAX_INDEX_BYTES};
-use debgate_archive::source::load;
-use debgate_pipeline::{analyze_reader, schedule, AnalyzedPackage, Settings};
+/// The repository reading every command shares, re-exported for the binary.
+pub use debgate_archive::read::{ArchiveArgs, ReadPackage, Repositories, Shard};
+use debgate_pipeline::{AnalyzedPackage, Settings};
 use debgate_policy::RuleSet;
-use std::path::{Path, PathBuf};
-
-/// What `--archive` was given.
-pub struct ArchiveArgs<'a> {
-    /// apt's one-line sources, or `.list` / `.sources` files.
-    pub specs: &'a [String],
-    /// The archive keyring when a source has no `signed-by=`.
-    pub keyring: Option<&'a Path>,
-    /// `--package GLOB`: only the packages whose name one of these matches; all when empty.
-    pub packages: &'a [String],
-}
 
 /// A checked repository run: the report, and what the user must be told once (a repository
 /// read unverified).
@@ -36,77 +22,15 @@ pub fn check_archives(
     settings: &Settings,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<ArchiveCheck, String> {
-    let mut globs = globset::GlobSetBuilder::new();
-    for g in args.packages {
-        globs.add(globset::Glob::new(g).map_err(|e| format!("--package {g}: {e}"))?);
-    }
-    let globs = globs.build().map_err(|e| e.to_string())?;
-    let verifier = Verifier::find();
-    let mut suites: Vec<Suite> = Vec::new();
-    let mut notices = Vec::new();
-    for spec in args.specs {
-        for source in load(spec).map_err(|e| format!("--archive {spec}: {e}"))? {
-            let opts = Options {
-                keyring: args.keyring,
-                verifier: verifier.as_ref(),
-                now: chrono::Utc::now(),
-                max_index_bytes: MAX_INDEX_BYTES,
-            };
-            let suite = open(&source, &opts).map_err(|e| e.to_string())?;
-            if suite.trust == Trust::Unverified {
-                notices.push(format!(
-                    "{}: trusted=yes: nothing in this repository was verified (no signature, no index or package hash is trusted)",
-                    source.label()
-                ));
-            }
-            suites.push(suite);
-        }
-    }
-    let mut packages = Vec::new();
-    let mut wanted = Vec::new();
-    for (s, suite) in suites.iter().enumerate() {
-        for index in &suite.indexes {
-            for entry in index.entries() {
-                match entry {
-                    Ok(e) if args.packages.is_empty() || globs.is_match(&e.package) => {
-                        wanted.push((s, e))
-                    }
-                    Ok(_) => {}
-                    Err(e) => packages.push(PackageSummary::failed(
-                        &suite.root.join("dists").join(&index.path),
-                        &e,
-                    )),
-                }
-            }
-        }
-    }
+    let repos = Repositories::open(args, &|name| rules.shard_key(name))?;
     let want = |p: &str| rules.wants_content(p);
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let read = schedule(wanted.len(), settings, &|i, per_package| {
-        let (s, e) = &wanted[i];
-        let suite = &suites[*s];
-        let label: PathBuf = suite.root.join(&e.filename);
-        let result = suite
-            .open_package(e)
-            .map_err(|err| err.to_string())
-            .and_then(|mut input| {
-                let analysed = analyze_reader(&label, &mut input, per_package, &want)
-                    .map_err(|err| err.to_string())?;
-                // The facts count only if the bytes were the index's: otherwise the package
-                // is this error, never judged.
-                input
-                    .finish(&e.sha256)
-                    .map_err(|m| format!("not the package Packages lists: {m}"))?;
-                Ok(analysed)
-            });
-        progress(
-            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
-            wanted.len(),
-        );
-        (label, result)
-    });
+    let mut packages: Vec<PackageSummary> = repos
+        .unusable
+        .iter()
+        .map(|(index, e)| PackageSummary::failed(index, e))
+        .collect();
     let mut analyzed: Vec<AnalyzedPackage> = Vec::new();
-    for (label, result) in read {
+    for (label, result) in repos.read_all(settings, &want, progress) {
         match result {
             Ok(a) => {
                 packages.push(PackageSummary::of(&a.package));
@@ -117,6 +41,25 @@ pub fn check_archives(
     }
     Ok(ArchiveCheck {
         report: CheckReport::new(packages, crate::findings(rules, &analyzed)),
-        notices,
+        notices: repos.notices,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_abis_of_a_kernel_are_in_one_part() {
+        let rules = crate::bundled_rules().unwrap();
+        let (old, new) = ("linux-image-6.1.0-50-amd64", "linux-image-6.1.0-57-amd64");
+        assert!(
+            rules.pairing_key(old).is_some(),
+            "the bundled pairing keys kernels"
+        );
+        for n in 2..=16 {
+            let part = |name| (1..=n).find(|&k| Shard { k, n }.holds(&rules.shard_key(name)));
+            assert_eq!(part(old), part(new), "{n} parts");
+        }
+    }
 }

@@ -109,10 +109,11 @@ pub fn inspect_wants(path: &str) -> bool {
 
 pub fn inspect(path: &Path, settings: &Settings) -> Result<InspectReport, ReadError> {
     let a = analyze_file(path, settings, &inspect_wants)?;
-    Ok(build(&a))
+    Ok(of(&a))
 }
 
-fn build(a: &AnalyzedPackage) -> InspectReport {
+/// The report of a package already read with [`inspect_wants`] (one of a repository's).
+pub fn of(a: &AnalyzedPackage) -> InspectReport {
     // Members written through a symlink are always shown, with their own names.
     let through: HashMap<&str, &Entry> = a
         .package

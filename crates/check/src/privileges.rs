@@ -119,16 +119,31 @@ pub fn privileges(
     done: &(dyn Fn(usize) + Sync),
 ) -> PrivilegesReport {
     let read = read_all_with_progress(files, settings, &|_| false, done);
+    report(
+        files
+            .iter()
+            .zip(read)
+            .map(|(f, r)| (f.clone(), r.map_err(|e| e.to_string()))),
+        scope,
+    )
+}
+
+/// The inventory of packages already read (a repository's, say), each with the path or URL
+/// it came from; a package that could not be read is an error of the report.
+pub fn report(
+    read: impl IntoIterator<Item = (PathBuf, Result<crate::AnalyzedPackage, String>)>,
+    scope: Scope,
+) -> PrivilegesReport {
     let mut report = PrivilegesReport {
         packages: Vec::new(),
         errors: Vec::new(),
     };
-    for (file, r) in files.iter().zip(read) {
+    for (file, r) in read {
         match r {
             Ok(a) => report.packages.push(package(&a, scope)),
             Err(e) => report.errors.push(Unreadable {
                 file: file.display().to_string(),
-                error: e.to_string(),
+                error: e,
             }),
         }
     }

@@ -5,10 +5,12 @@ mod progress;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
+use debgate_check::archive::Repositories;
 use debgate_check::{
     check_inputs_with_progress, collect_check_inputs, inspect, selection, with_builtin_rules,
     with_upload_rules, Date, Settings, SignatureError, Verifier, Waivers, DEFAULT_WAIVERS,
 };
+use debgate_diff::SetSource;
 use debgate_policy::{RuleSet, Severity};
 use debgate_render::{JsonlSink, RenderError, RenderOptions};
 use std::io::{IsTerminal, Write};
@@ -84,6 +86,48 @@ struct ReadArgs {
     /// automatic: a lone package gets every core, several packages are read one per core.
     #[arg(long, default_value_t = 0, value_name = "N")]
     xz_threads: u32,
+    /// Packages read at once (and, from a repository, downloaded at once); 0 for one per core.
+    /// With it, each package's xz decoder is single-threaded unless --xz-threads says more.
+    #[arg(short = 'j', long, default_value_t = 0, value_name = "N")]
+    jobs: usize,
+}
+
+/// Where packages come from when they come from apt repositories.
+#[derive(clap::Args)]
+struct RepoArgs {
+    /// The archive keyring for an --archive source without signed-by= (never --keyring,
+    /// which holds uploaders' keys).
+    #[arg(long, value_name = "FILE")]
+    archive_keyring: Option<PathBuf>,
+    /// With --archive: only the packages whose name this glob matches (repeatable).
+    #[arg(long = "package", value_name = "GLOB")]
+    packages: Vec<String>,
+    /// With --archive: only the K-th of N parts of the selected packages (1-based; a package's
+    /// part is a stable hash of its pairing key, so a kernel's ABIs share one). For fanning an
+    /// archive out over N runners; `debgate merge` judges their outputs as one set.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<debgate_check::archive::Shard>,
+}
+
+impl RepoArgs {
+    fn with<'a>(&'a self, specs: &'a [String]) -> debgate_check::archive::ArchiveArgs<'a> {
+        debgate_check::archive::ArchiveArgs {
+            specs,
+            keyring: self.archive_keyring.as_deref(),
+            packages: &self.packages,
+            shard: self.shard,
+        }
+    }
+
+    /// The repository options make sense only with a repository.
+    fn need_archive(&self, have: bool) -> Result<()> {
+        if !have
+            && (self.archive_keyring.is_some() || !self.packages.is_empty() || self.shard.is_some())
+        {
+            anyhow::bail!("--archive-keyring, --package and --shard apply to --archive only");
+        }
+        Ok(())
+    }
 }
 
 /// Which rules a command judges.
@@ -150,13 +194,8 @@ enum Command {
         /// InRelease, indexes and packages are verified as apt verifies them.
         #[arg(long, value_name = "SPEC", conflicts_with = "paths")]
         archive: Vec<String>,
-        /// The archive keyring for an --archive source without signed-by= (never --keyring,
-        /// which holds uploaders' keys).
-        #[arg(long, value_name = "FILE", requires = "archive")]
-        archive_keyring: Option<PathBuf>,
-        /// With --archive: only the packages whose name this glob matches (repeatable).
-        #[arg(long = "package", value_name = "GLOB", requires = "archive")]
-        packages: Vec<String>,
+        #[command(flatten)]
+        repo: RepoArgs,
         /// .deb and .changes files, or directories walked for both (`-`: one package from
         /// standard input). A .changes is an upload:
         /// its files are verified and its packages judged as one set.
@@ -165,12 +204,20 @@ enum Command {
     },
     /// Show what a package does to privileges and settings.
     Inspect {
+        /// Text or JSON; with --archive, JSON Lines whatever this says (one object per package,
+        /// printed as each is read).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         #[command(flatten)]
         read: ReadArgs,
-        #[arg(value_name = "PKG.deb")]
-        package: PathBuf,
+        /// Inspect every selected package of an apt repository instead of PKG.deb (see `check
+        /// --archive`).
+        #[arg(long, value_name = "SPEC", conflicts_with = "package")]
+        archive: Vec<String>,
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[arg(value_name = "PKG.deb", required_unless_present = "archive")]
+        package: Option<PathBuf>,
     },
     /// What changed between two sets of packages: versions, files, privileges after maintainer
     /// scripts, kernel config, sysctl values and policy verdicts. Exit 0: no regression of
@@ -191,12 +238,19 @@ enum Command {
         fail_on_escalation: bool,
         #[command(flatten)]
         read: ReadArgs,
-        /// The old side: a .deb or a directory walked for *.deb.
-        #[arg(value_name = "OLD")]
-        old: PathBuf,
-        /// The new side: a .deb or a directory walked for *.deb.
-        #[arg(value_name = "NEW")]
-        new: PathBuf,
+        /// The old side from an apt repository instead of OLD (see `check --archive`;
+        /// repeatable: the repositories make one side).
+        #[arg(long, value_name = "SPEC")]
+        old_archive: Vec<String>,
+        /// The new side from an apt repository instead of NEW.
+        #[arg(long, value_name = "SPEC")]
+        new_archive: Vec<String>,
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// OLD then NEW: each a .deb or a directory walked for *.deb. A side given by
+        /// --old-archive or --new-archive is left out: `diff --old-archive SPEC NEW`.
+        #[arg(value_name = "OLD NEW", num_args = 0..=2)]
+        sides: Vec<PathBuf>,
     },
     /// List every privileged file of a set: setuid, setgid or capable in any end state, whether
     /// data.tar ships it or a maintainer script grants it, with the lines that lead to each
@@ -211,8 +265,14 @@ enum Command {
         directories: bool,
         #[command(flatten)]
         read: ReadArgs,
+        /// List every selected package of an apt repository instead of PATHs (see `check
+        /// --archive`).
+        #[arg(long, value_name = "SPEC", conflicts_with = "paths")]
+        archive: Vec<String>,
+        #[command(flatten)]
+        repo: RepoArgs,
         /// .deb files, or directories walked for them (`-`: one package from standard input).
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "archive", value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
     /// List the selected rules (and debgate's built-in checks).
@@ -357,6 +417,7 @@ fn settings(read: &ReadArgs) -> Result<Settings> {
     }
     let mut s = Settings {
         xz_threads: read.xz_threads,
+        jobs: read.jobs,
         ..Settings::default()
     };
     for l in &read.limits {
@@ -381,13 +442,13 @@ fn run(cli: Cli) -> Result<u8> {
             verbose,
             read,
             archive,
-            archive_keyring,
-            packages,
+            repo,
             paths,
         } => {
             // debgate's own package checks are judged in every run.
             // Every option value is checked before any input is looked at.
             let settings = settings(&read)?;
+            repo.need_archive(!archive.is_empty())?;
             let (rules, known) = rules(&select)?;
             let rules = with_builtin_rules(rules).map_err(anyhow::Error::msg)?;
             if let Some(k) = &keyring {
@@ -437,22 +498,15 @@ fn run(cli: Cli) -> Result<u8> {
                     &|done, total| progress.tick(done, total),
                 )
             } else {
-                let args = debgate_check::archive::ArchiveArgs {
-                    specs: &archive,
-                    keyring: archive_keyring.as_deref(),
-                    packages: &packages,
-                };
                 let checked = debgate_check::archive::check_archives(
                     &rules,
-                    &args,
+                    &repo.with(&archive),
                     &settings,
                     &|done, total| progress.tick(done, total),
                 );
                 match checked {
                     Ok(c) => {
-                        for n in &c.notices {
-                            eprintln!("debgate: warning: {n}");
-                        }
+                        warn_once(&c.notices);
                         c.report
                     }
                     Err(e) => {
@@ -493,9 +547,15 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Inspect {
             format,
             read,
+            archive,
+            repo,
             package,
         } => {
             let settings = settings(&read)?;
+            repo.need_archive(!archive.is_empty())?;
+            let Some(package) = package else {
+                return inspect_archive(&archive, &repo, &settings);
+            };
             let report = inspect(&package, &settings)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", package.display()))?;
             let out = &mut std::io::stdout().lock();
@@ -514,21 +574,31 @@ fn run(cli: Cli) -> Result<u8> {
             output,
             fail_on_escalation,
             read,
-            old,
-            new,
+            old_archive,
+            new_archive,
+            repo,
+            sides,
         } => {
             let (rules, _) = rules(&select)?;
             let settings = settings(&read)?;
+            repo.need_archive(!old_archive.is_empty() || !new_archive.is_empty())?;
+            let wanted = usize::from(old_archive.is_empty()) + usize::from(new_archive.is_empty());
+            if sides.len() != wanted {
+                anyhow::bail!(
+                    "diff takes {wanted} path(s) besides --old-archive/--new-archive, got {}",
+                    sides.len()
+                );
+            }
             let progress = progress::Progress::new();
-            let report = debgate_diff::diff_paths_with_progress(
-                &rules,
-                &old,
-                &new,
-                &settings,
-                &|side, done, total| progress.tick_side(side, done, total),
-            );
+            let tick = |side: &'static str, done, total| progress.tick_side(side, done, total);
+            let mut paths = sides.iter();
+            let mut side = |specs| set_source(&repo, specs, &mut paths);
+            let old = side(&old_archive);
+            let new = side(&new_archive);
+            let report = debgate_diff::diff_sides(&rules, old, new, &settings, &tick);
             progress.finish();
-            let report = report?;
+            let (report, notices) = report?;
+            warn_once(&notices);
             let opts = RenderOptions {
                 color: match color {
                     Color::Always => true,
@@ -558,27 +628,33 @@ fn run(cli: Cli) -> Result<u8> {
             format,
             directories,
             read,
+            archive,
+            repo,
             paths,
         } => {
             let settings = settings(&read)?;
-            let files = debgate_check::collect_inputs(&paths)?;
-            if files.is_empty() {
-                anyhow::bail!(
-                    "no .deb found in {}",
-                    paths
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-            let progress = progress::Progress::new();
+            repo.need_archive(!archive.is_empty())?;
             let scope = debgate_analyze::privileges::Scope { directories };
-            let done = std::sync::atomic::AtomicUsize::new(0);
-            let report = debgate_check::privileges::privileges(&files, &settings, scope, &|_| {
-                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                progress.tick(n, files.len())
-            });
+            let progress = progress::Progress::new();
+            let report = if archive.is_empty() {
+                privileges_of_files(&paths, &settings, scope, &progress)?
+            } else {
+                let repos =
+                    open_repositories(&repo.with(&archive), &RuleSet::default(), &progress)?;
+                let read = repos.read_all(&settings, &|_| false, &|done, total| {
+                    progress.tick(done, total)
+                });
+                let mut report = debgate_check::privileges::report(read, scope);
+                report
+                    .errors
+                    .extend(repos.unusable.iter().map(|(index, e)| {
+                        debgate_check::privileges::Unreadable {
+                            file: index.display().to_string(),
+                            error: e.clone(),
+                        }
+                    }));
+                report
+            };
             progress.finish();
             let out = &mut std::io::stdout().lock();
             emit(match format {
@@ -674,4 +750,118 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// One side of `diff`: its repositories, or else the next path given.
+fn set_source<'a>(
+    repo: &'a RepoArgs,
+    specs: &'a [String],
+    paths: &mut std::slice::Iter<'_, PathBuf>,
+) -> SetSource<'a> {
+    match specs {
+        [] => SetSource::Files(paths.next().cloned().unwrap_or_default()),
+        specs => SetSource::Archive(repo.with(specs)),
+    }
+}
+
+/// What a run over repositories must say once (a repository read unverified).
+fn warn_once(notices: &[String]) {
+    for n in notices {
+        eprintln!("debgate: warning: {n}");
+    }
+}
+
+/// Open and verify the repositories; a chain that does not verify stops the run (exit 2).
+fn open_repositories(
+    args: &debgate_check::archive::ArchiveArgs<'_>,
+    rules: &RuleSet,
+    progress: &progress::Progress,
+) -> Result<Repositories> {
+    let repos = Repositories::open(args, &|name| rules.shard_key(name)).map_err(|e| {
+        progress.finish();
+        anyhow::anyhow!("{e}")
+    })?;
+    warn_once(&repos.notices);
+    Ok(repos)
+}
+
+/// `debgate privileges PATH...`.
+fn privileges_of_files(
+    paths: &[PathBuf],
+    settings: &Settings,
+    scope: debgate_analyze::privileges::Scope,
+    progress: &progress::Progress,
+) -> Result<debgate_check::privileges::PrivilegesReport> {
+    let files = debgate_check::collect_inputs(paths)?;
+    if files.is_empty() {
+        anyhow::bail!(
+            "no .deb found in {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    Ok(debgate_check::privileges::privileges(
+        &files,
+        settings,
+        scope,
+        &|_| {
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            progress.tick(n, files.len())
+        },
+    ))
+}
+
+/// `debgate inspect --archive SPEC`: JSON Lines, one `"type": "inspect"` object per package
+/// (the fields of `inspect --format json`) printed as each package is read, in the order they
+/// finish, so that memory stays that of the packages being read whatever the repository's
+/// size. A package that cannot be read is a `"type": "error"` line and makes the exit status 2;
+/// the others are still printed.
+fn inspect_archive(specs: &[String], repo: &RepoArgs, settings: &Settings) -> Result<u8> {
+    let progress = progress::Progress::new();
+    let repos = open_repositories(&repo.with(specs), &RuleSet::default(), &progress)?;
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    // The sink and the first write error (a closed pipe, a full disk), which ends the output.
+    let sink = std::sync::Mutex::new((JsonlSink::new(std::io::stdout()), None::<RenderError>));
+    let write = |f: &dyn Fn(&mut JsonlSink<std::io::Stdout>) -> Result<(), RenderError>| {
+        let Ok(mut guard) = sink.lock() else { return };
+        let (out, broken) = &mut *guard;
+        if broken.is_none() {
+            *broken = f(out).err();
+        }
+    };
+    for (index, e) in &repos.unusable {
+        failed.store(true, std::sync::atomic::Ordering::Relaxed);
+        write(&|out| out.unreadable(&index.display().to_string(), e));
+    }
+    repos.read_each(settings, &debgate_check::inspect::inspect_wants, &|_,
+                                                                        (
+        label,
+        result,
+    )| {
+        match result {
+            Ok(a) => write(&|out| out.inspected(&debgate_check::inspect::of(&a))),
+            Err(e) => {
+                failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                write(&|out| out.unreadable(&label.display().to_string(), &e));
+            }
+        }
+        progress.tick(
+            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+            repos.len(),
+        );
+    });
+    progress.finish();
+    if let Some(e) = sink.into_inner().ok().and_then(|(_, broken)| broken) {
+        emit(Err(e))?;
+    }
+    Ok(if failed.into_inner() {
+        EXIT_BAD_INPUT
+    } else {
+        0
+    })
 }

@@ -20,12 +20,18 @@ fn hex(b: &[u8]) -> String {
 fn repository() -> (TempDir, Key, PathBuf) {
     let key = Key::new("Archive <a@example.org>");
     let keyring = key.keyring();
+    let repo = repository_of(&key, "groovy-like", "groovy");
+    (repo, key, keyring)
+}
 
+/// The seed release `testdata/releases/RELEASE` as a repository of suite `suite`, signed by
+/// `key`.
+fn repository_of(key: &Key, release: &str, suite: &str) -> TempDir {
     let repo = tempfile::tempdir().unwrap();
     let pool = repo.path().join("pool/main");
     std::fs::create_dir_all(&pool).unwrap();
     let mut packages = String::new();
-    let release_dir = root().join("testdata/releases/groovy-like");
+    let release_dir = root().join("testdata/releases").join(release);
     let mut debs: Vec<PathBuf> = std::fs::read_dir(&release_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -43,22 +49,26 @@ fn repository() -> (TempDir, Key, PathBuf) {
             hex(&Sha256::digest(&bytes))
         ));
     }
-    let dists = repo.path().join("dists/groovy");
+    let dists = repo.path().join("dists").join(suite);
     std::fs::create_dir_all(dists.join("main/binary-amd64")).unwrap();
     std::fs::write(dists.join("main/binary-amd64/Packages"), &packages).unwrap();
     let release = format!(
-        "Suite: groovy\nCodename: groovy\nDate: {}\nSHA256:\n {} {} main/binary-amd64/Packages\n",
+        "Suite: {suite}\nCodename: {suite}\nDate: {}\nSHA256:\n {} {} main/binary-amd64/Packages\n",
         chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S UTC"),
         hex(&Sha256::digest(packages.as_bytes())),
         packages.len()
     );
     key.clearsign(&release, &dists.join("InRelease"));
-    (repo, key, keyring)
+    repo
 }
 
 fn spec(repo: &Path, opts: &str) -> String {
+    spec_of(repo, "groovy", opts)
+}
+
+fn spec_of(repo: &Path, suite: &str, opts: &str) -> String {
     format!(
-        "deb [arch=amd64{opts}] file://{} groovy main",
+        "deb [arch=amd64{opts}] file://{} {suite} main",
         repo.display()
     )
 }
@@ -185,4 +195,189 @@ fn a_changed_package_is_its_own_error_and_a_broken_chain_stops_the_run() {
         1,
         "{err}"
     );
+}
+
+/// The report without what names where the packages came from (a side's label, a file's path).
+fn without_places(mut v: Value) -> Value {
+    match &mut v {
+        Value::Object(map) => {
+            for k in ["old", "new", "file", "label"] {
+                if map.get(k).is_some_and(Value::is_string) {
+                    map.remove(k);
+                }
+            }
+            for x in map.values_mut() {
+                *x = without_places(x.take());
+            }
+        }
+        Value::Array(items) => {
+            for x in items.iter_mut() {
+                *x = without_places(x.take());
+            }
+        }
+        _ => {}
+    }
+    v
+}
+
+#[test]
+fn diff_inspect_and_privileges_read_repositories_as_they_read_files() {
+    if !gpg_available() {
+        return;
+    }
+    let key = Key::new("Archive <a@example.org>");
+    let keyring = key.keyring();
+    let kr = keyring.to_string_lossy();
+    let (focal, groovy) = (
+        repository_of(&key, "focal-like", "focal"),
+        repository_of(&key, "groovy-like", "groovy"),
+    );
+    let (old, new) = (
+        spec_of(focal.path(), "focal", ""),
+        spec_of(groovy.path(), "groovy", ""),
+    );
+    let files = debgate(&[
+        "diff",
+        "--format",
+        "json",
+        "testdata/releases/focal-like",
+        "testdata/releases/groovy-like",
+    ]);
+    for args in [
+        vec!["--old-archive", &old, "--new-archive", &new],
+        vec!["--old-archive", &old, "testdata/releases/groovy-like"],
+        vec!["testdata/releases/focal-like", "--new-archive", &new],
+    ] {
+        let mut argv = vec!["diff", "--format", "json", "--archive-keyring", &kr];
+        argv.extend(args.iter().copied());
+        let via = debgate(&argv);
+        assert_eq!(
+            via.status.code(),
+            files.status.code(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&via.stderr)
+        );
+        assert_eq!(
+            without_places(json(&via)),
+            without_places(json(&files)),
+            "{args:?}"
+        );
+    }
+    // A side too many, or one too few.
+    let out = debgate(&["diff", "--old-archive", &old, "--archive-keyring", &kr]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("takes 1 path(s)"));
+
+    // inspect --archive: a JSON line per package, each what inspect says of its file.
+    let out = debgate(&["inspect", "--archive", &new, "--archive-keyring", &kr]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    for line in &lines {
+        assert_eq!(line["type"], "inspect");
+        let name = line["package"].as_str().unwrap();
+        let deb = std::fs::read_dir(root().join("testdata/releases/groovy-like"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&format!("{name}_"))
+            })
+            .unwrap();
+        let direct = debgate(&["inspect", "--format", "json", deb.to_str().unwrap()]);
+        let mut line = line.clone();
+        line.as_object_mut().unwrap().remove("type");
+        assert_eq!(
+            without_places(line),
+            without_places(json(&direct)),
+            "{name}"
+        );
+    }
+
+    // privileges --archive lists what privileges of the files lists.
+    let via = debgate(&[
+        "privileges",
+        "--format",
+        "json",
+        "--archive",
+        &new,
+        "--archive-keyring",
+        &kr,
+    ]);
+    let direct = debgate(&[
+        "privileges",
+        "--format",
+        "json",
+        "testdata/releases/groovy-like",
+    ]);
+    assert_eq!(via.status.code(), direct.status.code());
+    let sorted = |v: Value| {
+        let mut p = without_places(v)["packages"].as_array().unwrap().clone();
+        p.sort_by_key(|x| x["package"].to_string());
+        p
+    };
+    assert_eq!(sorted(json(&via)), sorted(json(&direct)));
+}
+
+#[test]
+fn shards_split_a_repository_and_need_one() {
+    if !gpg_available() {
+        return;
+    }
+    let (repo, _key, keyring) = repository();
+    let kr = keyring.to_string_lossy();
+    let s = spec(repo.path(), "");
+    let mut seen = Vec::new();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let out = debgate(&[
+            "check",
+            "--format",
+            "json",
+            "--archive",
+            &s,
+            "--archive-keyring",
+            &kr,
+            "--shard",
+            &shard,
+        ]);
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{shard}");
+        for p in json(&out)["packages"].as_array().unwrap() {
+            seen.push(p["package"].as_str().unwrap().to_string());
+        }
+    }
+    seen.sort();
+    let all = json(&debgate(&[
+        "check",
+        "--format",
+        "json",
+        "testdata/releases/groovy-like",
+    ]));
+    let mut names: Vec<String> = all["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["package"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(seen, names, "each package in exactly one of the 3 parts");
+    for bad in [vec!["--shard", "0/3"], vec!["--shard", "4/3"]] {
+        let mut argv = vec!["check", "--archive", &s, "--archive-keyring", &kr];
+        argv.extend(bad.iter().copied());
+        assert_eq!(debgate(&argv).status.code(), Some(2), "{bad:?}");
+    }
+    let out = debgate(&["check", "--shard", "1/2", "testdata/releases/groovy-like"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--archive only"));
 }

@@ -14,12 +14,14 @@ mod pair;
 mod read;
 pub mod report;
 mod set;
+mod sides;
 
 pub use changelog::{is_changelog_path, MAX_CHANGELOG_TEXT};
 /// A changelog's CVE, bug and Launchpad references, as the report lists them.
 pub use debgate_changelog::{RefKind, Reference};
 pub use read::Progress;
 pub use report::*;
+pub use sides::{diff_sides, SetSource};
 
 use debgate_analyze::{kconfig, sysctl};
 use debgate_pipeline::{collect_inputs, AnalyzedPackage, InputError, Settings};
@@ -34,6 +36,9 @@ pub enum DiffError {
     Input(#[from] InputError),
     #[error("no .deb found in {0}")]
     Empty(String),
+    /// A side's repository whose chain does not verify, or a bad SPEC: no diff, as apt stops.
+    #[error("{0}")]
+    Archive(String),
 }
 
 /// Should the reader keep this data.tar file's content for a diff?

@@ -26,6 +26,9 @@ pub struct Settings {
     /// Keep `md5sums` and hash the bytes of privileged files, conffiles and script targets as
     /// they stream by (`Package::digests`): what `diff` compares content by. Off for `check`.
     pub digests: bool,
+    /// Packages read at once (`--jobs`): 0 = one per core. Each bounds a decoder, and for a
+    /// repository a download, so this is also what a run may hold in memory at once.
+    pub jobs: usize,
 }
 
 impl Settings {
@@ -35,6 +38,11 @@ impl Settings {
     /// writes) and costs memory bounded by the `xz-memlimit` limit.
     pub fn plan(&self, packages: usize) -> (usize, u32) {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if self.jobs > 0 {
+            // Asked for: that many packages at once, each with the decoder threads asked for
+            // (automatic is single-threaded here, so that `--jobs` alone bounds the threads).
+            return (self.jobs.min(packages).max(1), self.xz_threads.max(1));
+        }
         match self.xz_threads {
             0 if packages <= 1 => (1, u32::try_from(cores).unwrap_or(1).max(1)),
             0 | 1 => (cores.min(packages).max(1), 1),
@@ -224,30 +232,12 @@ pub fn schedule<T: Send>(
     settings: &Settings,
     job: &(dyn Fn(usize, &Settings) -> T + Sync),
 ) -> Vec<T> {
-    let (jobs, xz_threads) = settings.plan(n);
-    let per_package = Settings {
-        xz_threads,
-        ..settings.clone()
-    };
-    if jobs <= 1 {
-        return (0..n).map(|i| job(i, &per_package)).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
     let mut slots: Vec<Option<T>> = Vec::new();
     slots.resize_with(n, || None);
     let slots = std::sync::Mutex::new(slots);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= n {
-                    break;
-                }
-                let r = job(i, &per_package);
-                if let Ok(mut s) = slots.lock() {
-                    s[i] = Some(r);
-                }
-            });
+    schedule_each(n, settings, job, &|i, r| {
+        if let Ok(mut s) = slots.lock() {
+            s[i] = Some(r);
         }
     });
     slots
@@ -256,6 +246,44 @@ pub fn schedule<T: Send>(
         .into_iter()
         .map(|r| r.expect("every job was run by some worker"))
         .collect()
+}
+
+/// [`schedule`], handing each result to `sink(i, result)` as soon as it is ready (in the order
+/// jobs finish, one call at a time) instead of keeping them: what a run over a whole archive
+/// streams its output through, so that memory does not grow with the number of packages.
+pub fn schedule_each<T: Send>(
+    n: usize,
+    settings: &Settings,
+    job: &(dyn Fn(usize, &Settings) -> T + Sync),
+    sink: &(dyn Fn(usize, T) + Sync),
+) {
+    let (jobs, xz_threads) = settings.plan(n);
+    let per_package = Settings {
+        xz_threads,
+        ..settings.clone()
+    };
+    if jobs <= 1 {
+        for i in 0..n {
+            sink(i, job(i, &per_package));
+        }
+        return;
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    // One result handed on at a time, so a sink writing lines never interleaves two.
+    let one_at_a_time = std::sync::Mutex::new(());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let r = job(i, &per_package);
+                let _turn = one_at_a_time.lock();
+                sink(i, r);
+            });
+        }
+    });
 }
 
 #[cfg(test)]
@@ -290,5 +318,22 @@ mod tests {
             (1, 2),
             "threaded xz is not multiplied by parallel packages"
         );
+        let jobs = |jobs, xz_threads| Settings {
+            jobs,
+            xz_threads,
+            ..Settings::default()
+        };
+        assert_eq!(
+            jobs(1, 0).plan(5),
+            (1, 1),
+            "--jobs 1: one package, one thread"
+        );
+        assert_eq!(jobs(3, 0).plan(5), (3, 1));
+        assert_eq!(
+            jobs(3, 0).plan(2),
+            (2, 1),
+            "never more workers than packages"
+        );
+        assert_eq!(jobs(2, 2).plan(5), (2, 2), "both asked for: both given");
     }
 }

@@ -285,6 +285,13 @@ impl RuleSet {
             .find_map(|p| p.key(name).map(|(k, abi)| (p, k, abi)))
     }
 
+    /// What places the package `name` in a `--shard` part: its pairing key, or the name itself,
+    /// so that both ABIs of a kernel share a part and a sharded diff still pairs them.
+    pub fn shard_key(&self, name: &str) -> String {
+        self.pairing_key(name)
+            .map_or_else(|| name.to_string(), |(_, key, _)| key)
+    }
+
     /// Kernel config options that some rule names, in rule order.
     pub fn kconfig_options(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();

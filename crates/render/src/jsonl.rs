@@ -11,7 +11,7 @@
 use crate::RenderError;
 use debgate_check::report::{CheckResult, PackageSummary, Summary, UploadSummary};
 use debgate_check::waivers::WaiverNotice;
-use debgate_check::CheckReport;
+use debgate_check::{CheckReport, InspectReport};
 use serde::Serialize;
 use std::io::Write;
 
@@ -48,6 +48,23 @@ impl<W: Write> JsonlSink<W> {
     /// A package has been read (or could not be).
     pub fn package_done(&mut self, package: &PackageSummary) -> Result<(), RenderError> {
         self.line("package", package)
+    }
+
+    /// `inspect --archive`: one package's inspection (`"type": "inspect"`, the fields of
+    /// `inspect --format json`).
+    pub fn inspected(&mut self, report: &InspectReport) -> Result<(), RenderError> {
+        self.line("inspect", report)
+    }
+
+    /// A package that could not be read (`"type": "error"`, with `file` and `error`), for the
+    /// commands that print a line per package.
+    pub fn unreadable(&mut self, file: &str, error: &str) -> Result<(), RenderError> {
+        #[derive(Serialize)]
+        struct Unreadable<'a> {
+            file: &'a str,
+            error: &'a str,
+        }
+        self.line("error", &Unreadable { file, error })
     }
 
     /// Results of a set that has been judged.

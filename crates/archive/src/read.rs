@@ -1,0 +1,262 @@
+//! Packages from apt repositories (`--archive SPEC`) for every command that reads packages:
+//! [`Repositories::open`] verifies each repository's chain down to its `Packages` indexes (a
+//! chain that does not verify stops the run, as apt stops) and selects the packages to read
+//! (`--package GLOB`, `--shard K/N`); [`Repositories::read_each`] reads each one through its
+//! index entry's size and SHA-256 check as it streams into the reader (`debgate_pipeline`), so
+//! that a package whose bytes are not what the index says is that package's error and the
+//! others are still read.
+
+use crate::index::IndexEntry;
+use crate::local::{open, Options, Suite, Trust, MAX_INDEX_BYTES};
+use crate::source::load;
+use debgate_pipeline::{analyze_reader, schedule_each, AnalyzedPackage, Settings};
+use debgate_signature::Verifier;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// What `--archive` was given.
+pub struct ArchiveArgs<'a> {
+    /// apt's one-line sources, or `.list` / `.sources` files.
+    pub specs: &'a [String],
+    /// The archive keyring when a source has no `signed-by=`.
+    pub keyring: Option<&'a Path>,
+    /// `--package GLOB`: only the packages whose name one of these matches; all when empty.
+    pub packages: &'a [String],
+    /// `--shard K/N`: only this shard's part of the selected packages.
+    pub shard: Option<Shard>,
+}
+
+/// `--shard K/N`: the K-th of N parts (1-based, as nextest's `--partition hash:K/N`), so that N
+/// runners each read a part of one archive and `debgate merge` judges the whole.
+///
+/// A package's part is a stable hash (SHA-256) of its pairing key, not of its name: the key is
+/// what `[[pairing]]` rules make of a name that carries an ABI (a kernel's), so both ABIs of a
+/// kernel land in the same part and a sharded `diff` still pairs them. The hash is of bytes
+/// only, so every machine and every release of debgate puts a package in the same part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub k: u64,
+    pub n: u64,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("--shard takes K/N with 1 <= K <= N (1-based), got `{s}`");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (k, n): (u64, u64) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if k == 0 || n == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Shard { k, n })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.k, self.n)
+    }
+}
+
+impl Shard {
+    /// Whether the package whose pairing key is `key` is in this part (the key: the
+    /// `[[pairing]]` key of its name, or the name itself).
+    pub fn holds(&self, key: &str) -> bool {
+        let digest = Sha256::digest(key.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        u64::from_be_bytes(first) % self.n + 1 == self.k
+    }
+}
+
+/// The verified repositories and the packages selected from them.
+pub struct Repositories {
+    suites: Vec<Suite>,
+    /// (suite, entry) of each package to read, in index order.
+    selected: Vec<(usize, IndexEntry)>,
+    /// Index paragraphs that cannot be used, (index, why): each is that package's error.
+    pub unusable: Vec<(PathBuf, String)>,
+    /// What the user must be told once (a repository read unverified).
+    pub notices: Vec<String>,
+}
+
+/// One package read from a repository: its label (the path or URL it came from) and the
+/// analysis, or why it could not be used.
+pub type ReadPackage = (PathBuf, Result<AnalyzedPackage, String>);
+
+impl Repositories {
+    /// Open and verify every repository `args` names and select its packages. `Err` is why no
+    /// run can happen (a bad SPEC, a chain that does not verify): exit 2, as apt stops.
+    /// `shard_key` gives a package name's pairing key (see [`Shard`]).
+    pub fn open(
+        args: &ArchiveArgs<'_>,
+        shard_key: &dyn Fn(&str) -> String,
+    ) -> Result<Repositories, String> {
+        let mut globs = globset::GlobSetBuilder::new();
+        for g in args.packages {
+            globs.add(globset::Glob::new(g).map_err(|e| format!("--package {g}: {e}"))?);
+        }
+        let globs = globs.build().map_err(|e| e.to_string())?;
+        let verifier = Verifier::find();
+        let mut suites: Vec<Suite> = Vec::new();
+        let mut notices = Vec::new();
+        for spec in args.specs {
+            for source in load(spec).map_err(|e| format!("--archive {spec}: {e}"))? {
+                let opts = Options {
+                    keyring: args.keyring,
+                    verifier: verifier.as_ref(),
+                    now: chrono::Utc::now(),
+                    max_index_bytes: MAX_INDEX_BYTES,
+                };
+                let suite = open(&source, &opts).map_err(|e| e.to_string())?;
+                if suite.trust == Trust::Unverified {
+                    notices.push(format!(
+                        "{}: trusted=yes: nothing in this repository was verified (no signature, no index or package hash is trusted)",
+                        source.label()
+                    ));
+                }
+                suites.push(suite);
+            }
+        }
+        let mut selected = Vec::new();
+        let mut unusable = Vec::new();
+        for (s, suite) in suites.iter().enumerate() {
+            for index in &suite.indexes {
+                for entry in index.entries() {
+                    match entry {
+                        Ok(e) => {
+                            let named = args.packages.is_empty() || globs.is_match(&e.package);
+                            let in_shard =
+                                args.shard.is_none_or(|k| k.holds(&shard_key(&e.package)));
+                            if named && in_shard {
+                                selected.push((s, e));
+                            }
+                        }
+                        Err(e) => unusable
+                            .push((suite.root.join("dists").join(&index.path), e.to_string())),
+                    }
+                }
+            }
+        }
+        Ok(Repositories {
+            suites,
+            selected,
+            unusable,
+            notices,
+        })
+    }
+
+    /// How many packages are selected.
+    pub fn len(&self) -> usize {
+        self.selected.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.selected.is_empty()
+    }
+
+    /// Where package `i` comes from, as messages and reports name it.
+    pub fn label(&self, i: usize) -> PathBuf {
+        let (s, e) = &self.selected[i];
+        self.suites[*s].root.join(&e.filename)
+    }
+
+    /// Read package `i`, keeping the content `want` asks for. The facts count only if the
+    /// bytes were the index's: otherwise the package is this error, never judged.
+    pub fn read(
+        &self,
+        i: usize,
+        settings: &Settings,
+        want: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<AnalyzedPackage, String> {
+        let (s, e) = &self.selected[i];
+        let mut input = self.suites[*s]
+            .open_package(e)
+            .map_err(|err| err.to_string())?;
+        let analysed = analyze_reader(&self.label(i), &mut input, settings, want)
+            .map_err(|err| err.to_string())?;
+        input
+            .finish(&e.sha256)
+            .map_err(|m| format!("not the package Packages lists: {m}"))?;
+        Ok(analysed)
+    }
+
+    /// Read every selected package over the cores as `settings` says, handing each to
+    /// `sink(i, (label, result))` as it finishes (one at a time, in the order they finish), so
+    /// that a caller streaming its output holds one package per reader, not the archive.
+    pub fn read_each(
+        &self,
+        settings: &Settings,
+        want: &(dyn Fn(&str) -> bool + Sync),
+        sink: &(dyn Fn(usize, ReadPackage) + Sync),
+    ) {
+        schedule_each(
+            self.len(),
+            settings,
+            &|i, per_package| (self.label(i), self.read(i, per_package, want)),
+            sink,
+        )
+    }
+
+    /// [`Repositories::read_each`], kept in the selection's order, telling `progress`
+    /// `(done, total)` after each.
+    pub fn read_all(
+        &self,
+        settings: &Settings,
+        want: &(dyn Fn(&str) -> bool + Sync),
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Vec<ReadPackage> {
+        let total = self.len();
+        let slots: std::sync::Mutex<Vec<Option<ReadPackage>>> =
+            std::sync::Mutex::new((0..total).map(|_| None).collect());
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        self.read_each(settings, want, &|i, r| {
+            if let Ok(mut s) = slots.lock() {
+                s[i] = Some(r);
+            }
+            progress(
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                total,
+            );
+        });
+        slots
+            .into_inner()
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_parses_one_based_parts_only() {
+        assert_eq!("2/5".parse::<Shard>(), Ok(Shard { k: 2, n: 5 }));
+        for bad in ["0/5", "6/5", "1/0", "1", "a/b", "1/2/3", ""] {
+            let e = bad.parse::<Shard>().unwrap_err();
+            assert!(e.contains("1-based"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn shards_partition_the_names() {
+        let names: Vec<String> = (0..500).map(|i| format!("pkg{i}")).collect();
+        let n = 4;
+        let mut counts = vec![0usize; n as usize];
+        for name in &names {
+            let owners: Vec<u64> = (1..=n).filter(|&k| Shard { k, n }.holds(name)).collect();
+            assert_eq!(owners.len(), 1, "{name} is in exactly one part: {owners:?}");
+            counts[(owners[0] - 1) as usize] += 1;
+        }
+        // A hash, not a range: every part gets a fair share of 500 names.
+        assert!(counts.iter().all(|&c| c > 80), "{counts:?}");
+    }
+}
