@@ -7,8 +7,10 @@
 //! never an uploader's. Nothing is written to disk; a package is hashed as it streams into the
 //! reader and a mismatch is that package's error.
 
+pub mod http;
 pub mod index;
 pub mod local;
 pub mod release;
 pub mod source;
+mod transport;
 pub mod verify;

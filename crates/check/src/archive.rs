@@ -5,7 +5,7 @@
 
 use crate::report::{CheckReport, PackageSummary};
 use crate::Verifier;
-use debgate_archive::local::{open, Options, Suite, Trust, MAX_INDEX_BYTES};
+use debgate_archive::local::{open, Options, Suite, Trust};
 use debgate_archive::source::load;
 use debgate_pipeline::{analyze_reader, schedule, AnalyzedPackage, Settings};
 use debgate_policy::RuleSet;
@@ -46,12 +46,7 @@ pub fn check_archives(
     let mut notices = Vec::new();
     for spec in args.specs {
         for source in load(spec).map_err(|e| format!("--archive {spec}: {e}"))? {
-            let opts = Options {
-                keyring: args.keyring,
-                verifier: verifier.as_ref(),
-                now: chrono::Utc::now(),
-                max_index_bytes: MAX_INDEX_BYTES,
-            };
+            let opts = Options::new(args.keyring, verifier.as_ref(), chrono::Utc::now());
             let suite = open(&source, &opts).map_err(|e| e.to_string())?;
             if suite.trust == Trust::Unverified {
                 notices.push(format!(
