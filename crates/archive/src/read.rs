@@ -7,7 +7,7 @@
 //! others are still read.
 
 use crate::index::IndexEntry;
-use crate::local::{open, Options, Suite, Trust, MAX_INDEX_BYTES};
+use crate::local::{open, Options, Suite, Trust};
 use crate::source::load;
 use debgate_pipeline::{analyze_reader, schedule_each, AnalyzedPackage, Settings};
 use debgate_signature::Verifier;
@@ -25,6 +25,10 @@ pub struct ArchiveArgs<'a> {
     pub packages: &'a [String],
     /// `--shard K/N`: only this shard's part of the selected packages.
     pub shard: Option<Shard>,
+    /// `--timeout`: how long a connection or a read may wait (the default otherwise).
+    pub timeout: Option<std::time::Duration>,
+    /// `--retries`: how often a failed download is tried again (the default otherwise).
+    pub retries: Option<u32>,
 }
 
 /// `--shard K/N`: the K-th of N parts (1-based, as nextest's `--partition hash:K/N`), so that N
@@ -107,12 +111,13 @@ impl Repositories {
         let mut notices = Vec::new();
         for spec in args.specs {
             for source in load(spec).map_err(|e| format!("--archive {spec}: {e}"))? {
-                let opts = Options {
-                    keyring: args.keyring,
-                    verifier: verifier.as_ref(),
-                    now: chrono::Utc::now(),
-                    max_index_bytes: MAX_INDEX_BYTES,
-                };
+                let mut opts = Options::new(args.keyring, verifier.as_ref(), chrono::Utc::now());
+                if let Some(t) = args.timeout {
+                    opts.timeout = t;
+                }
+                if let Some(r) = args.retries {
+                    opts.retries = r;
+                }
                 let suite = open(&source, &opts).map_err(|e| e.to_string())?;
                 if suite.trust == Trust::Unverified {
                     notices.push(format!(
@@ -163,7 +168,7 @@ impl Repositories {
     /// Where package `i` comes from, as messages and reports name it.
     pub fn label(&self, i: usize) -> PathBuf {
         let (s, e) = &self.selected[i];
-        self.suites[*s].root.join(&e.filename)
+        self.suites[*s].package_label(e)
     }
 
     /// Read package `i`, keeping the content `want` asks for. The facts count only if the

@@ -171,17 +171,18 @@ pub enum SourceError {
 type Result<T> = std::result::Result<T, SourceError>;
 
 impl fmt::Display for Uri {
+    /// For messages: an http(s) URL without its `user:password@`, which is a secret.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Uri::File(path) => write!(f, "file://{}", path.to_string_lossy()),
-            Uri::Http(url) => f.write_str(url),
+            Uri::Http(url) => f.write_str(&crate::http::without_credentials(url)),
         }
     }
 }
 
 impl Source {
     /// The source as one `deb [...] URI SUITE COMPONENTS` line, for messages. Ignored options
-    /// are left out: they did not take part.
+    /// are left out: they did not take part; so is a URL's `user:password@`.
     pub fn label(&self) -> String {
         let mut options = Vec::new();
         if !self.architectures.is_empty() {
@@ -913,6 +914,16 @@ mod tests {
                 .by_hash,
             Some(false)
         );
+    }
+
+    #[test]
+    fn a_label_shows_no_password() {
+        let source = parse_line("deb https://me:secret@h.example/debian/ bookworm main").unwrap();
+        assert_eq!(
+            source.uri,
+            Uri::Http("https://me:secret@h.example/debian".to_string())
+        );
+        assert_eq!(source.label(), "deb https://h.example/debian bookworm main");
     }
 
     #[test]

@@ -65,12 +65,9 @@ impl Repo {
 }
 
 fn options<'a>(keyring: Option<&'a Path>, verifier: &'a Verifier) -> Options<'a> {
-    Options {
-        keyring,
-        verifier: Some(verifier),
-        now: Utc::now(),
-        max_index_bytes: MAX_INDEX_BYTES,
-    }
+    let opts = Options::new(keyring, Some(verifier), Utc::now());
+    assert_eq!(opts.max_index_bytes, MAX_INDEX_BYTES);
+    opts
 }
 
 #[test]

@@ -107,6 +107,15 @@ struct RepoArgs {
     /// archive out over N runners; `debgate merge` judges their outputs as one set.
     #[arg(long, value_name = "K/N")]
     shard: Option<debgate_check::archive::Shard>,
+    /// With an http(s) --archive: seconds a connection or a read may wait before it is given
+    /// up (and retried) [default: 30].
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+    /// With an http(s) --archive: how often a failed download is tried again, with backoff
+    /// doubling from half a second; a broken package download resumes where it stopped
+    /// [default: 3].
+    #[arg(long, value_name = "N")]
+    retries: Option<u32>,
 }
 
 impl RepoArgs {
@@ -116,15 +125,30 @@ impl RepoArgs {
             keyring: self.archive_keyring.as_deref(),
             packages: &self.packages,
             shard: self.shard,
+            timeout: self
+                .timeout
+                .and_then(|t| std::time::Duration::try_from_secs_f64(t).ok()),
+            retries: self.retries,
         }
     }
 
     /// The repository options make sense only with a repository.
     fn need_archive(&self, have: bool) -> Result<()> {
         if !have
-            && (self.archive_keyring.is_some() || !self.packages.is_empty() || self.shard.is_some())
+            && (self.archive_keyring.is_some()
+                || !self.packages.is_empty()
+                || self.shard.is_some()
+                || self.timeout.is_some()
+                || self.retries.is_some())
         {
-            anyhow::bail!("--archive-keyring, --package and --shard apply to --archive only");
+            anyhow::bail!(
+                "--archive-keyring, --package, --shard, --timeout and --retries apply to --archive only"
+            );
+        }
+        if let Some(t) = self.timeout {
+            if !(t > 0.0 && t.is_finite() && t <= 86_400.0) {
+                anyhow::bail!("--timeout {t}: give seconds, more than 0 and at most a day");
+            }
         }
         Ok(())
     }
@@ -190,8 +214,9 @@ enum Command {
         read: ReadArgs,
         /// An apt repository to check instead of PATHs (repeatable): apt's one-line form,
         /// `deb [arch=amd64 signed-by=/usr/share/keyrings/x.gpg] file:///srv/mirror bookworm
-        /// main`, or a .list or deb822 .sources file. Only file:// repositories so far. Its
-        /// InRelease, indexes and packages are verified as apt verifies them.
+        /// main`, or a .list or deb822 .sources file; file://, http:// or https://. Its
+        /// InRelease (or Release and Release.gpg), indexes and packages are verified as apt
+        /// verifies them.
         #[arg(long, value_name = "SPEC", conflicts_with = "paths")]
         archive: Vec<String>,
         #[command(flatten)]

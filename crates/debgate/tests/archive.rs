@@ -379,5 +379,5 @@ fn shards_split_a_repository_and_need_one() {
     }
     let out = debgate(&["check", "--shard", "1/2", "testdata/releases/groovy-like"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--archive only"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("apply to --archive only"));
 }

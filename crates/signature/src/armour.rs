@@ -114,6 +114,52 @@ pub fn frame(bytes: &[u8]) -> Result<Framing, String> {
     Ok(Framing::Clearsigned { text })
 }
 
+/// Judge a detached signature (apt's `Release.gpg`) before a verifier sees it: one armoured
+/// `-----BEGIN PGP SIGNATURE-----` block with only blank lines around it, or binary OpenPGP
+/// whose first packet is a signature. Anything else (a clearsigned or inline-signed message
+/// above all, which a verifier would check instead of the data it is given) is refused. `Err`
+/// is one line saying what is wrong.
+pub fn detached(bytes: &[u8]) -> Result<(), String> {
+    if let Some(&first) = bytes.first().filter(|&&b| b >= 0x80) {
+        let tag = match first {
+            0xC0..=0xFF => first & 0x3F,
+            _ => (first >> 2) & 0x0F,
+        };
+        return if tag == 2 {
+            Ok(())
+        } else {
+            Err("binary OpenPGP data that does not start with a signature".to_string())
+        };
+    }
+    let lines: Vec<&[u8]> = bytes
+        .split(|&b| b == b'\n')
+        .map(|l| l.trim_ascii())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let Some((first, rest)) = lines.split_first() else {
+        return Err("an empty signature".to_string());
+    };
+    if *first != BEGIN_SIGNATURE.as_bytes() {
+        return Err(if first.starts_with(b"-----BEGIN PGP") {
+            "armoured OpenPGP data that is not a detached signature".to_string()
+        } else {
+            "not an OpenPGP signature".to_string()
+        });
+    }
+    let Some((last, body)) = rest.split_last() else {
+        return Err(format!("malformed signature: no {END_SIGNATURE}"));
+    };
+    if *last != END_SIGNATURE.as_bytes() {
+        return Err(format!(
+            "malformed signature: text after the signature or no {END_SIGNATURE}"
+        ));
+    }
+    if body.iter().any(|l| l.starts_with(b"-----")) {
+        return Err("malformed signature: more than one armour block".to_string());
+    }
+    Ok(())
+}
+
 /// Whether `b` opens an OpenPGP packet that a signed message (not a .changes) starts with:
 /// signature (2), one-pass signature (4), compressed data (8), literal data (11), in the old
 /// or the new packet format.
@@ -139,6 +185,32 @@ mod tests {
         };
         assert_eq!(frame(SIGNED.as_bytes()), Ok(want.clone()));
         assert_eq!(frame(SIGNED.replace('\n', "\r\n").as_bytes()), Ok(want));
+    }
+
+    #[test]
+    fn a_detached_signature_is_one_signature_block() {
+        let sig =
+            "-----BEGIN PGP SIGNATURE-----\n\niHUEARYIAB0WIQ\n=AAAA\n-----END PGP SIGNATURE-----\n";
+        assert_eq!(detached(sig.as_bytes()), Ok(()));
+        assert_eq!(detached(format!("\n{sig}\n\n").as_bytes()), Ok(()));
+        assert_eq!(detached(&[0x88, 0x75]), Ok(()));
+        assert_eq!(detached(&[0xc2, 0x75]), Ok(()));
+        for (bad, why) in [
+            (SIGNED.to_string(), "not a detached"),
+            (format!("{sig}{sig}"), "more than one"),
+            (format!("{sig}Origin: x\n"), "text after"),
+            ("Origin: x\n".to_string(), "not an OpenPGP"),
+            (String::new(), "empty"),
+            (sig.replace(END_SIGNATURE, ""), "no -----END"),
+            (
+                sig.replace("=AAAA", "-----BEGIN PGP SIGNED MESSAGE-----"),
+                "more than one",
+            ),
+        ] {
+            let e = detached(bad.as_bytes()).unwrap_err();
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
+        assert!(detached(&[0x90, 0x0d]).unwrap_err().contains("binary"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! GnuPG's `gpgv`: its arguments, and its `--status-fd` lines mapped to an outcome.
 
 use crate::outcome::{is_hex, Decision, SignatureError, SignatureOutcome};
-use crate::process::{describe_exit, last_line, read_signed_text};
+use crate::process::{describe_exit, last_line, read_signed_text, Input};
 use std::ffi::OsStr;
 use std::io;
 use std::path::Path;
@@ -10,7 +10,7 @@ use std::path::Path;
 pub(crate) fn run(
     program: &Path,
     keyring: &Path,
-    input: &Path,
+    input: Input<'_>,
     dir: &Path,
 ) -> Result<SignatureOutcome, SignatureError> {
     // An empty home of our own: the user's ~/.gnupg, its trustedkeys.kbx and its gpg.conf are
@@ -21,27 +21,43 @@ pub(crate) fn run(
         source,
     })?;
     let output = dir.join("gpgv.out");
-    // Status lines go to stdout (fd 1) and the signed text to a file: the two never mix, so a
-    // line in the signed text can never pass for a status line.
-    let args: [&OsStr; 10] = [
+    let mut args: Vec<&OsStr> = vec![
         "--homedir".as_ref(),
         home.as_os_str(),
         "--keyring".as_ref(),
         keyring.as_os_str(),
         "--status-fd".as_ref(),
         "1".as_ref(),
-        "--output".as_ref(),
-        output.as_os_str(),
-        "--".as_ref(),
-        input.as_os_str(),
     ];
+    match input {
+        Input::Clearsigned(file) => {
+            // Status lines go to stdout (fd 1) and the signed text to a file: the two never
+            // mix, so a line in the signed text can never pass for a status line.
+            args.extend::<[&OsStr; 4]>([
+                "--output".as_ref(),
+                output.as_os_str(),
+                "--".as_ref(),
+                file.as_os_str(),
+            ]);
+        }
+        Input::Detached { signature, data } => {
+            args.extend::<[&OsStr; 3]>(["--".as_ref(), signature.as_os_str(), data.as_os_str()]);
+        }
+    }
     let run = crate::process::run("gpgv", program, &args, dir, "gpgv")?;
     let status = GpgvStatus::parse(&run.stdout);
     match status.outcome(run.status.success()) {
         Decision::Outcome(o) => Ok(o),
         Decision::Good { signer } => Ok(SignatureOutcome::Good {
             signer,
-            signed_text: read_signed_text("gpgv", &output)?,
+            // Detached: the signed text is our private copy of the data, the bytes gpgv read.
+            signed_text: read_signed_text(
+                "gpgv",
+                match input {
+                    Input::Clearsigned(_) => &output,
+                    Input::Detached { data, .. } => data,
+                },
+            )?,
         }),
         Decision::Unintelligible(why) => Err(SignatureError::Unintelligible {
             verifier: "gpgv",

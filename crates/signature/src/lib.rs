@@ -13,29 +13,39 @@
 //!   absolute path, stdin closed, and every output going to a file of ours (no pipe to
 //!   deadlock on): module `process`, with `gpgv` and `sqv` for each verifier's arguments and
 //!   the reading of its report;
+//! - for gpgv, an armoured (`.asc`) keyring dearmoured into a binary one in that private
+//!   directory (module `keyring`, up to [`MAX_KEYRING_BYTES`]), since gpgv 2.2 cannot read
+//!   armour;
+//! - a detached signature (apt's `Release.gpg`) checked to be one before it is handed over with
+//!   a private copy of the data it signs ([`verify_detached`]);
 //! - mapping what it reports to a [`SignatureOutcome`], and handing back the text the
 //!   signature covers *as the verifier wrote it*, which is the only text the caller may parse.
 
 pub mod armour;
 mod gpgv;
+mod keyring;
 mod outcome;
 mod process;
 mod sqv;
 mod verifier;
 
+pub use keyring::MAX_KEYRING_BYTES;
 pub use outcome::{SignatureError, SignatureOutcome};
 pub use process::MAX_VERIFIER_OUTPUT;
 pub use verifier::Verifier;
 
 use armour::Framing;
-use std::fs::File;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use process::Input;
+use std::path::Path;
 
 /// The largest signed document we verify. It bounds what we copy and what we read back as
 /// signed text. It is the `.changes` parser's cap too (upload asserts the two agree), so that
 /// what verifies can be parsed.
 pub const MAX_SIGNED_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The largest detached signature we pass on. Debian's `Release.gpg` holds a few signatures in
+/// about 3 KiB.
+pub const MAX_DETACHED_SIGNATURE_BYTES: u64 = 1024 * 1024;
 
 /// Verify the clearsigned `changes` against the keys in `keyring` with `verifier`.
 ///
@@ -48,57 +58,125 @@ pub fn verify(
     keyring: &Path,
 ) -> Result<SignatureOutcome, SignatureError> {
     // The keyring first: a missing keyring is the caller's mistake whatever the file holds.
-    let keyring = check_keyring(verifier, keyring)?;
-
+    let keyring = keyring::check(keyring)?;
     let Some(bytes) =
         process::read_capped(changes, MAX_SIGNED_BYTES).map_err(SignatureError::Read)?
     else {
+        return Ok(too_large());
+    };
+    verify_clearsigned(verifier, &keyring, &bytes)
+}
+
+/// [`verify`] for a clearsigned document already in memory (an `InRelease` fetched over the
+/// network): the same armour check, the same private copy for the verifier.
+pub fn verify_bytes(
+    verifier: &Verifier,
+    signed: &[u8],
+    keyring: &Path,
+) -> Result<SignatureOutcome, SignatureError> {
+    let keyring = keyring::check(keyring)?;
+    if signed.len() as u64 > MAX_SIGNED_BYTES {
+        return Ok(too_large());
+    }
+    verify_clearsigned(verifier, &keyring, signed)
+}
+
+/// Verify `data` against the detached `signature` (apt's `Release` and `Release.gpg`), with
+/// the keys in `keyring`. [`SignatureOutcome::Good`] hands back `data`, as the verifier read it
+/// from our private copy.
+///
+/// A signature that is not one armoured `PGP SIGNATURE` block, or binary OpenPGP starting with
+/// a signature packet, never reaches the verifier: it is [`SignatureOutcome::Bad`]. So a
+/// clearsigned or inline-signed file offered as the signature cannot make the verifier check
+/// something other than `data`.
+pub fn verify_detached(
+    verifier: &Verifier,
+    signature: &[u8],
+    data: &[u8],
+    keyring: &Path,
+) -> Result<SignatureOutcome, SignatureError> {
+    let keyring = keyring::check(keyring)?;
+    if data.len() as u64 > MAX_SIGNED_BYTES {
+        return Ok(too_large());
+    }
+    if signature.len() as u64 > MAX_DETACHED_SIGNATURE_BYTES {
         return Ok(SignatureOutcome::Bad {
             detail: format!(
-                "the file is larger than {} MiB; not verified",
-                MAX_SIGNED_BYTES >> 20
+                "the signature is larger than {} KiB; not verified",
+                MAX_DETACHED_SIGNATURE_BYTES >> 10
             ),
         });
-    };
-    if let Some(outcome) = check_armour(&bytes) {
-        return Ok(outcome);
     }
-
-    let temp_err = |source| SignatureError::Temp {
-        verifier: verifier.name(),
-        source,
+    if let Err(detail) = armour::detached(signature) {
+        return Ok(SignatureOutcome::Bad { detail });
+    }
+    let dir = private_dir(verifier)?;
+    let keyring = keyring.for_verifier(verifier, dir.path())?;
+    let sig_path = dir.path().join("detached.sig");
+    let data_path = dir.path().join("detached.data");
+    for (path, bytes) in [(&sig_path, signature), (&data_path, data)] {
+        std::fs::write(path, bytes).map_err(|source| SignatureError::Temp {
+            verifier: verifier.name(),
+            source,
+        })?;
+    }
+    let input = Input::Detached {
+        signature: &sig_path,
+        data: &data_path,
     };
-    let dir = tempfile::Builder::new()
-        .prefix("debgate-sig-")
-        .tempdir()
-        .map_err(temp_err)?;
-    // The verifier reads our copy: the bytes we checked are the bytes it verifies.
-    let input = dir.path().join("signed.changes");
-    std::fs::write(&input, &bytes).map_err(temp_err)?;
+    run(verifier, &keyring, input, dir.path())
+}
 
-    match verifier {
-        Verifier::Gpgv(program) => gpgv::run(program, &keyring, &input, dir.path()),
-        Verifier::Sqv(program) => sqv::run(program, &keyring, &input, dir.path()),
+/// The outcome for a document past [`MAX_SIGNED_BYTES`].
+fn too_large() -> SignatureOutcome {
+    SignatureOutcome::Bad {
+        detail: format!(
+            "the file is larger than {} MiB; not verified",
+            MAX_SIGNED_BYTES >> 20
+        ),
     }
 }
 
-/// The keyring as an absolute path (gpgv takes a bare name as relative to its home), after
-/// making sure it can be read.
-fn check_keyring(verifier: &Verifier, keyring: &Path) -> Result<PathBuf, SignatureError> {
-    let err = |source| SignatureError::Keyring {
-        path: keyring.to_path_buf(),
-        source,
-    };
-    let abs = keyring.canonicalize().map_err(err)?;
-    // Reading (not just opening) also turns away a directory.
-    let mut head = Vec::new();
-    File::open(&abs)
-        .and_then(|f| f.take(16).read_to_end(&mut head))
-        .map_err(err)?;
-    if matches!(verifier, Verifier::Gpgv(_)) && head.starts_with(b"-----BEGIN PGP") {
-        return Err(SignatureError::ArmouredKeyring(keyring.to_path_buf()));
+/// A private temporary directory for one verifier run: its home, its inputs, its outputs.
+fn private_dir(verifier: &Verifier) -> Result<tempfile::TempDir, SignatureError> {
+    tempfile::Builder::new()
+        .prefix("debgate-sig-")
+        .tempdir()
+        .map_err(|source| SignatureError::Temp {
+            verifier: verifier.name(),
+            source,
+        })
+}
+
+fn verify_clearsigned(
+    verifier: &Verifier,
+    keyring: &keyring::Keyring,
+    bytes: &[u8],
+) -> Result<SignatureOutcome, SignatureError> {
+    if let Some(outcome) = check_armour(bytes) {
+        return Ok(outcome);
     }
-    Ok(abs)
+    let dir = private_dir(verifier)?;
+    let keyring = keyring.for_verifier(verifier, dir.path())?;
+    // The verifier reads our copy: the bytes we checked are the bytes it verifies.
+    let input = dir.path().join("signed.changes");
+    std::fs::write(&input, bytes).map_err(|source| SignatureError::Temp {
+        verifier: verifier.name(),
+        source,
+    })?;
+    run(verifier, &keyring, Input::Clearsigned(&input), dir.path())
+}
+
+fn run(
+    verifier: &Verifier,
+    keyring: &Path,
+    input: Input<'_>,
+    dir: &Path,
+) -> Result<SignatureOutcome, SignatureError> {
+    match verifier {
+        Verifier::Gpgv(program) => gpgv::run(program, keyring, input, dir),
+        Verifier::Sqv(program) => sqv::run(program, keyring, input, dir),
+    }
 }
 
 /// The armour check. `None` means: one complete clearsigned block, nothing outside it but

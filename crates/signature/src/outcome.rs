@@ -41,12 +41,10 @@ pub enum SignatureError {
         #[source]
         source: io::Error,
     },
-    /// gpgv 2 reads binary keyrings (and keyboxes) only; an armoured one would make every
-    /// signature look like an unknown key.
-    #[error(
-        "keyring {0}: ASCII-armoured; gpgv needs a binary keyring (convert with gpg --dearmor)"
-    )]
-    ArmouredKeyring(PathBuf),
+    /// An ASCII-armoured keyring (gpgv 2 reads binary keyrings only, so we dearmour it) whose
+    /// armour cannot be read.
+    #[error("keyring {path}: not a usable armoured keyring: {detail}")]
+    KeyringArmour { path: PathBuf, detail: String },
     /// The `.changes` itself could not be read.
     #[error("cannot read the file: {0}")]
     Read(#[source] io::Error),

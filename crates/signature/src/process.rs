@@ -22,6 +22,14 @@ pub(crate) fn read_capped(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>
     Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
+/// What a verifier is given: a clearsigned file, whose signed text it writes out, or a detached
+/// signature and the file it signs (apt's `Release.gpg` and `Release`), which it only checks.
+#[derive(Clone, Copy)]
+pub(crate) enum Input<'a> {
+    Clearsigned(&'a Path),
+    Detached { signature: &'a Path, data: &'a Path },
+}
+
 /// What a verifier run leaves us: its exit status, stdout and stderr.
 pub(crate) struct Run {
     pub(crate) status: ExitStatus,

@@ -1,7 +1,7 @@
 //! Sequoia's `sqv`: its arguments, and its exit status and output mapped to an outcome.
 
 use crate::outcome::{is_hex, Decision, SignatureError, SignatureOutcome};
-use crate::process::{last_line, one_line, read_signed_text};
+use crate::process::{last_line, one_line, read_signed_text, Input};
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
@@ -9,7 +9,8 @@ use std::path::Path;
 /// apt's sqv method relies on:
 ///
 /// - `sqv --keyring FILE --cleartext --output OUT FILE` (sqv 1.3+; older sqv verifies detached
-///   signatures only, which we detect from `--help` and report as [`SignatureError::Unsupported`]);
+///   signatures only, which we detect from `--help` and report as [`SignatureError::Unsupported`]),
+///   or `sqv --keyring FILE SIG DATA` for a detached signature;
 /// - exit status 0 when enough signatures (one, by default) are good, and then the fingerprint
 ///   of each good signer's certificate on stdout, one per line (apt reads them the same way);
 /// - a failing exit status with prose on stderr otherwise; usage errors exit with 2 (clap).
@@ -22,12 +23,13 @@ use std::path::Path;
 pub(crate) fn run(
     program: &Path,
     keyring: &Path,
-    input: &Path,
+    input: Input<'_>,
     dir: &Path,
 ) -> Result<SignatureOutcome, SignatureError> {
     let help = crate::process::run("sqv", program, &["--help".as_ref()], dir, "sqv-help")?;
     let help_text = format!("{}{}", help.stdout, help.stderr);
-    if !help_text.contains("--cleartext") {
+    // Every sqv verifies a detached signature; only 1.3 and later a clearsigned file.
+    if matches!(input, Input::Clearsigned(_)) && !help_text.contains("--cleartext") {
         return Err(SignatureError::Unsupported(program.to_path_buf()));
     }
 
@@ -37,21 +39,33 @@ pub(crate) fn run(
         // Verbose makes sqv say why each signature failed, which is how we tell an unknown key.
         args.push("--verbose".into());
     }
-    args.extend([
-        "--keyring".into(),
-        keyring.as_os_str().to_owned(),
-        "--cleartext".into(),
-        "--output".into(),
-        output.as_os_str().to_owned(),
-        input.as_os_str().to_owned(),
-    ]);
+    args.extend(["--keyring".into(), keyring.as_os_str().to_owned()]);
+    match input {
+        Input::Clearsigned(file) => args.extend([
+            "--cleartext".into(),
+            "--output".into(),
+            output.as_os_str().to_owned(),
+            file.as_os_str().to_owned(),
+        ]),
+        // `sqv --keyring K SIG DATA`, as apt's sqv method runs it for Release.gpg.
+        Input::Detached { signature, data } => args.extend([
+            signature.as_os_str().to_owned(),
+            data.as_os_str().to_owned(),
+        ]),
+    }
     let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
     let run = crate::process::run("sqv", program, &args, dir, "sqv")?;
     match sqv_decision(run.status.code(), &run.stdout, &run.stderr) {
         Decision::Outcome(o) => Ok(o),
         Decision::Good { signer } => Ok(SignatureOutcome::Good {
             signer,
-            signed_text: read_signed_text("sqv", &output)?,
+            signed_text: read_signed_text(
+                "sqv",
+                match input {
+                    Input::Clearsigned(_) => &output,
+                    Input::Detached { data, .. } => data,
+                },
+            )?,
         }),
         Decision::Unintelligible(why) => Err(SignatureError::Unintelligible {
             verifier: "sqv",

@@ -1,6 +1,10 @@
 //! Throwaway OpenPGP keys for tests that sign what debgate verifies (uploads, a repository's
 //! `InRelease`): gpg run in a private `GNUPGHOME` under `/tmp`, never the user's, and the gpgv
-//! that verifies. A dev-dependency only; nothing here ships in the binary.
+//! that verifies; and [`server`], a loopback HTTP server that serves a directory and misbehaves
+//! on request, for the tests of reading a repository over the network. A dev-dependency only;
+//! nothing here ships in the binary.
+
+pub mod server;
 
 use debgate_signature::Verifier;
 use std::path::{Path, PathBuf};
@@ -88,6 +92,28 @@ impl Key {
         let p = self.dir.path().join("keyring.gpg");
         std::fs::write(&p, self.gpg(&["--export"]).stdout).expect("write keyring");
         p
+    }
+
+    /// The public key as an ASCII-armoured keyring (`gpg --export --armor`, a `.asc` file).
+    pub fn armoured_keyring(&self) -> PathBuf {
+        let p = self.dir.path().join("keyring.asc");
+        std::fs::write(&p, self.gpg(&["--export", "--armor"]).stdout).expect("write keyring");
+        p
+    }
+
+    /// A detached, armoured signature of `data` with this key, written to `out` (replacing
+    /// it): what apt's `Release.gpg` is to `Release`.
+    pub fn detach_sign(&self, data: &[u8], out: &Path) {
+        let input = self.dir.path().join("detach.in");
+        std::fs::write(&input, data).expect("write data to sign");
+        let _ = std::fs::remove_file(out);
+        self.gpg(&[
+            "--detach-sign",
+            "--armor",
+            "--output",
+            &out.to_string_lossy(),
+            &input.to_string_lossy(),
+        ]);
     }
 
     /// `text` clearsigned with this key, written to `out` (replacing it).
