@@ -105,7 +105,7 @@ fn hex_fast(bytes: &[u8]) -> String {
 
 /// The bytes hex digits (either case) spell; `None` for an odd count or a non-hex digit.
 fn unhex_vec(digits: &[u8]) -> Option<Vec<u8>> {
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     let d = |b: u8| (b as char).to_digit(16).and_then(|v| u8::try_from(v).ok());
