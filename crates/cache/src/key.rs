@@ -118,6 +118,38 @@ pub fn sha256_of(mut input: impl std::io::Read) -> std::io::Result<[u8; 32]> {
     Ok(h.finalize().into())
 }
 
+/// A reader that hashes what passes through it: a local package is hashed for its key, then
+/// hashed again as it is read, and its facts are stored only when the two agree (the file did
+/// not change in between).
+#[derive(Debug)]
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: std::io::Read> HashingReader<R> {
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// The SHA-256 of everything read through it, after reading what is left of `inner`.
+    pub fn finish(mut self) -> std::io::Result<[u8; 32]> {
+        std::io::copy(&mut self.inner, &mut self.hasher)?;
+        Ok(self.hasher.finalize().into())
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +181,15 @@ mod tests {
             base.clone().version("1").wants("2").id(),
             base.clone().version("12").wants("").id()
         );
+    }
+
+    #[test]
+    fn a_hashing_reader_hashes_what_it_read_and_what_is_left() {
+        use std::io::Read;
+        let mut r = HashingReader::new(&b"abc"[..]);
+        let mut first = [0u8; 1];
+        r.read_exact(&mut first).unwrap();
+        assert_eq!(r.finish().unwrap(), sha256_of(&b"abc"[..]).unwrap());
     }
 
     #[test]

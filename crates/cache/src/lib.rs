@@ -23,7 +23,7 @@ pub mod entry;
 pub mod key;
 
 pub use entry::Corruption;
-pub use key::{sha256_of, Key, KeyId, VERSION};
+pub use key::{sha256_of, HashingReader, Key, KeyId, VERSION};
 
 use debgate_facts::Package;
 use std::fs::OpenOptions;
