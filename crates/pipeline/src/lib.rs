@@ -229,7 +229,18 @@ fn lookup(cache: &Cache, key: &Key, label: &Path, limits: &Limits) -> Option<Ana
 /// Store `analyzed`'s facts under `key`. A failed store is counted in the cache's stats (a
 /// front end reports them once), never a failure of the package.
 fn store(cache: &Cache, key: &Key, analyzed: &AnalyzedPackage) {
-    let _ = cache.put(key, &analyzed.package);
+    let package = &analyzed.package;
+    if package.file.to_str().is_none() {
+        // JSON holds no path that is not UTF-8, and a hit takes the caller's label anyway: store
+        // a copy under a lossy one rather than nothing.
+        let lossy = Package {
+            file: package.file.to_string_lossy().into_owned().into(),
+            ..package.clone()
+        };
+        let _ = cache.put(key, &lossy);
+        return;
+    }
+    let _ = cache.put(key, package);
 }
 
 /// One package through the facts cache: on a hit, the stored facts, analysed again under

@@ -154,3 +154,19 @@ fn a_local_file_is_cached_by_the_bytes_it_holds() {
     let stats = cache.stats();
     assert_eq!((stats.hits, stats.stored, stats.corrupt), (1, 2, 0));
 }
+
+#[test]
+fn a_label_that_is_not_utf8_is_still_cached() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = Cache::open(tmp.path().join("cache")).unwrap();
+    let s = settings();
+    let deb = tmp.path().join(std::ffi::OsStr::from_bytes(b"p\xff.deb"));
+    std::fs::copy(&fixtures()[0], &deb).unwrap();
+    let read = || analyze_file_cached(&deb, &s, &everything, Some(&cache), "all").unwrap();
+    assert_eq!(read().1, Cached::Miss);
+    let (hit, how) = read();
+    assert_eq!(how, Cached::Hit);
+    assert_eq!(hit.package.file, deb);
+    assert_eq!(cache.stats().failures, 0);
+}
