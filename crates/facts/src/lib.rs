@@ -6,15 +6,16 @@
 pub mod caps;
 pub mod change;
 pub mod path;
+pub mod stored;
 pub mod symlinks;
 pub mod text;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The type of one data.tar member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EntryKind {
     File,
@@ -57,7 +58,7 @@ impl EntryKind {
 }
 
 /// One member of data.tar, as the tar header (plus PAX records) describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     /// Normalised absolute path: `./usr/bin/x` becomes `/usr/bin/x`; directories carry no
     /// trailing slash; the root is `/`. A name that is not UTF-8 is shown with each invalid
@@ -93,7 +94,7 @@ pub struct Entry {
     pub member: Option<String>,
     /// The package's symlinks `member` was written through, each by where it is, in the order
     /// crossed; empty when `member` is `None`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub through: Vec<String>,
     /// A character or block device's numbers, from the header's devmajor and devminor fields;
     /// `None` for every other type.
@@ -102,7 +103,7 @@ pub struct Entry {
 }
 
 /// A device node's major and minor numbers, as the tar header gives them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Device {
     pub major: u32,
     pub minor: u32,
@@ -148,7 +149,7 @@ fn id_name(id: u64) -> String {
 
 /// Compression of a control.tar or data.tar member, as named by its suffix. The default is xz,
 /// what dpkg-deb writes by default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Compression {
     None,
@@ -184,7 +185,7 @@ impl Compression {
 }
 
 /// The deb822 paragraph from control.tar's `control`, in file order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Control {
     pub fields: Vec<(String, String)>,
 }
@@ -212,7 +213,7 @@ impl Control {
 }
 
 /// One line of control.tar's `conffiles`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conffile {
     pub path: String,
     /// Flags written before the path by newer dpkg, e.g. `remove-on-upgrade`.
@@ -220,7 +221,7 @@ pub struct Conffile {
 }
 
 /// The maintainer scripts dpkg runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScriptName {
     Preinst,
@@ -261,7 +262,7 @@ impl std::fmt::Display for ScriptName {
 }
 
 /// A maintainer script's text (lossily decoded as UTF-8; scripts are shell text).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Script {
     pub name: ScriptName,
     pub text: String,
@@ -270,7 +271,7 @@ pub struct Script {
 }
 
 /// Captured content of a data.tar file that a rule or analyzer asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Content {
     #[serde(skip)]
     pub bytes: Vec<u8>,
@@ -287,7 +288,7 @@ impl Content {
 /// Everything debgate knows about one `.deb`. The default is an empty package as dpkg-deb would
 /// build it (xz members, nothing after data.tar, every header one dpkg unpacks): what in-memory
 /// builders (policy test cases, unit tests) start from, so that a new fact needs no edit there.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Package {
     pub file: PathBuf,
     pub control: Control,
@@ -305,11 +306,11 @@ pub struct Package {
     pub trailing_bytes: u64,
     /// data.tar headers dpkg's own unpacker refuses (see [`DpkgRefusal`]), in archive order, at
     /// most [`MAX_DPKG_REFUSALS`] of them; empty for a package dpkg can unpack.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dpkg_refuses: Vec<DpkgRefusal>,
     /// How many such headers data.tar has in all (more than `dpkg_refuses` holds when it
     /// reached its bound).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub dpkg_refused: u64,
     /// control.tar's `md5sums`, when the reader was asked for digests (`diff`).
     #[serde(skip)]
@@ -324,15 +325,19 @@ pub struct Package {
 }
 
 /// The MD5 and SHA-256 of a data.tar file's bytes as they streamed by. MD5 compares with the
-/// other side's `md5sums` claim; SHA-256 with the other side's real bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// other side's `md5sums` claim; SHA-256 with the other side's real bytes. Serialized (in the
+/// facts cache's [`stored`] form only) as hex, as `md5sum` and `sha256sum` print them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileDigest {
+    #[serde(with = "stored::hex_array")]
     pub md5: [u8; 16],
+    #[serde(with = "stored::hex_array")]
     pub sha256: [u8; 32],
 }
 
 /// What control.tar's `md5sums` gives: the builder's claim of each file's MD5.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Md5sums {
     /// The reader was not asked for it.
     #[default]
@@ -342,7 +347,7 @@ pub enum Md5sums {
     /// Each listed file's MD5, keyed by the member's normalised name (`/usr/bin/x`, shown as
     /// `Entry::path` shows a name; for a member written through a symlink that is
     /// `Entry::member`).
-    Listed(std::collections::HashMap<String, [u8; 16]>),
+    Listed(#[serde(with = "stored::hex_map")] std::collections::HashMap<String, [u8; 16]>),
     /// It is there but cannot be used (larger than its cap, or a line that is not `MD5  PATH`):
     /// what changed in content is unknown for the files it would cover. Never an error: the
     /// package is read as usual.
@@ -362,7 +367,8 @@ impl Md5sums {
 /// Which data.tar files the reader hashed, besides the ones it always hashes when asked for
 /// digests: setuid, setgid and capable files, conffiles, and the files a maintainer script may
 /// grant a privilege to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Hashed {
     /// Only those.
     Privileged,
@@ -421,7 +427,7 @@ pub const MAX_DPKG_REFUSALS: usize = 16;
 /// `tar_extractor`) refuses: dpkg stops unpacking there and installs nothing. debgate still
 /// reads the package (another unpacker may install it, and a PAX header is where xattrs such
 /// as `security.capability` live), and a built-in check reports the refusal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DpkgRefusal {
     /// The member's name as the header gives it (normalised when it is a path), or the name of
     /// the header itself for one that describes no member (a global PAX header).

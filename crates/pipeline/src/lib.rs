@@ -1,12 +1,16 @@
 //! The pipeline that `check`, `diff` and upload checking share: which files to read
 //! ([`inputs`]), how to spend the cores on them ([`Settings::plan`], [`schedule`]), and reading
 //! and analysing each package once ([`analyze_file`], [`read_all`]) into an [`AnalyzedPackage`]
-//! that the policies judge through [`AnalyzedPackage::view`]. It knows nothing of reports,
-//! uploads or output formats, so a consumer such as `diff` links none of them.
+//! that the policies judge through [`AnalyzedPackage::view`]. With a facts cache
+//! ([`analyze_cached`], [`analyze_file_cached`]) a package seen before is neither read nor
+//! decoded: its facts come from the cache and only the analysis runs again. It knows nothing of
+//! reports, uploads, archives or output formats, so a consumer such as `diff` links none of
+//! them.
 
 pub mod candidates;
 pub mod inputs;
 
+pub use debgate_cache::{Cache, CacheError, CacheLimits, GcReport, Key, Stats as CacheStats};
 pub use inputs::{collect_check_inputs, collect_inputs, CheckInputs, InputError};
 
 use debgate_analyze::effective::EffectiveState;
@@ -197,6 +201,126 @@ fn analyzed(
         analyses,
         state,
     }
+}
+
+/// How a package's facts were had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cached {
+    /// From the facts cache: nothing was read or decoded.
+    Hit,
+    /// Read from the package (and stored, unless storing failed: see [`Cache::stats`]).
+    Miss,
+    /// Read from the package, with no cache (none given, or standard input).
+    Off,
+}
+
+/// The key of the package whose bytes have `sha256`, read with `settings` (its limits and
+/// whether digests are read) keeping the content `wants` describes: what
+/// `RuleSet::content_fingerprint` gives, with whatever else the caller's content predicate
+/// asks for appended (`diff` asks for more than the rules).
+pub fn cache_key(sha256: [u8; 32], settings: &Settings, wants: &str) -> Key {
+    Key::new(sha256)
+        .limits(&settings.limits)
+        .digests(settings.digests)
+        .wants(wants)
+}
+
+/// The package `key` names, analysed, from `cache`: `None` on a miss. Its facts are the ones
+/// stored; `label` names it (the path the facts were first read from may be another mirror's).
+/// A lookup that fails is a miss, counted in the cache's stats.
+fn lookup(cache: &Cache, key: &Key, label: &Path, limits: &Limits) -> Option<AnalyzedPackage> {
+    let mut package = cache.get(key).ok().flatten()?;
+    package.file = label.to_path_buf();
+    Some(analyze_package(package, limits))
+}
+
+/// Store `analyzed`'s facts under `key`. A failed store is counted in the cache's stats (a
+/// front end reports them once), never a failure of the package.
+fn store(cache: &Cache, key: &Key, analyzed: &AnalyzedPackage) {
+    let package = &analyzed.package;
+    if package.file.to_str().is_none() {
+        // JSON holds no path that is not UTF-8, and a hit takes the caller's label anyway: store
+        // a copy under a lossy one rather than nothing.
+        let lossy = Package {
+            file: package.file.to_string_lossy().into_owned().into(),
+            ..package.clone()
+        };
+        let _ = cache.put(key, &lossy);
+        return;
+    }
+    let _ = cache.put(key, package);
+}
+
+/// One package through the facts cache: on a hit, the stored facts, analysed again under
+/// `limits` (script analysis and effective state are recomputed; they cost little beside
+/// decoding) and labelled `label`; on a miss, `open()` reads the package, and its facts are
+/// stored. `open` must give `Ok` only for the facts of the very bytes whose SHA-256 is in `key`
+/// (an archive's package verified against its index, say); its errors are passed on, and
+/// nothing is stored for them. With no cache or no key, `open()` is all there is.
+pub fn analyze_cached<E>(
+    cache: Option<&Cache>,
+    key: Option<&Key>,
+    label: &Path,
+    limits: &Limits,
+    open: impl FnOnce() -> Result<AnalyzedPackage, E>,
+) -> Result<(AnalyzedPackage, Cached), E> {
+    let (Some(cache), Some(key)) = (cache, key) else {
+        return open().map(|a| (a, Cached::Off));
+    };
+    if let Some(analyzed) = lookup(cache, key, label, limits) {
+        return Ok((analyzed, Cached::Hit));
+    }
+    let analyzed = open()?;
+    store(cache, key, &analyzed);
+    Ok((analyzed, Cached::Miss))
+}
+
+/// [`analyze_file`] through the facts cache, for a package file on disk: the file is hashed
+/// for its key (a read far cheaper than decoding), and on a miss hashed again as it is read,
+/// so that facts are stored only for the bytes the key names, even if the file changes in
+/// between. Standard input, and no cache, read as [`analyze_file`] does.
+pub fn analyze_file_cached(
+    path: &Path,
+    settings: &Settings,
+    want: &(dyn Fn(&str) -> bool + Sync),
+    cache: Option<&Cache>,
+    wants: &str,
+) -> Result<(AnalyzedPackage, Cached), ReadError> {
+    let Some(cache) = cache.filter(|_| path != Path::new(STDIN)) else {
+        return analyze_file(path, settings, want).map(|a| (a, Cached::Off));
+    };
+    let mut file = debgate_reader::open_package(path, true)?;
+    let sha256 = debgate_cache::sha256_of(&mut file).map_err(ReadError::Io)?;
+    let key = cache_key(sha256, settings, wants);
+    if let Some(analyzed) = lookup(cache, &key, path, &settings.limits) {
+        return Ok((analyzed, Cached::Hit));
+    }
+    use std::io::Seek;
+    file.rewind().map_err(ReadError::Io)?;
+    let mut input = debgate_cache::HashingReader::new(file);
+    let analyzed = analyze_reader(path, &mut input, settings, want)?;
+    // Bytes other than the ones hashed for the key (the file changed meanwhile) are this
+    // run's facts, but not the key's: not stored.
+    if input.finish().is_ok_and(|read| read == sha256) {
+        store(cache, &key, &analyzed);
+    }
+    Ok((analyzed, Cached::Miss))
+}
+
+/// [`read_all`] through the facts cache ([`analyze_file_cached`] for each file).
+pub fn read_all_cached(
+    files: &[PathBuf],
+    settings: &Settings,
+    want: &(dyn Fn(&str) -> bool + Sync),
+    cache: Option<&Cache>,
+    wants: &str,
+    done: &(dyn Fn(usize) + Sync),
+) -> Vec<Result<(AnalyzedPackage, Cached), ReadError>> {
+    schedule(files.len(), settings, &|i, per_package| {
+        let r = analyze_file_cached(&files[i], per_package, want, cache, wants);
+        done(i);
+        r
+    })
 }
 
 /// Read and analyse every file. Results keep the order of `files`.

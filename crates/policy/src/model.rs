@@ -185,13 +185,18 @@ impl Rule {
 
     /// What the rule's content needs depend on: its kind and its path selection.
     fn selection_key(&self) -> String {
+        format!("{}\n{}", self.assertion.kind(), self.path_selection())
+    }
+
+    /// The rule's path selection (`paths`, `exclude-paths`, each with its usrmerge flag) as
+    /// text: equal texts select the same paths.
+    pub fn path_selection(&self) -> String {
         let describe = |p: &Option<PathSelector>| {
             p.as_ref()
                 .map(|p| format!("{}\0{}", p.globs.patterns.join("\0"), p.usrmerge))
         };
         format!(
-            "{}\n{:?}\n{:?}",
-            self.assertion.kind(),
+            "{:?}\n{:?}",
             describe(&self.paths),
             describe(&self.exclude_paths)
         )
@@ -245,6 +250,11 @@ pub struct PolicyInfo {
     pub rules: Vec<String>,
     pub pairings: usize,
 }
+
+/// The version of [`RuleSet::content_fingerprint`]'s meaning: bump it when what a kind's
+/// `wants_content` asks for changes for the same text (a new sysctl.d directory, say), so that
+/// facts cached under the old answer are not taken for the new one.
+pub const CONTENT_WANTS_FORMAT: u32 = 1;
 
 /// Every loaded rule and pairing, from one or more policy files.
 #[derive(Debug, Clone, Default)]
@@ -303,6 +313,27 @@ impl RuleSet {
             }
         }
         out
+    }
+
+    /// What [`RuleSet::wants_content`] asks for, as stable text: the distinct content needs of
+    /// the rules (each rule's [`Kind::content_wanted`]), sorted. It keys the facts cache: rule
+    /// sets with equal fingerprints capture the same files, so one's cached facts serve the
+    /// other. Rules that want no content, and a second rule over the same paths, leave it as
+    /// it is; a rule that wants other paths changes it.
+    pub fn content_fingerprint(&self) -> String {
+        let wants: std::collections::BTreeSet<String> = self
+            .rules
+            .iter()
+            .filter_map(|r| r.assertion.get().content_wanted(r))
+            .collect();
+        // Length-prefixed, so that no selection's text can pass for two.
+        wants.iter().fold(
+            format!("content-wants {CONTENT_WANTS_FORMAT}\n"),
+            |mut out, w| {
+                out.push_str(&format!("{}:{w}\n", w.len()));
+                out
+            },
+        )
     }
 
     /// Should the reader keep the content of this data.tar path? Only paths a content-reading

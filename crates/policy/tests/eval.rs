@@ -460,3 +460,88 @@ fn wanted_content_follows_the_rules() {
     );
     assert!(!r.wants_content("/usr/share/doc/tool/copyright"));
 }
+
+/// A policy of `rules`, each a `[[rule]]` body without its header lines.
+fn policy(rules: &[&str]) -> RuleSet {
+    let text: String = rules
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            format!(
+                "[[rule]]\nid = \"r{i}\"\nseverity = \"error\"\ntitle = \"t\"\n\
+                 explanation = \"e\"\nreferences = [\"man:deb\"]\n{body}\n"
+            )
+        })
+        .collect();
+    debgate_policy::load_sources(&[("p.toml", &format!("[policy]\nname = \"p\"\n{text}"))])
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+const TEXT_X: &str = "paths = [\"/etc/x.conf\"]\nassert = { kind = \"text\", must-match = ['^a'] }";
+const TEXT_X_OTHER: &str =
+    "paths = [\"/etc/x.conf\"]\nassert = { kind = \"text\", must-not-match = ['^b'] }";
+const TEXT_Y: &str = "paths = [\"/etc/y.conf\"]\nassert = { kind = \"text\", must-match = ['^a'] }";
+const STATE: &str = "paths = [\"/bin/ping\"]\nassert = { kind = \"file-state\", owner = \"root\" }";
+const STATE_OTHER: &str =
+    "paths = [\"/usr/bin/*\"]\nassert = { kind = \"file-state\", max-mode = \"0755\" }";
+const EXISTS: &str = "paths = [\"/usr/share/doc/x\"]\nassert = { kind = \"exists\" }";
+const SYSCTL: &str =
+    "assert = { kind = \"sysctl\", key = \"net/ipv4/ip_forward\", allowed = [\"0\"] }";
+
+#[test]
+fn the_content_fingerprint_changes_with_the_paths_wanted_only() {
+    let base = policy(&[TEXT_X, STATE]).content_fingerprint();
+    // Rules that want no content, added, changed or removed: the same files are captured.
+    for same in [
+        policy(&[TEXT_X]),
+        policy(&[TEXT_X, STATE_OTHER]),
+        policy(&[STATE, TEXT_X, EXISTS]),
+        // A second rule over the same paths wants nothing more.
+        policy(&[TEXT_X, TEXT_X_OTHER, STATE]),
+    ] {
+        assert_eq!(same.content_fingerprint(), base);
+    }
+    // A rule that wants other paths, or no content-wanting rule at all: other files.
+    for other in [
+        policy(&[TEXT_X, TEXT_Y]),
+        policy(&[TEXT_Y]),
+        policy(&[TEXT_X, SYSCTL]),
+        policy(&[STATE]),
+        policy(&[
+            "paths = [\"/etc/x.conf\"]\nusrmerge = true\nassert = { kind = \"text\", must-match = ['^a'] }",
+        ]),
+        policy(&[
+            "paths = [\"/etc/*.conf\"]\nexclude-paths = [\"/etc/y.conf\"]\nassert = { kind = \"text\", must-match = ['^a'] }",
+        ]),
+    ] {
+        assert_ne!(other.content_fingerprint(), base);
+    }
+    assert_eq!(
+        policy(&[SYSCTL]).content_fingerprint(),
+        policy(&[SYSCTL, SYSCTL]).content_fingerprint()
+    );
+}
+
+#[test]
+fn a_rule_whose_fingerprint_wants_nothing_wants_no_content() {
+    // The fingerprint keys the facts cache, so it must agree with `wants_content`: a kind that
+    // says it wants nothing must capture nothing.
+    let every = rules();
+    let probes = [
+        "/boot/config-6.1",
+        "/etc/x.conf",
+        "/etc/sysctl.d/10-x.conf",
+        "/usr/lib/sysctl.d/10-x.conf",
+        "/bin/ping",
+        "/usr/bin/ping",
+        "/usr/share/doc/tool/copyright",
+    ];
+    for r in &every.rules {
+        let kind = r.assertion.get();
+        let wanted = probes.iter().filter(|p| kind.wants_content(r, p)).count();
+        match kind.content_wanted(r) {
+            None => assert_eq!(wanted, 0, "{}", r.id),
+            Some(_) => assert!(wanted > 0, "{}", r.id),
+        }
+    }
+}

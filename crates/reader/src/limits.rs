@@ -4,6 +4,7 @@
 //! needs, so that only hostile or broken input trips it. The CLI exposes them as
 //! `--limit NAME=VALUE` through [`Limits::set`] and [`Limits::NAMES`].
 
+use serde::Serialize;
 use thiserror::Error;
 
 const KIB: u64 = 1024;
@@ -78,8 +79,9 @@ pub const ALLOW_EXTRA_MEMBERS: bool = false;
 pub const MAX_MD5SUMS_BYTES: u64 = 64 * MIB;
 
 /// Bounds on what reading one package may cost. See the `pub const` defaults for the reasoning
-/// behind each value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// behind each value. Serialized (field names as here) into the facts cache's key, as the
+/// limits shape the facts read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Limits {
     /// Decompressed bytes per control.tar/data.tar member (decompression bomb guard).
     pub max_member_bytes: u64,

@@ -202,6 +202,15 @@ pub trait Kind: Debug + Send + Sync {
         self.scope() == Scope::ShippedFiles && rule.selects_path(path)
     }
 
+    /// What [`Kind::wants_content`] asks for under `rule`, as stable text: equal texts want the
+    /// same paths, and `None` wants none. It keys the facts cache
+    /// ([`crate::RuleSet::content_fingerprint`]), so a kind that overrides `wants_content`
+    /// overrides this to match, and a change to either bumps
+    /// [`crate::model::CONTENT_WANTS_FORMAT`].
+    fn content_wanted(&self, rule: &Rule) -> Option<String> {
+        (self.scope() == Scope::ShippedFiles).then(|| rule.path_selection())
+    }
+
     /// Whether the rule holds when its selection is empty (`forbidden`: nothing forbidden
     /// ships), rather than not applying.
     fn holds_when_nothing_selected(&self) -> bool {

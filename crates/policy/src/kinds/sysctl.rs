@@ -104,6 +104,11 @@ impl Kind for Sysctl {
         conf::is_sysctl_path(path) || (rule.paths.is_some() && rule.selects_path(path))
     }
 
+    fn content_wanted(&self, rule: &Rule) -> Option<String> {
+        let own = rule.paths.as_ref().map(|_| rule.path_selection());
+        Some(format!("sysctl.d files and {own:?}"))
+    }
+
     fn judge_set(&self, rule: &Rule, eval: &EvalCx<'_>) -> Vec<Finding> {
         vec![self.judge(rule, eval)]
     }
