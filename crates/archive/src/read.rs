@@ -9,11 +9,15 @@
 use crate::index::IndexEntry;
 use crate::local::{open, Options, Suite, Trust};
 use crate::source::load;
-use debgate_pipeline::{analyze_reader, schedule_each, AnalyzedPackage, Settings};
+use debgate_pipeline::{
+    analyze_cached, analyze_reader, cache_key, schedule_each, AnalyzedPackage, Cache, Cached,
+    Settings,
+};
 use debgate_signature::Verifier;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// What `--archive` was given.
 pub struct ArchiveArgs<'a> {
@@ -29,6 +33,9 @@ pub struct ArchiveArgs<'a> {
     pub timeout: Option<std::time::Duration>,
     /// `--retries`: how often a failed download is tried again (the default otherwise).
     pub retries: Option<u32>,
+    /// The facts cache's directory (`--cache DIR`, else the user's cache directory), or `None`
+    /// for no cache (`--no-cache`).
+    pub cache: Option<&'a Path>,
 }
 
 /// `--shard K/N`: the K-th of N parts (1-based, as nextest's `--partition hash:K/N`), so that N
@@ -83,10 +90,33 @@ pub struct Repositories {
     suites: Vec<Suite>,
     /// (suite, entry) of each package to read, in index order.
     selected: Vec<(usize, IndexEntry)>,
+    /// Each selected package's place among every entry of every index, before `--package`
+    /// and `--shard` chose: what puts the packages of N shards back in one run's order.
+    ordinals: Vec<usize>,
     /// Index paragraphs that cannot be used, (index, why): each is that package's error.
     pub unusable: Vec<(PathBuf, String)>,
     /// What the user must be told once (a repository read unverified).
     pub notices: Vec<String>,
+    /// The facts cache and the fingerprint of what the caller captures. A package whose facts
+    /// are stored under its index SHA-256 (with the reader limits, the digests setting and this
+    /// fingerprint) is neither downloaded nor decoded; one that is not is read, checked against
+    /// its index entry, and only then stored.
+    cache: Option<(Cache, String)>,
+    /// Packages answered from the cache, and bytes of packages done so far (for progress).
+    hits: AtomicUsize,
+    bytes_done: AtomicU64,
+}
+
+/// How far a read of the selected packages has got, for a progress bar.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tick {
+    pub done: usize,
+    pub total: usize,
+    /// Bytes of the packages done, by their index sizes (a cache hit counts its size too).
+    pub bytes: u64,
+    pub total_bytes: u64,
+    /// Packages answered from the facts cache without a download or a decode.
+    pub cached: usize,
 }
 
 /// One package read from a repository: its label (the path or URL it came from) and the
@@ -96,10 +126,13 @@ pub type ReadPackage = (PathBuf, Result<AnalyzedPackage, String>);
 impl Repositories {
     /// Open and verify every repository `args` names and select its packages. `Err` is why no
     /// run can happen (a bad SPEC, a chain that does not verify): exit 2, as apt stops.
-    /// `shard_key` gives a package name's pairing key (see [`Shard`]).
+    /// `shard_key` gives a package name's pairing key (see [`Shard`]); `wants` is the
+    /// fingerprint of the content the caller captures, part of each facts cache key. A cache
+    /// that cannot be opened is said once in `notices` and the run goes on without it.
     pub fn open(
         args: &ArchiveArgs<'_>,
         shard_key: &dyn Fn(&str) -> String,
+        wants: &str,
     ) -> Result<Repositories, String> {
         let mut globs = globset::GlobSetBuilder::new();
         for g in args.packages {
@@ -129,10 +162,13 @@ impl Repositories {
             }
         }
         let mut selected = Vec::new();
+        let mut ordinals = Vec::new();
         let mut unusable = Vec::new();
+        let mut ordinal = 0;
         for (s, suite) in suites.iter().enumerate() {
             for index in &suite.indexes {
                 for entry in index.entries() {
+                    ordinal += 1;
                     match entry {
                         Ok(e) => {
                             let named = args.packages.is_empty() || globs.is_match(&e.package);
@@ -140,20 +176,50 @@ impl Repositories {
                                 args.shard.is_none_or(|k| k.holds(&shard_key(&e.package)));
                             if named && in_shard {
                                 selected.push((s, e));
+                                ordinals.push(ordinal);
                             }
                         }
+                        // A paragraph without a usable name has no part: with shards, the
+                        // first reports it, so that a merge lists it once.
+                        Err(_) if args.shard.is_some_and(|k| k.k != 1) => {}
                         Err(e) => unusable
                             .push((suite.root.join("dists").join(&index.path), e.to_string())),
                     }
                 }
             }
         }
+        let cache = match args.cache.map(Cache::open).transpose() {
+            Ok(c) => c.map(|c| (c, wants.to_string())),
+            Err(e) => {
+                notices.push(format!("facts cache not used: {e}"));
+                None
+            }
+        };
         Ok(Repositories {
             suites,
             selected,
+            ordinals,
             unusable,
             notices,
+            cache,
+            hits: AtomicUsize::new(0),
+            bytes_done: AtomicU64::new(0),
         })
+    }
+
+    /// The cache's counts so far, when there is one.
+    pub fn cache_stats(&self) -> Option<debgate_pipeline::CacheStats> {
+        self.cache.as_ref().map(|(c, _)| c.stats())
+    }
+
+    /// The sum of the selected packages' sizes, as their indexes give them.
+    pub fn total_bytes(&self) -> u64 {
+        self.selected.iter().map(|(_, e)| e.size).sum()
+    }
+
+    /// Package `i`'s place among every entry of the indexes (see `ordinals`).
+    pub fn ordinal(&self, i: usize) -> usize {
+        self.ordinals[i]
     }
 
     /// How many packages are selected.
@@ -180,15 +246,39 @@ impl Repositories {
         want: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<AnalyzedPackage, String> {
         let (s, e) = &self.selected[i];
-        let mut input = self.suites[*s]
-            .open_package(e)
-            .map_err(|err| err.to_string())?;
-        let analysed = analyze_reader(&self.label(i), &mut input, settings, want)
-            .map_err(|err| err.to_string())?;
-        input
-            .finish(&e.sha256)
-            .map_err(|m| format!("not the package Packages lists: {m}"))?;
-        Ok(analysed)
+        let label = self.label(i);
+        let download = || {
+            let mut input = self.suites[*s]
+                .open_package(e)
+                .map_err(|err| err.to_string())?;
+            let analysed = analyze_reader(&label, &mut input, settings, want)
+                .map_err(|err| err.to_string())?;
+            input
+                .finish(&e.sha256)
+                .map_err(|m| format!("not the package Packages lists: {m}"))?;
+            Ok(analysed)
+        };
+        // Under `trusted=yes` nothing vouches for the index's SHA-256, so it cannot name facts.
+        let cache = self
+            .cache
+            .as_ref()
+            .filter(|_| self.suites[*s].trust != Trust::Unverified);
+        let result = match cache {
+            Some((cache, wants)) => {
+                let key = cache_key(e.sha256, settings, wants);
+                analyze_cached(Some(cache), Some(&key), &label, &settings.limits, download).map(
+                    |(a, how)| {
+                        if how == Cached::Hit {
+                            self.hits.fetch_add(1, Ordering::Relaxed);
+                        }
+                        a
+                    },
+                )
+            }
+            None => download(),
+        };
+        self.bytes_done.fetch_add(e.size, Ordering::Relaxed);
+        result
     }
 
     /// Read every selected package over the cores as `settings` says, handing each to
@@ -208,26 +298,34 @@ impl Repositories {
         )
     }
 
-    /// [`Repositories::read_each`], kept in the selection's order, telling `progress`
-    /// `(done, total)` after each.
+    /// How far reading has got, with `done` packages done.
+    pub fn tick(&self, done: usize) -> Tick {
+        Tick {
+            done,
+            total: self.len(),
+            bytes: self.bytes_done.load(Ordering::Relaxed),
+            total_bytes: self.total_bytes(),
+            cached: self.hits.load(Ordering::Relaxed),
+        }
+    }
+
+    /// [`Repositories::read_each`], kept in the selection's order, telling `progress` how far
+    /// it has got after each package.
     pub fn read_all(
         &self,
         settings: &Settings,
         want: &(dyn Fn(&str) -> bool + Sync),
-        progress: &(dyn Fn(usize, usize) + Sync),
+        progress: &(dyn Fn(Tick) + Sync),
     ) -> Vec<ReadPackage> {
         let total = self.len();
         let slots: std::sync::Mutex<Vec<Option<ReadPackage>>> =
             std::sync::Mutex::new((0..total).map(|_| None).collect());
-        let done = std::sync::atomic::AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
         self.read_each(settings, want, &|i, r| {
             if let Ok(mut s) = slots.lock() {
                 s[i] = Some(r);
             }
-            progress(
-                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
-                total,
-            );
+            progress(self.tick(done.fetch_add(1, Ordering::Relaxed) + 1));
         });
         slots
             .into_inner()

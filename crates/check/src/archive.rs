@@ -3,7 +3,7 @@
 
 use crate::report::{CheckReport, PackageSummary};
 /// The repository reading every command shares, re-exported for the binary.
-pub use debgate_archive::read::{ArchiveArgs, ReadPackage, Repositories, Shard};
+pub use debgate_archive::read::{ArchiveArgs, ReadPackage, Repositories, Shard, Tick};
 use debgate_pipeline::{AnalyzedPackage, Settings};
 use debgate_policy::RuleSet;
 
@@ -12,6 +12,43 @@ use debgate_policy::RuleSet;
 pub struct ArchiveCheck {
     pub report: CheckReport,
     pub notices: Vec<String>,
+    /// The packages read, each with its place in the indexes: what a `--shard` run writes for
+    /// `debgate merge`.
+    pub analyzed: Vec<(usize, AnalyzedPackage)>,
+    /// The packages not read, (place, file, why); place 0 for an index paragraph that cannot
+    /// be used.
+    pub unreadable: Vec<(usize, String, String)>,
+}
+
+impl ArchiveCheck {
+    /// What a `--shard` run writes besides its report, in index order.
+    pub fn shard_items(&self) -> Vec<crate::merge::ShardItem<'_>> {
+        let mut items: Vec<(usize, crate::merge::ShardItem<'_>)> = self
+            .unreadable
+            .iter()
+            .map(|(ordinal, file, error)| {
+                (
+                    *ordinal,
+                    crate::merge::ShardItem::Unreadable {
+                        ordinal: *ordinal,
+                        file,
+                        error,
+                    },
+                )
+            })
+            .chain(self.analyzed.iter().map(|(ordinal, a)| {
+                (
+                    *ordinal,
+                    crate::merge::ShardItem::Facts {
+                        ordinal: *ordinal,
+                        package: &a.package,
+                    },
+                )
+            }))
+            .collect();
+        items.sort_by_key(|(ordinal, _)| *ordinal);
+        items.into_iter().map(|(_, item)| item).collect()
+    }
 }
 
 /// Check every selected package of the repositories. `Err` is why no run can happen (a bad
@@ -20,28 +57,41 @@ pub fn check_archives(
     rules: &RuleSet,
     args: &ArchiveArgs<'_>,
     settings: &Settings,
-    progress: &(dyn Fn(usize, usize) + Sync),
+    progress: &(dyn Fn(Tick) + Sync),
 ) -> Result<ArchiveCheck, String> {
-    let repos = Repositories::open(args, &|name| rules.shard_key(name))?;
+    let repos = Repositories::open(
+        args,
+        &|name| rules.shard_key(name),
+        &rules.content_fingerprint(),
+    )?;
     let want = |p: &str| rules.wants_content(p);
-    let mut packages: Vec<PackageSummary> = repos
-        .unusable
-        .iter()
-        .map(|(index, e)| PackageSummary::failed(index, e))
-        .collect();
-    let mut analyzed: Vec<AnalyzedPackage> = Vec::new();
-    for (label, result) in repos.read_all(settings, &want, progress) {
+    let mut packages: Vec<PackageSummary> = Vec::new();
+    let mut unreadable: Vec<(usize, String, String)> = Vec::new();
+    for (index, e) in &repos.unusable {
+        packages.push(PackageSummary::failed(index, e));
+        unreadable.push((0, index.display().to_string(), e.clone()));
+    }
+    let mut analyzed: Vec<(usize, AnalyzedPackage)> = Vec::new();
+    let read = repos.read_all(settings, &want, progress);
+    for (i, (label, result)) in read.into_iter().enumerate() {
+        let ordinal = repos.ordinal(i);
         match result {
             Ok(a) => {
                 packages.push(PackageSummary::of(&a.package));
-                analyzed.push(a);
+                analyzed.push((ordinal, a));
             }
-            Err(e) => packages.push(PackageSummary::failed(&label, &e)),
+            Err(e) => {
+                packages.push(PackageSummary::failed(&label, &e));
+                unreadable.push((ordinal, label.display().to_string(), e));
+            }
         }
     }
+    let findings = crate::findings(rules, analyzed.iter().map(|(_, a)| a));
     Ok(ArchiveCheck {
-        report: CheckReport::new(packages, crate::findings(rules, &analyzed)),
+        report: CheckReport::new(packages, findings),
         notices: repos.notices,
+        analyzed,
+        unreadable,
     })
 }
 

@@ -6,6 +6,7 @@ pub mod archive;
 pub mod builtin;
 pub mod cases;
 pub mod inspect;
+pub mod merge;
 pub mod privileges;
 pub mod report;
 pub mod selection;
@@ -23,7 +24,7 @@ pub use waivers::{Date, Waivers, DEFAULT_WAIVERS};
 /// The shared pipeline, re-exported so that callers of `check` need only this crate.
 pub use debgate_pipeline::{
     analyze_file, analyze_package, collect_check_inputs, collect_inputs, inputs, read_all,
-    read_all_with_progress, AnalyzedPackage, CheckInputs, InputError, Settings,
+    read_all_with_progress, AnalyzedPackage, Cache, CacheLimits, CheckInputs, InputError, Settings,
 };
 
 pub(crate) use debgate_pipeline::schedule;

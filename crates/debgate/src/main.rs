@@ -6,6 +6,7 @@ mod progress;
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use debgate_check::archive::Repositories;
+use debgate_check::CheckReport;
 use debgate_check::{
     check_inputs_with_progress, collect_check_inputs, inspect, selection, with_builtin_rules,
     with_upload_rules, Date, Settings, SignatureError, Verifier, Waivers, DEFAULT_WAIVERS,
@@ -116,6 +117,16 @@ struct RepoArgs {
     /// [default: 3].
     #[arg(long, value_name = "N")]
     retries: Option<u32>,
+    /// The facts cache directory [default: $XDG_CACHE_HOME/debgate, else ~/.cache/debgate]. A
+    /// package whose facts are cached under its index SHA-256 is neither downloaded nor decoded.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    cache: Option<PathBuf>,
+    /// Read every package, and store nothing in the facts cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// The cache directory in use, once [`RepoArgs::prepare`] has chosen it.
+    #[arg(skip)]
+    cache_dir: Option<PathBuf>,
 }
 
 impl RepoArgs {
@@ -129,7 +140,27 @@ impl RepoArgs {
                 .timeout
                 .and_then(|t| std::time::Duration::try_from_secs_f64(t).ok()),
             retries: self.retries,
+            cache: self.cache_dir.as_deref(),
         }
+    }
+
+    /// Check the repository options (they make sense only with a repository) and choose the
+    /// cache directory.
+    fn prepare(&mut self, have: bool) -> Result<()> {
+        self.need_archive(have)?;
+        if have && !self.no_cache {
+            self.cache_dir = match &self.cache {
+                Some(dir) => Some(dir.clone()),
+                None => match debgate_check::Cache::default_dir() {
+                    Ok(dir) => Some(dir),
+                    Err(e) => {
+                        eprintln!("debgate: warning: facts cache not used: {e}");
+                        None
+                    }
+                },
+            };
+        }
+        Ok(())
     }
 
     /// The repository options make sense only with a repository.
@@ -139,10 +170,12 @@ impl RepoArgs {
                 || !self.packages.is_empty()
                 || self.shard.is_some()
                 || self.timeout.is_some()
-                || self.retries.is_some())
+                || self.retries.is_some()
+                || self.cache.is_some()
+                || self.no_cache)
         {
             anyhow::bail!(
-                "--archive-keyring, --package, --shard, --timeout and --retries apply to --archive only"
+                "--archive-keyring, --package, --shard, --timeout, --retries, --cache and --no-cache apply to --archive only"
             );
         }
         if let Some(t) = self.timeout {
@@ -180,6 +213,52 @@ enum PrivilegesFormat {
     Csv,
     /// A ready allow-list to review: `reason = "TODO: review"` and `bug = ""` in each entry.
     Toml,
+}
+
+#[derive(Subcommand)]
+enum CacheAction {
+    /// Where the cache is, how many entries and bytes it holds.
+    Info {
+        /// The cache directory [default: $XDG_CACHE_HOME/debgate, else ~/.cache/debgate].
+        #[arg(long, value_name = "DIR")]
+        cache: Option<PathBuf>,
+    },
+    /// Remove the least recently used entries until the cache holds at most --max-size, and
+    /// temporary files left by interrupted runs.
+    Gc {
+        #[arg(long, value_name = "DIR")]
+        cache: Option<PathBuf>,
+        /// Bytes to keep, with an optional K, M or G (powers of 1024); 0 empties the cache
+        /// [default: 2G, the limit every run trims to].
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_size: Option<u64>,
+    },
+}
+
+/// `2G`, `500M`, `64K` or a plain number of bytes.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => {
+            return Err(format!(
+                "`{text}`: give bytes, or a number with K, M, G or T"
+            ))
+        }
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}`: give bytes, or a number with K, M, G or T"))?;
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("`{text}`: too large"))
 }
 
 #[derive(Subcommand)]
@@ -226,6 +305,30 @@ enum Command {
         /// its files are verified and its packages judged as one set.
         #[arg(required_unless_present = "archive", value_name = "PATH")]
         paths: Vec<PathBuf>,
+    },
+    /// Judge the outputs of `check --archive SPEC --shard K/N --format jsonl` runs, one per part
+    /// of 1/N..N/N, as the one set a single run would have read: the report (and exit status)
+    /// is the single run's. Give the shards' --policy, --tag and --limit options.
+    Merge {
+        #[command(flatten)]
+        select: SelectArgs,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+        #[arg(long, value_name = "FILE")]
+        waivers: Option<PathBuf>,
+        #[arg(long, conflicts_with = "waivers")]
+        no_waivers: bool,
+        #[arg(long, value_enum, default_value_t = FailOn::Error)]
+        fail_on: FailOn,
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+        #[arg(short, long)]
+        verbose: bool,
+        #[command(flatten)]
+        read: ReadArgs,
+        /// The shards' JSON Lines outputs, every part once.
+        #[arg(required = true, value_name = "SHARD.jsonl")]
+        shards: Vec<PathBuf>,
     },
     /// Show what a package does to privileges and settings.
     Inspect {
@@ -327,6 +430,12 @@ enum Command {
         /// Case files (TOML `[[case]]`), or directories of them.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+    },
+    /// The facts cache that --archive runs keep: `info` says where it is and how big;
+    /// `gc` trims it to a size, least recently used first.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
     },
     /// List the reader limits with their defaults.
     Limits,
@@ -467,13 +576,13 @@ fn run(cli: Cli) -> Result<u8> {
             verbose,
             read,
             archive,
-            repo,
+            mut repo,
             paths,
         } => {
             // debgate's own package checks are judged in every run.
             // Every option value is checked before any input is looked at.
             let settings = settings(&read)?;
-            repo.need_archive(!archive.is_empty())?;
+            repo.prepare(!archive.is_empty())?;
             let (rules, known) = rules(&select)?;
             let rules = with_builtin_rules(rules).map_err(anyhow::Error::msg)?;
             if let Some(k) = &keyring {
@@ -514,7 +623,8 @@ fn run(cli: Cli) -> Result<u8> {
             // A bad waiver file stops the run before any package is read, like a bad policy.
             let waivers = check_waivers(&rules, &known, waivers, no_waivers)?;
             let progress = progress::Progress::new();
-            let mut report = if archive.is_empty() {
+            let mut shard_out = None;
+            let report = if archive.is_empty() {
                 check_inputs_with_progress(
                     &rules,
                     &inputs,
@@ -527,12 +637,24 @@ fn run(cli: Cli) -> Result<u8> {
                     &rules,
                     &repo.with(&archive),
                     &settings,
-                    &|done, total| progress.tick(done, total),
+                    &|t| progress.tick_archive(t),
                 );
                 match checked {
-                    Ok(c) => {
+                    Ok(mut c) => {
                         warn_once(&c.notices);
-                        c.report
+                        let report = std::mem::replace(
+                            &mut c.report,
+                            CheckReport::new(Vec::new(), Vec::new()),
+                        );
+                        if let Some(shard) = repo.shard {
+                            let header = debgate_check::merge::ShardHeader::new(
+                                &shard.to_string(),
+                                &settings.limits,
+                                &rules,
+                            );
+                            shard_out = Some((header, c));
+                        }
+                        report
                     }
                     Err(e) => {
                         progress.finish();
@@ -541,43 +663,52 @@ fn run(cli: Cli) -> Result<u8> {
                 }
             };
             progress.finish();
-            let fail_on = match fail_on {
-                FailOn::Error => Severity::Error,
-                FailOn::Warning => Severity::Warning,
-                FailOn::Info => Severity::Info,
-            };
-            report.gate(&rules, &waivers, fail_on, Date::today());
-            let opts = RenderOptions {
-                color: match color {
-                    Color::Always => true,
-                    Color::Never => false,
-                    Color::Auto => stdout_wants_color(),
-                },
-                verbose,
+            let shard = shard_out.as_ref().map(|(h, c)| (h, c.shard_items()));
+            let gate = Gate {
+                rules: &rules,
+                waivers: &waivers,
                 fail_on,
+                color,
+                verbose,
+                format,
             };
-            let out = &mut std::io::stdout().lock();
-            emit(match format {
-                CheckFormat::Json => debgate_render::json(&report, out),
-                CheckFormat::Jsonl => JsonlSink::new(out).report(&report).map(drop),
-                CheckFormat::Junit => debgate_render::junit(&report, &opts, out),
-                CheckFormat::Sarif => {
-                    let cwd = std::env::current_dir().ok();
-                    debgate_render::sarif(&report, &rules, cwd.as_deref(), &opts, out)
-                }
-                CheckFormat::Text => debgate_render::check_text(&report, &opts, out),
-            })?;
-            Ok(u8::try_from(report.exit_code()).unwrap_or(EXIT_BAD_INPUT))
+            gate.render(report, shard.as_ref().map(|(h, items)| (*h, &items[..])))
+        }
+        Command::Merge {
+            select,
+            format,
+            waivers,
+            no_waivers,
+            fail_on,
+            color,
+            verbose,
+            read,
+            shards,
+        } => {
+            let settings = settings(&read)?;
+            let (rules, known) = rules(&select)?;
+            let rules = with_builtin_rules(rules).map_err(anyhow::Error::msg)?;
+            let waivers = check_waivers(&rules, &known, waivers, no_waivers)?;
+            let report = debgate_check::merge::merge(&rules, &settings.limits, &shards)?;
+            let gate = Gate {
+                rules: &rules,
+                waivers: &waivers,
+                fail_on,
+                color,
+                verbose,
+                format,
+            };
+            gate.render(report, None)
         }
         Command::Inspect {
             format,
             read,
             archive,
-            repo,
+            mut repo,
             package,
         } => {
             let settings = settings(&read)?;
-            repo.need_archive(!archive.is_empty())?;
+            repo.prepare(!archive.is_empty())?;
             let Some(package) = package else {
                 return inspect_archive(&archive, &repo, &settings);
             };
@@ -601,12 +732,12 @@ fn run(cli: Cli) -> Result<u8> {
             read,
             old_archive,
             new_archive,
-            repo,
+            mut repo,
             sides,
         } => {
             let (rules, _) = rules(&select)?;
             let settings = settings(&read)?;
-            repo.need_archive(!old_archive.is_empty() || !new_archive.is_empty())?;
+            repo.prepare(!old_archive.is_empty() || !new_archive.is_empty())?;
             let wanted = usize::from(old_archive.is_empty()) + usize::from(new_archive.is_empty());
             if sides.len() != wanted {
                 anyhow::bail!(
@@ -654,21 +785,23 @@ fn run(cli: Cli) -> Result<u8> {
             directories,
             read,
             archive,
-            repo,
+            mut repo,
             paths,
         } => {
             let settings = settings(&read)?;
-            repo.need_archive(!archive.is_empty())?;
+            repo.prepare(!archive.is_empty())?;
             let scope = debgate_analyze::privileges::Scope { directories };
             let progress = progress::Progress::new();
             let report = if archive.is_empty() {
                 privileges_of_files(&paths, &settings, scope, &progress)?
             } else {
-                let repos =
-                    open_repositories(&repo.with(&archive), &RuleSet::default(), &progress)?;
-                let read = repos.read_all(&settings, &|_| false, &|done, total| {
-                    progress.tick(done, total)
-                });
+                let repos = open_repositories(
+                    &repo.with(&archive),
+                    &RuleSet::default(),
+                    "privileges: nothing captured (1)",
+                    &progress,
+                )?;
+                let read = repos.read_all(&settings, &|_| false, &|t| progress.tick_archive(t));
                 let mut report = debgate_check::privileges::report(read, scope);
                 report
                     .errors
@@ -769,6 +902,46 @@ fn run(cli: Cli) -> Result<u8> {
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut buf)?;
             write_stdout(&buf)
         }
+        Command::Cache { action } => {
+            let (dir, max) = match action {
+                CacheAction::Info { cache } => (cache, None),
+                CacheAction::Gc { cache, max_size } => (
+                    cache,
+                    Some(max_size.unwrap_or(debgate_check::CacheLimits::default().max_bytes)),
+                ),
+            };
+            let dir = match dir {
+                Some(d) => d,
+                None => debgate_check::Cache::default_dir()?,
+            };
+            let cache = debgate_check::Cache::open(&dir)?;
+            let line = match max {
+                None => {
+                    let u = cache.usage()?;
+                    format!(
+                        "{}: {} entries, {} bytes (trimmed to {} bytes by every run)\n",
+                        dir.display(),
+                        u.entries,
+                        u.bytes,
+                        cache.limits().max_bytes
+                    )
+                }
+                Some(max) => {
+                    let r = cache.gc(max)?;
+                    let (entries, bytes) = r.kept();
+                    format!(
+                        "{}: removed {} entries ({} bytes) and {} stale temporary file(s); {} entries, {} bytes kept\n",
+                        dir.display(),
+                        r.removed,
+                        r.removed_bytes,
+                        r.stale_temps,
+                        entries,
+                        bytes
+                    )
+                }
+            };
+            write_stdout(line.as_bytes())
+        }
         Command::Limits => {
             let out = &mut std::io::stdout().lock();
             emit(debgate_render::limits_text(&RenderOptions::default(), out))?;
@@ -800,9 +973,10 @@ fn warn_once(notices: &[String]) {
 fn open_repositories(
     args: &debgate_check::archive::ArchiveArgs<'_>,
     rules: &RuleSet,
+    wants: &str,
     progress: &progress::Progress,
 ) -> Result<Repositories> {
-    let repos = Repositories::open(args, &|name| rules.shard_key(name)).map_err(|e| {
+    let repos = Repositories::open(args, &|name| rules.shard_key(name), wants).map_err(|e| {
         progress.finish();
         anyhow::anyhow!("{e}")
     })?;
@@ -847,7 +1021,12 @@ fn privileges_of_files(
 /// the others are still printed.
 fn inspect_archive(specs: &[String], repo: &RepoArgs, settings: &Settings) -> Result<u8> {
     let progress = progress::Progress::new();
-    let repos = open_repositories(&repo.with(specs), &RuleSet::default(), &progress)?;
+    let repos = open_repositories(
+        &repo.with(specs),
+        &RuleSet::default(),
+        "inspect: sysctl.d, kernel configs (1)",
+        &progress,
+    )?;
     let failed = std::sync::atomic::AtomicBool::new(false);
     let done = std::sync::atomic::AtomicUsize::new(0);
     // The sink and the first write error (a closed pipe, a full disk), which ends the output.
@@ -889,4 +1068,62 @@ fn inspect_archive(specs: &[String], repo: &RepoArgs, settings: &Settings) -> Re
     } else {
         0
     })
+}
+
+/// How a check's report is gated and written: by `check` and by `merge`.
+struct Gate<'a> {
+    rules: &'a RuleSet,
+    waivers: &'a Waivers,
+    fail_on: FailOn,
+    color: Color,
+    verbose: bool,
+    format: CheckFormat,
+}
+
+impl Gate<'_> {
+    /// Apply the waivers and `--fail-on`, write the report (after a shard's lines, for
+    /// `--shard` with JSON Lines), and give the exit status.
+    fn render(
+        &self,
+        mut report: debgate_check::CheckReport,
+        shard: Option<(
+            &debgate_check::merge::ShardHeader,
+            &[debgate_check::merge::ShardItem<'_>],
+        )>,
+    ) -> Result<u8> {
+        let fail_on = match self.fail_on {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Info => Severity::Info,
+        };
+        report.gate(self.rules, self.waivers, fail_on, Date::today());
+        let opts = RenderOptions {
+            color: match self.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => stdout_wants_color(),
+            },
+            verbose: self.verbose,
+            fail_on,
+        };
+        let out = &mut std::io::stdout().lock();
+        emit(match self.format {
+            CheckFormat::Json => debgate_render::json(&report, out),
+            CheckFormat::Jsonl => {
+                let mut sink = JsonlSink::new(out);
+                let shard_lines = shard.map_or(Ok(()), |(header, items)| {
+                    sink.shard(header)?;
+                    items.iter().try_for_each(|i| sink.shard_item(i))
+                });
+                shard_lines.and_then(|()| sink.report(&report).map(drop))
+            }
+            CheckFormat::Junit => debgate_render::junit(&report, &opts, out),
+            CheckFormat::Sarif => {
+                let cwd = std::env::current_dir().ok();
+                debgate_render::sarif(&report, self.rules, cwd.as_deref(), &opts, out)
+            }
+            CheckFormat::Text => debgate_render::check_text(&report, &opts, out),
+        })?;
+        Ok(u8::try_from(report.exit_code()).unwrap_or(EXIT_BAD_INPUT))
+    }
 }

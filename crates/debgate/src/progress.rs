@@ -34,6 +34,24 @@ impl Progress {
         self.bar.set_message(format!("{done}/{total} package(s)"));
     }
 
+    /// Packages of repositories: a bar over their bytes (index sizes), with the rate, the time
+    /// left, and how many the facts cache answered.
+    pub fn tick_archive(&self, t: debgate_check::archive::Tick) {
+        if self.bar.length() != Some(t.total_bytes) {
+            self.bar.set_length(t.total_bytes);
+            if let Ok(style) = ProgressStyle::with_template(
+                "reading {msg} [{bar:24}] {bytes}/{total_bytes} {bytes_per_sec}, {eta} left",
+            ) {
+                self.bar.set_style(style.progress_chars("=> "));
+            }
+        }
+        self.bar.set_position(t.bytes);
+        self.bar.set_message(format!(
+            "{}/{} package(s), {} from the cache",
+            t.done, t.total, t.cached
+        ));
+    }
+
     /// Two sides (the hook of `debgate_diff::diff_paths_with_progress`).
     pub fn tick_side(&self, side: &str, done: usize, total: usize) {
         let Ok(mut s) = self.sides.lock() else { return };

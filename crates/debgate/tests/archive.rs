@@ -381,3 +381,188 @@ fn shards_split_a_repository_and_need_one() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("apply to --archive only"));
 }
+
+#[test]
+fn the_facts_cache_answers_for_a_package_it_has_read() {
+    if !gpg_available() {
+        return;
+    }
+    let (repo, _key, keyring) = repository();
+    let kr = keyring.to_string_lossy();
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().to_string_lossy().into_owned();
+    let s = spec(repo.path(), "");
+    let run = |extra: &[&str]| {
+        let mut argv = vec![
+            "check",
+            "--format",
+            "json",
+            "--archive",
+            &s,
+            "--archive-keyring",
+            &kr,
+        ];
+        argv.extend(extra);
+        debgate(&argv)
+    };
+    let cold = run(&["--cache", &dir]);
+    let info = stdout(&debgate(&["cache", "info", "--cache", &dir]));
+    assert!(info.contains(": 4 entries"), "{info}");
+
+    // The packages are gone from the mirror: the cache still answers for them, by the SHA-256
+    // that the verified index gives, and the verdicts are the same.
+    let pool = repo.path().join("pool/main");
+    let moved = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(&pool).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::rename(&p, moved.path().join(p.file_name().unwrap())).unwrap();
+    }
+    let warm = run(&["--cache", &dir]);
+    assert_eq!(
+        warm.status.code(),
+        cold.status.code(),
+        "{}",
+        String::from_utf8_lossy(&warm.stderr)
+    );
+    assert_eq!(verdicts(&json(&warm)), verdicts(&json(&cold)));
+    // Without the cache they are read, and are not there.
+    let off = run(&["--no-cache"]);
+    assert_eq!(off.status.code(), Some(2));
+    let failed = json(&off)["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| !p["error"].is_null())
+        .count();
+    assert_eq!(failed, 4);
+
+    // A damaged entry is never trusted: it is read again (and here, not found).
+    let objects = cache.path().join("objects");
+    let entry = walk_files(&objects).into_iter().next().unwrap();
+    let mut bytes = std::fs::read(&entry).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(&entry, bytes).unwrap();
+    let damaged = run(&["--cache", &dir]);
+    assert_eq!(damaged.status.code(), Some(2));
+
+    let gc = stdout(&debgate(&[
+        "cache",
+        "gc",
+        "--cache",
+        &dir,
+        "--max-size",
+        "0",
+    ]));
+    assert!(gc.contains("0 entries, 0 bytes kept"), "{gc}");
+    // The cache options need a repository.
+    let out = debgate(&["check", "--no-cache", "testdata/releases/groovy-like"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else if !p
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("CACHEDIR")
+        {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn merged_shards_are_the_single_run() {
+    if !gpg_available() {
+        return;
+    }
+    let (repo, _key, keyring) = repository();
+    let kr = keyring.to_string_lossy();
+    let s = spec(repo.path(), "");
+    let out = tempfile::tempdir().unwrap();
+    let whole = debgate(&[
+        "check",
+        "--format",
+        "json",
+        "--archive",
+        &s,
+        "--archive-keyring",
+        &kr,
+    ]);
+    let n = 3;
+    let mut files = Vec::new();
+    for k in 1..=n {
+        let shard = format!("{k}/{n}");
+        let part = debgate(&[
+            "check",
+            "--format",
+            "jsonl",
+            "--archive",
+            &s,
+            "--archive-keyring",
+            &kr,
+            "--shard",
+            &shard,
+        ]);
+        let file = out.path().join(format!("shard-{k}.jsonl"));
+        std::fs::write(&file, &part.stdout).unwrap();
+        files.push(file.to_string_lossy().into_owned());
+    }
+    // Given in any order.
+    let mut argv = vec!["merge", "--format", "json"];
+    argv.extend(files.iter().rev().map(String::as_str));
+    let merged = debgate(&argv);
+    assert_eq!(
+        merged.status.code(),
+        whole.status.code(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    assert_eq!(
+        json(&merged),
+        json(&whole),
+        "the merged report is the single run's"
+    );
+
+    // Shards that make no whole are refused, judging nothing.
+    let refused = |argv: &[&str], why: &str| {
+        let out = debgate(argv);
+        assert_eq!(out.status.code(), Some(2), "{argv:?}");
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(why), "{argv:?}: {err}");
+    };
+    refused(&["merge", &files[0], &files[1]], "part(s) 3/3 missing");
+    refused(
+        &["merge", &files[0], &files[0], &files[1], &files[2]],
+        "given twice",
+    );
+    refused(
+        &[
+            "merge",
+            "--limit",
+            "max-content-bytes=1000",
+            &files[0],
+            &files[1],
+            &files[2],
+        ],
+        "other reader limits",
+    );
+    let plain = out.path().join("plain.jsonl");
+    let direct = debgate(&[
+        "check",
+        "--format",
+        "jsonl",
+        "testdata/releases/groovy-like",
+    ]);
+    std::fs::write(&plain, &direct.stdout).unwrap();
+    refused(&["merge", plain.to_str().unwrap()], "not the output of");
+}

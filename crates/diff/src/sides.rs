@@ -32,6 +32,12 @@ pub fn diff_sides(
         ..settings.clone()
     };
     let want = |p: &str| wants_content(rules, p);
+    // What a diff captures beyond the rules' wants (see [`wants_content`]), named for the
+    // facts cache so that a diff never takes a check's facts, which lack them.
+    let wants_key = format!(
+        "{}\ndiff: /etc, sysctl.d, kernel configs, changelogs (1)",
+        rules.content_fingerprint()
+    );
     let mut errors = Vec::new();
     let mut notices = Vec::new();
     let mut read = |name: &'static str, side: SetSource<'_>| -> Result<_, DiffError> {
@@ -55,7 +61,7 @@ pub fn diff_sides(
                 (path.display().to_string(), read)
             }
             SetSource::Archive(args) => {
-                let repos = Repositories::open(&args, &|n| rules.shard_key(n))
+                let repos = Repositories::open(&args, &|n| rules.shard_key(n), &wants_key)
                     .map_err(DiffError::Archive)?;
                 notices.extend(repos.notices.iter().cloned());
                 if repos.is_empty() && repos.unusable.is_empty() {
@@ -69,8 +75,7 @@ pub fn diff_sides(
                     });
                 }
                 progress(name, 0, repos.len());
-                let read =
-                    repos.read_all(settings, &want, &|done, total| progress(name, done, total));
+                let read = repos.read_all(settings, &want, &|t| progress(name, t.done, t.total));
                 (args.specs.join(", "), read)
             }
         };

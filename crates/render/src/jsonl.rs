@@ -9,6 +9,7 @@
 //! it a finished report in the same order.
 
 use crate::RenderError;
+use debgate_check::merge::{ShardHeader, ShardItem, ShardLine};
 use debgate_check::report::{CheckResult, PackageSummary, Summary, UploadSummary};
 use debgate_check::waivers::WaiverNotice;
 use debgate_check::{CheckReport, InspectReport};
@@ -65,6 +66,21 @@ impl<W: Write> JsonlSink<W> {
             error: &'a str,
         }
         self.line("error", &Unreadable { file, error })
+    }
+
+    /// `check --shard K/N`: the line that opens a shard's output, saying what it read and how
+    /// (`"type": "shard"`), for `debgate merge`.
+    pub fn shard(&mut self, header: &ShardHeader) -> Result<(), RenderError> {
+        self.line("shard", header)
+    }
+
+    /// `check --shard K/N`: a package's facts (`"type": "facts"`) or why it was not read
+    /// (`"type": "unreadable"`), with its place in the indexes, for `debgate merge`.
+    pub fn shard_item(&mut self, item: &ShardItem<'_>) -> Result<(), RenderError> {
+        serde_json::to_writer(&mut self.out, &ShardLine::from(item))?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()?;
+        Ok(())
     }
 
     /// Results of a set that has been judged.

@@ -21,9 +21,23 @@ pub fn debgate_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_debgate"))
         .current_dir(dir)
         .env_remove("NO_COLOR")
+        // The facts cache of --archive runs: a fresh one for each run, never the user's, so
+        // that no test is answered by facts another one stored.
+        .env("XDG_CACHE_HOME", fresh_dir())
         .args(args)
         .output()
         .expect("run debgate")
+}
+
+/// A directory under the test target's temporary directory that no run has used (debgate
+/// makes it only if it stores something there).
+fn fresh_dir() -> PathBuf {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("xdg-cache-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }
 
 /// Run debgate in the workspace root, so that relative paths in the output are stable.
