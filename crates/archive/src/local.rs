@@ -13,7 +13,7 @@ use crate::source::{SignedBy, Source};
 use crate::transport::Transport;
 use crate::verify::Verifying;
 use chrono::{DateTime, Utc};
-use debgate_signature::{SignatureError, SignatureOutcome, Verifier};
+use debgate_signature::{SignatureError, SignatureOutcome, Signers, Verifier};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -87,6 +87,7 @@ impl<'a> Options<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trust {
     /// The `InRelease` signature (or `Release.gpg`'s) verified against the archive keyring.
+    /// `signer` is each good signer's fingerprint, joined by `", "` when there are several.
     Verified { signer: String },
     /// `trusted=yes`: nothing was verified, which the caller says once, plainly.
     Unverified,
@@ -232,7 +233,7 @@ pub fn open(source: &Source, opts: &Options<'_>) -> Result<Suite, ArchiveError> 
             let path = transport.label(&in_release);
             let (text, trust) = match check {
                 Some((verifier, keyring)) => judged(
-                    debgate_signature::verify_bytes(verifier, &bytes, keyring),
+                    debgate_signature::verify_bytes(verifier, &bytes, keyring, Signers::AtLeastOne),
                     path.clone(),
                 )?,
                 None => match debgate_signature::armour::frame(&bytes) {
@@ -269,7 +270,13 @@ pub fn open(source: &Source, opts: &Options<'_>) -> Result<Suite, ArchiveError> 
                         });
                     };
                     judged(
-                        debgate_signature::verify_detached(verifier, &signature, &data, keyring),
+                        debgate_signature::verify_detached(
+                            verifier,
+                            &signature,
+                            &data,
+                            keyring,
+                            Signers::AtLeastOne,
+                        ),
                         path.clone(),
                     )?
                 }

@@ -23,10 +23,17 @@ fn date(t: DateTime<Utc>) -> String {
 /// `until`, signed by `key`.
 struct Repo {
     dir: TempDir,
+    /// The Release text InRelease signs.
+    release: String,
 }
 
 impl Repo {
     fn new(key: &Key, from: DateTime<Utc>, until: Option<DateTime<Utc>>) -> Repo {
+        Repo::signed_by(&[key], from, until)
+    }
+
+    /// The same repository, its InRelease signed by every one of `keys` as Debian's is.
+    fn signed_by(keys: &[&Key], from: DateTime<Utc>, until: Option<DateTime<Utc>>) -> Repo {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir_all(root.join("pool/main")).unwrap();
@@ -52,8 +59,12 @@ impl Repo {
             hex(&Sha256::digest(packages.as_bytes())),
             packages.len()
         ));
-        key.clearsign(&release, &root.join("dists/bookworm/InRelease"));
-        Repo { dir }
+        let in_release = root.join("dists/bookworm/InRelease");
+        match keys {
+            [key] => key.clearsign(&release, &in_release),
+            keys => Key::clearsign_with(keys, &release, &in_release),
+        }
+        Repo { dir, release }
     }
 
     fn line(&self, opts: &str) -> String {
@@ -198,4 +209,53 @@ fn every_broken_link_of_the_chain_stops_the_run() {
     )
     .unwrap_err();
     assert!(matches!(e, ArchiveError::Index { .. }), "{e}");
+}
+
+#[test]
+fn a_repository_signed_by_several_keys_opens_with_one_of_them() {
+    if !gpg_available() {
+        return;
+    }
+    // Debian signs InRelease with a release's archive key and the automatic signing key; a
+    // keyring may hold either.
+    let (release_key, automatic) = (
+        Key::new("Release key <r@example.org>"),
+        Key::new("Automatic key <auto@example.org>"),
+    );
+    let v = gpgv();
+    let repo = Repo::signed_by(&[&release_key, &automatic], Utc::now(), None);
+    let source = parse_line(&repo.line("")).unwrap();
+    for key in [&release_key, &automatic] {
+        let kr = key.keyring();
+        let suite = open(&source, &options(Some(&kr), &v)).unwrap();
+        assert_eq!(
+            suite.trust,
+            Trust::Verified {
+                signer: key.fingerprint()
+            }
+        );
+        assert_eq!(suite.indexes[0].entries().count(), 2);
+    }
+    // Neither key: refused, as before.
+    let stranger = Key::new("Stranger <s@example.org>");
+    let e = open(&source, &options(Some(&stranger.keyring()), &v)).unwrap_err();
+    assert!(e.to_string().contains("does not hold"), "{e}");
+
+    // No InRelease: Release and a Release.gpg with both signatures in one armour block.
+    let dists = repo.dir.path().join("dists/bookworm");
+    std::fs::remove_file(dists.join("InRelease")).unwrap();
+    std::fs::write(dists.join("Release"), &repo.release).unwrap();
+    Key::detach_sign_with(
+        &[&release_key, &automatic],
+        repo.release.as_bytes(),
+        &dists.join("Release.gpg"),
+    );
+    let kr = automatic.keyring();
+    let suite = open(&source, &options(Some(&kr), &v)).unwrap();
+    assert_eq!(
+        suite.trust,
+        Trust::Verified {
+            signer: automatic.fingerprint()
+        }
+    );
 }

@@ -1,6 +1,6 @@
 //! GnuPG's `gpgv`: its arguments, and its `--status-fd` lines mapped to an outcome.
 
-use crate::outcome::{is_hex, Decision, SignatureError, SignatureOutcome};
+use crate::outcome::{is_hex, Decision, SignatureError, SignatureOutcome, Signers};
 use crate::process::{describe_exit, last_line, read_signed_text, Input};
 use std::ffi::OsStr;
 use std::io;
@@ -12,6 +12,7 @@ pub(crate) fn run(
     keyring: &Path,
     input: Input<'_>,
     dir: &Path,
+    signers: Signers,
 ) -> Result<SignatureOutcome, SignatureError> {
     // An empty home of our own: the user's ~/.gnupg, its trustedkeys.kbx and its gpg.conf are
     // never consulted, so the keyring we name is the only source of keys.
@@ -46,7 +47,11 @@ pub(crate) fn run(
     }
     let run = crate::process::run("gpgv", program, &args, dir, "gpgv")?;
     let status = GpgvStatus::parse(&run.stdout);
-    match status.outcome(run.status.success()) {
+    let decision = match signers {
+        Signers::ExactlyOne => status.outcome(run.status.success()),
+        Signers::AtLeastOne => status.at_least_one(run.status.success()),
+    };
+    match decision {
         Decision::Outcome(o) => Ok(o),
         Decision::Good { signer } => Ok(SignatureOutcome::Good {
             signer,
@@ -102,6 +107,128 @@ struct GpgvStatus {
     no_pubkey: Vec<String>,
     /// NODATA <what>.
     nodata: Vec<String>,
+    /// The same lines again, grouped by signature (each NEWSIG starts one), for the rule that
+    /// judges each signature on its own ([`Signers::AtLeastOne`]).
+    sigs: Vec<Sig>,
+}
+
+/// One signature's status lines: what gpgv concluded about it, and its VALIDSIG.
+#[derive(Debug, Default)]
+struct Sig {
+    /// GOODSIG <keyid>.
+    good: Option<String>,
+    /// BADSIG, as the reason.
+    bad: Option<String>,
+    /// EXPKEYSIG / REVKEYSIG / EXPSIG, as the reason: checked, and not good.
+    not_good: Option<String>,
+    /// ERRSIG: (keyid or fpr, rc).
+    error: Option<(String, String)>,
+    /// NO_PUBKEY <keyid>.
+    no_pubkey: Option<String>,
+    /// VALIDSIG.
+    valid: Option<Valid>,
+}
+
+impl Sig {
+    /// Whether gpgv has already said what it thinks of this signature.
+    fn has_verdict(&self) -> bool {
+        self.good.is_some() || self.bad.is_some() || self.not_good.is_some() || self.error.is_some()
+    }
+}
+
+/// VALIDSIG <fpr> <date> <time> <expire> <version> <reserved> <pkalgo> <hashalgo> <class>
+/// [<primary-fpr>].
+#[derive(Debug)]
+struct Valid {
+    /// The signing (sub)key's fingerprint, which GOODSIG's key id is the tail of.
+    signing: String,
+    /// The primary key's fingerprint if given, else the signing key's.
+    primary: String,
+    /// The digest algorithm's number (RFC 4880 9.4).
+    hash_algo: String,
+}
+
+/// What one signature comes to under [`Signers::AtLeastOne`].
+enum Judged {
+    Good(String),
+    Bad(String),
+    /// By a key the keyring holds, but expired, revoked or over a weak digest; apt calls these
+    /// worthless, and passes over them when another signature is good.
+    NotGood(String),
+    Missing(String),
+    /// Status lines we cannot make sense of for this signature.
+    Unclear(String),
+}
+
+/// The digests apt no longer trusts a signature over (its `Digests` table: MD5, SHA-1,
+/// RIPEMD-160), by RFC 4880 number, with their names for the report.
+fn weak_digest(algo: &str) -> Option<&'static str> {
+    match algo {
+        "1" => Some("MD5"),
+        "2" => Some("SHA-1"),
+        "3" => Some("RIPEMD-160"),
+        _ => None,
+    }
+}
+
+impl Sig {
+    fn judge(&self) -> Judged {
+        if let Some(reason) = &self.bad {
+            return Judged::Bad(reason.clone());
+        }
+        if let Some(reason) = &self.not_good {
+            return Judged::NotGood(reason.clone());
+        }
+        if let Some((key, rc)) = &self.error {
+            // rc 9: no public key; NO_PUBKEY after it says the same.
+            if rc == "9" || self.no_pubkey.is_some() {
+                return Judged::Missing(key.clone());
+            }
+            return Judged::NotGood(format!(
+                "cannot check the signature by key {key}: {} (gpgv ERRSIG code {rc})",
+                errsig_reason(rc)
+            ));
+        }
+        if let Some(key) = &self.no_pubkey {
+            return Judged::Missing(key.clone());
+        }
+        match (&self.good, &self.valid) {
+            (Some(key), Some(valid)) => {
+                // The key id is the fingerprint's tail (or, in newer gpg, the fingerprint): a
+                // VALIDSIG about another key than the GOODSIG, or either not hex, is not
+                // something we take as this signature's signer.
+                // Bytes, not a str slice: a tail cut inside a character must not panic.
+                let (signing, id) = (valid.signing.as_bytes(), key.as_bytes());
+                let same = is_hex(key)
+                    && is_hex(&valid.signing)
+                    && signing.len() >= id.len()
+                    && signing[signing.len() - id.len()..].eq_ignore_ascii_case(id);
+                if !same {
+                    return Judged::Unclear(format!(
+                        "GOODSIG {key} but VALIDSIG {}",
+                        valid.signing
+                    ));
+                }
+                match weak_digest(&valid.hash_algo) {
+                    Some(name) => Judged::NotGood(format!(
+                        "the signature by key {key} is over the weak digest {name}"
+                    )),
+                    None => Judged::Good(valid.primary.clone()),
+                }
+            }
+            (Some(_), None) => Judged::Unclear("GOODSIG without VALIDSIG".into()),
+            (None, _) => Judged::Unclear("a signature without a verdict".into()),
+        }
+    }
+}
+
+/// What an ERRSIG return code other than 9 (no public key) stands for.
+fn errsig_reason(rc: &str) -> &'static str {
+    match rc {
+        "4" => "unsupported algorithm",
+        "5" => "unsupported signature class",
+        _ => "error",
+    }
 }
 
 impl GpgvStatus {
@@ -115,34 +242,79 @@ impl GpgvStatus {
             let keyword = f.next().unwrap_or_default();
             let fields: Vec<&str> = f.collect();
             let field = |i: usize| fields.get(i).copied().unwrap_or("?").to_string();
-            match keyword {
-                "NEWSIG" => s.signatures += 1,
-                "PLAINTEXT" => s.plaintexts += 1,
-                "GOODSIG" => s.good.push(field(0)),
-                "VALIDSIG" => {
-                    // Field 10 (index 9) is the primary key's fingerprint when gpg knows it.
-                    let primary = fields.get(9).filter(|f| is_hex(f)).or(fields.first());
-                    s.valid.push(primary.copied().unwrap_or("?").to_string());
-                }
-                "BADSIG" => s.bad.push(format!(
+            let reason = match keyword {
+                "BADSIG" => Some(format!(
                     "BAD signature by key {}: the signed text or the signature was altered",
                     field(0)
                 )),
-                "EXPKEYSIG" => s
-                    .bad
-                    .push(format!("signed by key {}, which has expired", field(0))),
-                "REVKEYSIG" => s
-                    .bad
-                    .push(format!("signed by key {}, which is revoked", field(0))),
-                "EXPSIG" => s
-                    .bad
-                    .push(format!("the signature by key {} has expired", field(0))),
+                "EXPKEYSIG" => Some(format!("signed by key {}, which has expired", field(0))),
+                "REVKEYSIG" => Some(format!("signed by key {}, which is revoked", field(0))),
+                "EXPSIG" => Some(format!("the signature by key {} has expired", field(0))),
+                _ => None,
+            };
+            let verdict = matches!(
+                keyword,
+                "GOODSIG" | "BADSIG" | "EXPKEYSIG" | "REVKEYSIG" | "EXPSIG" | "ERRSIG"
+            );
+            // NEWSIG starts a signature; so does a second verdict with no NEWSIG between (a
+            // gpgv that does not print NEWSIG), so two signatures are never taken for one.
+            if keyword == "NEWSIG"
+                || (verdict && s.sigs.last().is_none_or(Sig::has_verdict))
+                || (matches!(keyword, "VALIDSIG" | "NO_PUBKEY") && s.sigs.is_empty())
+            {
+                s.sigs.push(Sig::default());
+            }
+            let sig = s.sigs.last_mut();
+            match keyword {
+                "NEWSIG" => s.signatures += 1,
+                "PLAINTEXT" => s.plaintexts += 1,
+                "GOODSIG" => {
+                    s.good.push(field(0));
+                    if let Some(sig) = sig {
+                        sig.good = Some(field(0));
+                    }
+                }
+                "VALIDSIG" => {
+                    // Field 10 (index 9) is the primary key's fingerprint when gpg knows it.
+                    let primary = fields.get(9).filter(|f| is_hex(f)).or(fields.first());
+                    let primary = primary.copied().unwrap_or("?").to_string();
+                    s.valid.push(primary.clone());
+                    if let Some(sig) = sig {
+                        sig.valid = Some(Valid {
+                            signing: field(0),
+                            primary,
+                            hash_algo: field(7),
+                        });
+                    }
+                }
+                "BADSIG" => {
+                    let reason = reason.unwrap_or_default();
+                    s.bad.push(reason.clone());
+                    if let Some(sig) = sig {
+                        sig.bad = Some(reason);
+                    }
+                }
+                "EXPKEYSIG" | "REVKEYSIG" | "EXPSIG" => {
+                    let reason = reason.unwrap_or_default();
+                    s.bad.push(reason.clone());
+                    if let Some(sig) = sig {
+                        sig.not_good = Some(reason);
+                    }
+                }
                 "ERRSIG" => {
                     let fpr = fields.get(6).filter(|f| is_hex(f)).copied();
-                    s.errors
-                        .push((fpr.map_or_else(|| field(0), str::to_string), field(5)));
+                    let error = (fpr.map_or_else(|| field(0), str::to_string), field(5));
+                    s.errors.push(error.clone());
+                    if let Some(sig) = sig {
+                        sig.error = Some(error);
+                    }
                 }
-                "NO_PUBKEY" => s.no_pubkey.push(field(0)),
+                "NO_PUBKEY" => {
+                    s.no_pubkey.push(field(0));
+                    if let Some(sig) = sig {
+                        sig.no_pubkey.get_or_insert_with(|| field(0));
+                    }
+                }
                 "NODATA" => s.nodata.push(field(0)),
                 _ => {}
             }
@@ -175,11 +347,7 @@ impl GpgvStatus {
                     key_id: key.clone(),
                 });
             }
-            let why = match rc.as_str() {
-                "4" => "unsupported algorithm",
-                "5" => "unsupported signature class",
-                _ => "error",
-            };
+            let why = errsig_reason(rc);
             return bad(format!(
                 "cannot check the signature by key {key}: {why} (gpgv ERRSIG code {rc})"
             ));
@@ -208,6 +376,77 @@ impl GpgvStatus {
             _ => Decision::Unintelligible("no signature status reported".into()),
         }
     }
+
+    /// The outcome under apt's rule for a repository ([`Signers::AtLeastOne`]): any BADSIG is
+    /// Bad; else one or more good signatures are Good, whatever the others (by keys the keyring
+    /// lacks, expired, revoked, over a weak digest); else an expired, revoked or weak one is
+    /// Bad, and unknown keys alone are UnknownKey.
+    ///
+    /// Unlike apt we do not accept what we cannot read: a signature whose status lines make no
+    /// sense, or a failing exit status that no passed-over signature explains, is
+    /// unintelligible rather than ignored.
+    fn at_least_one(&self, exit_ok: bool) -> Decision {
+        let bad = |detail: String| Decision::Outcome(SignatureOutcome::Bad { detail });
+        let judged: Vec<Judged> = self.sigs.iter().map(Sig::judge).collect();
+        if let Some(reason) = judged.iter().find_map(|j| match j {
+            Judged::Bad(r) => Some(r),
+            _ => None,
+        }) {
+            return bad(reason.clone());
+        }
+        if self.plaintexts > 1 {
+            return bad("more than one signed text in the file".to_string());
+        }
+        if let Some(why) = judged.iter().find_map(|j| match j {
+            Judged::Unclear(w) => Some(w),
+            _ => None,
+        }) {
+            return Decision::Unintelligible(why.clone());
+        }
+        let mut good: Vec<&str> = Vec::new();
+        for j in &judged {
+            if let Judged::Good(fpr) = j {
+                if !good.contains(&fpr.as_str()) {
+                    good.push(fpr);
+                }
+            }
+        }
+        let passed_over = judged
+            .iter()
+            .any(|j| matches!(j, Judged::NotGood(_) | Judged::Missing(_)));
+        if !good.is_empty() {
+            // gpgv fails when any signature cannot be checked; that is expected beside a key
+            // the keyring lacks, and unexplained otherwise.
+            if !exit_ok && !passed_over {
+                return Decision::Unintelligible(
+                    "good signatures but a failing exit status".into(),
+                );
+            }
+            return Decision::Good {
+                signer: good.join(", "),
+            };
+        }
+        for j in &judged {
+            if let Judged::NotGood(reason) = j {
+                return bad(reason.clone());
+            }
+        }
+        for j in &judged {
+            if let Judged::Missing(key) = j {
+                return Decision::Outcome(SignatureOutcome::UnknownKey {
+                    key_id: key.clone(),
+                });
+            }
+        }
+        if self.sigs.is_empty() && !self.nodata.is_empty() {
+            // As in the one-signer rule: the framing was checked, so the block is broken.
+            return bad(format!(
+                "malformed signature: no valid OpenPGP data in the signature block (gpgv NODATA {})",
+                self.nodata.join(",")
+            ));
+        }
+        Decision::Unintelligible("no signature status reported".into())
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +456,155 @@ mod tests {
 
     fn decide(status: &str, ok: bool) -> Decision {
         GpgvStatus::parse(status).outcome(ok)
+    }
+
+    fn repo(status: &str, ok: bool) -> Decision {
+        GpgvStatus::parse(status).at_least_one(ok)
+    }
+
+    /// A second primary fingerprint, and its long key id.
+    const FPR2: &str = "C2B7578FF9D8D6ED831E52D64B786DA3C3D5B373";
+    const ID2: &str = "4B786DA3C3D5B373";
+    const ID: &str = "281BA829993AABA9";
+
+    /// A good signature's status lines by `fpr` (key id `id`) over the digest `hash`.
+    fn good(id: &str, fpr: &str, hash: u8) -> String {
+        format!(
+            "[GNUPG:] NEWSIG\n[GNUPG:] GOODSIG {id} u <u@x>\n\
+             [GNUPG:] VALIDSIG {fpr} 2026-12-03 1796335810 0 4 0 22 {hash} 01 {fpr}\n"
+        )
+    }
+
+    /// A signature by `fpr`, a key the keyring lacks.
+    fn missing(id: &str, fpr: &str) -> String {
+        format!(
+            "[GNUPG:] NEWSIG\n[GNUPG:] ERRSIG {id} 22 8 01 1796335810 9 {fpr}\n\
+             [GNUPG:] NO_PUBKEY {id}\n"
+        )
+    }
+
+    /// A signature by `fpr`, whose key has expired.
+    fn expired(id: &str, fpr: &str) -> String {
+        format!(
+            "[GNUPG:] NEWSIG\n[GNUPG:] KEYEXPIRED 1577923200\n[GNUPG:] EXPKEYSIG {id} e <e@x>\n\
+             [GNUPG:] VALIDSIG {fpr} 2020-01-01 1577840400 0 4 0 22 8 01 {fpr}\n"
+        )
+    }
+
+    fn good_signer(d: Decision) -> String {
+        match outcome(d) {
+            SignatureOutcome::Good { signer, .. } => signer,
+            other => panic!("expected Good, got {other:?}"),
+        }
+    }
+
+    fn bad_detail(d: Decision) -> String {
+        match outcome(d) {
+            SignatureOutcome::Bad { detail } => detail,
+            other => panic!("expected Bad, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn at_least_one_takes_every_good_signer_and_passes_over_the_rest() {
+        let plain = "[GNUPG:] PLAINTEXT 74 0 \n";
+        let both = format!("{plain}{}{}", good(ID, FPR, 8), good(ID2, FPR2, 10));
+        assert_eq!(good_signer(repo(&both, true)), format!("{FPR}, {FPR2}"));
+        // The upload rule on the same lines: two signers, refused.
+        assert!(bad_detail(decide(&both, true)).contains("2 signatures"));
+
+        // One key in the keyring: gpgv fails for the other, and apt ignores it.
+        let one = format!("{plain}{}{}", good(ID, FPR, 8), missing(ID2, FPR2));
+        assert_eq!(good_signer(repo(&one, false)), FPR);
+        let first_missing = format!("{plain}{}{}", missing(ID2, FPR2), good(ID, FPR, 8));
+        assert_eq!(good_signer(repo(&first_missing, false)), FPR);
+
+        // Neither: the first unknown key.
+        let neither = format!("{plain}{}{}", missing(ID, FPR), missing(ID2, FPR2));
+        assert_eq!(
+            outcome(repo(&neither, false)),
+            SignatureOutcome::UnknownKey {
+                key_id: FPR.to_string()
+            }
+        );
+
+        // An expired key's signature is not good; beside a good one it is passed over.
+        assert!(bad_detail(repo(&expired(ID, FPR), true)).contains("expired"));
+        let mixed = format!("{}{}", expired(ID, FPR), good(ID2, FPR2, 8));
+        assert_eq!(good_signer(repo(&mixed, true)), FPR2);
+        // Expired and unknown, nothing good: the expiry is the news.
+        let stale = format!("{}{}", missing(ID2, FPR2), expired(ID, FPR));
+        assert!(bad_detail(repo(&stale, false)).contains("expired"));
+        let revoked = format!("[GNUPG:] NEWSIG\n[GNUPG:] REVKEYSIG {ID} r\n");
+        assert!(bad_detail(repo(&revoked, true)).contains("revoked"));
+
+        // A weak digest (SHA-1 is 2, MD5 1) is not good; SHA-256 beside it is.
+        assert!(bad_detail(repo(&good(ID, FPR, 2), true)).contains("SHA-1"));
+        assert!(bad_detail(repo(&good(ID, FPR, 1), true)).contains("MD5"));
+        let weak_and_strong = format!("{}{}", good(ID, FPR, 2), good(ID2, FPR2, 8));
+        assert_eq!(good_signer(repo(&weak_and_strong, true)), FPR2);
+    }
+
+    #[test]
+    fn at_least_one_any_bad_signature_refuses() {
+        let bad_one = format!("[GNUPG:] NEWSIG\n[GNUPG:] BADSIG {ID2} b\n");
+        for status in [
+            format!("{}{bad_one}", good(ID, FPR, 8)),
+            format!("{bad_one}{}", good(ID, FPR, 8)),
+        ] {
+            assert!(bad_detail(repo(&status, false)).contains("BAD"), "{status}");
+        }
+        let two_texts = format!(
+            "[GNUPG:] PLAINTEXT 74 0 \n{}[GNUPG:] PLAINTEXT 74 0 \n",
+            good(ID, FPR, 8)
+        );
+        assert!(bad_detail(repo(&two_texts, true)).contains("more than one"));
+        assert!(bad_detail(repo("[GNUPG:] NODATA 3\n", false)).contains("malformed"));
+        let unsupported = format!("[GNUPG:] NEWSIG\n[GNUPG:] ERRSIG {ID} 99 8 01 1 4\n");
+        assert!(bad_detail(repo(&unsupported, false)).contains("unsupported algorithm"));
+    }
+
+    #[test]
+    fn at_least_one_does_not_guess() {
+        let unclear = |status: &str, ok: bool| {
+            assert!(
+                matches!(repo(status, ok), Decision::Unintelligible(_)),
+                "{status}"
+            )
+        };
+        // Good signatures only, yet gpgv failed: nothing we passed over explains it.
+        unclear(&good(ID, FPR, 8), false);
+        unclear(&format!("[GNUPG:] NEWSIG\n[GNUPG:] GOODSIG {ID} a\n"), true);
+        // A VALIDSIG about another key than the GOODSIG before it.
+        unclear(
+            &format!(
+                "[GNUPG:] NEWSIG\n[GNUPG:] GOODSIG {ID} a\n\
+                 [GNUPG:] VALIDSIG {FPR2} d 1 0 4 0 22 8 01 {FPR2}\n"
+            ),
+            true,
+        );
+        unclear("", false);
+        // Not hex, not ASCII: judged, never a panic.
+        unclear(
+            "[GNUPG:] NEWSIG\n[GNUPG:] GOODSIG \u{e9}\u{e9} a\n\
+             [GNUPG:] VALIDSIG \u{e9}\u{e9}\u{e9} d 1 0 4 0 22 8 01\n",
+            true,
+        );
+        unclear(
+            &format!(
+                "[GNUPG:] NEWSIG\n[GNUPG:] GOODSIG A{ID} a\n[GNUPG:] VALIDSIG \u{e9} d 1 0 4 0 22 8 01\n"
+            ),
+            true,
+        );
+        // Two verdicts with no NEWSIG between are two signatures, not one.
+        let no_newsig = format!(
+            "[GNUPG:] GOODSIG {ID} a\n[GNUPG:] VALIDSIG {FPR} d 1 0 4 0 22 8 01 {FPR}\n\
+             [GNUPG:] GOODSIG {ID2} b\n[GNUPG:] VALIDSIG {FPR2} d 1 0 4 0 22 8 01 {FPR2}\n"
+        );
+        assert_eq!(
+            good_signer(repo(&no_newsig, true)),
+            format!("{FPR}, {FPR2}")
+        );
     }
 
     #[test]

@@ -18,8 +18,10 @@
 //!   armour;
 //! - a detached signature (apt's `Release.gpg`) checked to be one before it is handed over with
 //!   a private copy of the data it signs ([`verify_detached`]);
-//! - mapping what it reports to a [`SignatureOutcome`], and handing back the text the
-//!   signature covers *as the verifier wrote it*, which is the only text the caller may parse.
+//! - mapping what it reports to a [`SignatureOutcome`] under the caller's rule ([`Signers`]:
+//!   an upload's exactly one signer, or apt's at least one good signature for a repository),
+//!   and handing back the text the signature covers *as the verifier wrote it*, which is the
+//!   only text the caller may parse.
 
 pub mod armour;
 mod gpgv;
@@ -30,7 +32,7 @@ mod sqv;
 mod verifier;
 
 pub use keyring::MAX_KEYRING_BYTES;
-pub use outcome::{SignatureError, SignatureOutcome};
+pub use outcome::{SignatureError, SignatureOutcome, Signers};
 pub use process::MAX_VERIFIER_OUTPUT;
 pub use verifier::Verifier;
 
@@ -47,7 +49,8 @@ pub const MAX_SIGNED_BYTES: u64 = 8 * 1024 * 1024;
 /// about 3 KiB.
 pub const MAX_DETACHED_SIGNATURE_BYTES: u64 = 1024 * 1024;
 
-/// Verify the clearsigned `changes` against the keys in `keyring` with `verifier`.
+/// Verify the clearsigned `changes` against the keys in `keyring` with `verifier`, under the
+/// rule `signers` ([`Signers::ExactlyOne`] for an upload).
 ///
 /// A file that is not a single, complete clearsigned block with nothing around it never
 /// reaches the verifier: it is [`SignatureOutcome::Unsigned`] (no OpenPGP armour at all) or
@@ -56,6 +59,7 @@ pub fn verify(
     verifier: &Verifier,
     changes: &Path,
     keyring: &Path,
+    signers: Signers,
 ) -> Result<SignatureOutcome, SignatureError> {
     // The keyring first: a missing keyring is the caller's mistake whatever the file holds.
     let keyring = keyring::check(keyring)?;
@@ -64,26 +68,29 @@ pub fn verify(
     else {
         return Ok(too_large());
     };
-    verify_clearsigned(verifier, &keyring, &bytes)
+    verify_clearsigned(verifier, &keyring, &bytes, signers)
 }
 
 /// [`verify`] for a clearsigned document already in memory (an `InRelease` fetched over the
-/// network): the same armour check, the same private copy for the verifier.
+/// network): the same armour check, the same private copy for the verifier. A repository's
+/// is verified with [`Signers::AtLeastOne`], as apt does.
 pub fn verify_bytes(
     verifier: &Verifier,
     signed: &[u8],
     keyring: &Path,
+    signers: Signers,
 ) -> Result<SignatureOutcome, SignatureError> {
     let keyring = keyring::check(keyring)?;
     if signed.len() as u64 > MAX_SIGNED_BYTES {
         return Ok(too_large());
     }
-    verify_clearsigned(verifier, &keyring, signed)
+    verify_clearsigned(verifier, &keyring, signed, signers)
 }
 
 /// Verify `data` against the detached `signature` (apt's `Release` and `Release.gpg`), with
-/// the keys in `keyring`. [`SignatureOutcome::Good`] hands back `data`, as the verifier read it
-/// from our private copy.
+/// the keys in `keyring`, under the rule `signers` ([`Signers::AtLeastOne`] for a repository:
+/// Debian's `Release.gpg` holds several signatures). [`SignatureOutcome::Good`] hands back
+/// `data`, as the verifier read it from our private copy.
 ///
 /// A signature that is not one armoured `PGP SIGNATURE` block, or binary OpenPGP starting with
 /// a signature packet, never reaches the verifier: it is [`SignatureOutcome::Bad`]. So a
@@ -94,6 +101,7 @@ pub fn verify_detached(
     signature: &[u8],
     data: &[u8],
     keyring: &Path,
+    signers: Signers,
 ) -> Result<SignatureOutcome, SignatureError> {
     let keyring = keyring::check(keyring)?;
     if data.len() as u64 > MAX_SIGNED_BYTES {
@@ -124,7 +132,7 @@ pub fn verify_detached(
         signature: &sig_path,
         data: &data_path,
     };
-    run(verifier, &keyring, input, dir.path())
+    run(verifier, &keyring, input, dir.path(), signers)
 }
 
 /// The outcome for a document past [`MAX_SIGNED_BYTES`].
@@ -152,6 +160,7 @@ fn verify_clearsigned(
     verifier: &Verifier,
     keyring: &keyring::Keyring,
     bytes: &[u8],
+    signers: Signers,
 ) -> Result<SignatureOutcome, SignatureError> {
     if let Some(outcome) = check_armour(bytes) {
         return Ok(outcome);
@@ -164,7 +173,13 @@ fn verify_clearsigned(
         verifier: verifier.name(),
         source,
     })?;
-    run(verifier, &keyring, Input::Clearsigned(&input), dir.path())
+    run(
+        verifier,
+        &keyring,
+        Input::Clearsigned(&input),
+        dir.path(),
+        signers,
+    )
 }
 
 fn run(
@@ -172,10 +187,11 @@ fn run(
     keyring: &Path,
     input: Input<'_>,
     dir: &Path,
+    signers: Signers,
 ) -> Result<SignatureOutcome, SignatureError> {
     match verifier {
-        Verifier::Gpgv(program) => gpgv::run(program, keyring, input, dir),
-        Verifier::Sqv(program) => sqv::run(program, keyring, input, dir),
+        Verifier::Gpgv(program) => gpgv::run(program, keyring, input, dir, signers),
+        Verifier::Sqv(program) => sqv::run(program, keyring, input, dir, signers),
     }
 }
 

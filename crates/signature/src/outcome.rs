@@ -5,14 +5,33 @@ use std::io;
 use std::path::PathBuf;
 use thiserror::Error;
 
+/// How many signers a document may have, and which of its signatures must be good: the rule
+/// differs between what an archive admits (an upload) and what apt trusts (a repository).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signers {
+    /// An upload's `.changes`: exactly one signature, and it is good. Several signatures, even
+    /// all good, are refused, because dak admits an upload on *its* signer and a second one
+    /// leaves that open. Anything not good (expired, revoked, unknown key) refuses the file.
+    ExactlyOne,
+    /// A repository's `InRelease` or `Release.gpg`, as apt judges them (its `methods/gpgv.cc`):
+    /// Debian signs with several archive keys at once (a release's key and the automatic
+    /// signing key), and a keyring need not hold them all. Any BADSIG refuses the file; else at
+    /// least one good signature by a key in the keyring accepts it, and signatures by keys the
+    /// keyring lacks, by expired or revoked keys, or over a weak digest (MD5, SHA-1,
+    /// RIPEMD-160) are passed over. With no good signature, an expired, revoked or weak one is
+    /// [`SignatureOutcome::Bad`], and only unknown keys [`SignatureOutcome::UnknownKey`].
+    AtLeastOne,
+}
+
 /// What the verifier says about a `.changes`. Only [`SignatureOutcome::Good`] carries text, and
 /// that text is the only part of the file that is signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignatureOutcome {
     /// Verified. `signer` is the primary key's fingerprint as the verifier reports it (upper-case
-    /// hex, no spaces). `signed_text` is the text the signature covers, as the verifier wrote
-    /// it out, dash-unescaped; the caller parses *this*, so nothing outside the signature can
-    /// be smuggled in.
+    /// hex, no spaces); under [`Signers::AtLeastOne`] with several good signatures, each good
+    /// signer's once, joined by `", "`. `signed_text` is the text the
+    /// signature covers, as the verifier wrote it out, dash-unescaped; the caller parses
+    /// *this*, so nothing outside the signature can be smuggled in.
     Good {
         signer: String,
         signed_text: Vec<u8>,

@@ -1,6 +1,6 @@
 //! Sequoia's `sqv`: its arguments, and its exit status and output mapped to an outcome.
 
-use crate::outcome::{is_hex, Decision, SignatureError, SignatureOutcome};
+use crate::outcome::{is_hex, Decision, SignatureError, SignatureOutcome, Signers};
 use crate::process::{last_line, one_line, read_signed_text, Input};
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
@@ -20,11 +20,17 @@ use std::path::Path;
 /// an unknown key, and otherwise report its last stderr line as a bad signature. Unlike gpgv,
 /// sqv counts good signatures and may accept a file with one good signature and another by an
 /// unknown key; we cannot see that second signature.
+///
+/// Both rules run sqv the same way, with its default threshold (`--signatures 1`: at least one
+/// good signature by a key in the keyring), which is apt's rule for a repository as apt's own
+/// sqv method relies on it; [`Signers::ExactlyOne`] then refuses more than one good signer
+/// on stdout, and [`Signers::AtLeastOne`] takes them all.
 pub(crate) fn run(
     program: &Path,
     keyring: &Path,
     input: Input<'_>,
     dir: &Path,
+    signers: Signers,
 ) -> Result<SignatureOutcome, SignatureError> {
     let help = crate::process::run("sqv", program, &["--help".as_ref()], dir, "sqv-help")?;
     let help_text = format!("{}{}", help.stdout, help.stderr);
@@ -55,7 +61,7 @@ pub(crate) fn run(
     }
     let args: Vec<&OsStr> = args.iter().map(OsString::as_os_str).collect();
     let run = crate::process::run("sqv", program, &args, dir, "sqv")?;
-    match sqv_decision(run.status.code(), &run.stdout, &run.stderr) {
+    match sqv_decision(run.status.code(), &run.stdout, &run.stderr, signers) {
         Decision::Outcome(o) => Ok(o),
         Decision::Good { signer } => Ok(SignatureOutcome::Good {
             signer,
@@ -76,7 +82,7 @@ pub(crate) fn run(
 
 /// sqv's exit status and outputs, mapped. Kept apart from running it so it can be tested
 /// without sqv.
-fn sqv_decision(code: Option<i32>, stdout: &str, stderr: &str) -> Decision {
+fn sqv_decision(code: Option<i32>, stdout: &str, stderr: &str, rule: Signers) -> Decision {
     match code {
         Some(0) => {
             let mut signers: Vec<&str> = stdout
@@ -95,9 +101,24 @@ fn sqv_decision(code: Option<i32>, stdout: &str, stderr: &str) -> Decision {
                     "success but stdout is not a fingerprint: {}",
                     one_line(signers[0])
                 )),
-                many => Decision::Outcome(SignatureOutcome::Bad {
+                many if rule == Signers::ExactlyOne => Decision::Outcome(SignatureOutcome::Bad {
                     detail: format!("{} signers; a .changes has exactly one", many.len()),
                 }),
+                many => match many.iter().find(|s| !is_hex(s)) {
+                    Some(not_hex) => Decision::Unintelligible(format!(
+                        "success but stdout is not a fingerprint: {}",
+                        one_line(not_hex)
+                    )),
+                    None => {
+                        let mut upper: Vec<String> =
+                            many.iter().map(|s| s.to_ascii_uppercase()).collect();
+                        upper.sort_unstable();
+                        upper.dedup();
+                        Decision::Good {
+                            signer: upper.join(", "),
+                        }
+                    }
+                },
             }
         }
         Some(1) => {
@@ -142,7 +163,8 @@ mod tests {
             outcome(sqv_decision(
                 Some(0),
                 &format!("{}\n", FPR.to_lowercase()),
-                ""
+                "",
+                Signers::ExactlyOne
             )),
             SignatureOutcome::Good {
                 signer: FPR.to_string(),
@@ -150,11 +172,16 @@ mod tests {
             }
         );
         assert!(matches!(
-            outcome(sqv_decision(Some(0), &format!("{FPR}\n1111\n"), "")),
+            outcome(sqv_decision(
+                Some(0),
+                &format!("{FPR}\n1111\n"),
+                "",
+                Signers::ExactlyOne
+            )),
             SignatureOutcome::Bad { .. }
         ));
         assert!(matches!(
-            sqv_decision(Some(0), "", ""),
+            sqv_decision(Some(0), "", "", Signers::ExactlyOne),
             Decision::Unintelligible(_)
         ));
         assert_eq!(
@@ -162,25 +189,83 @@ mod tests {
                 Some(1),
                 "",
                 "Missing key 281BA829993AABA9, which is needed to verify signature.\n\
-                 Error: 0 of 1 signatures are valid (threshold is: 1).\n"
+                 Error: 0 of 1 signatures are valid (threshold is: 1).\n",
+                Signers::ExactlyOne
             )),
             SignatureOutcome::UnknownKey {
                 key_id: "281BA829993AABA9".to_string()
             }
         );
         assert_eq!(
-            outcome(sqv_decision(Some(1), "", "Error: Signature is bad\n")),
+            outcome(sqv_decision(
+                Some(1),
+                "",
+                "Error: Signature is bad\n",
+                Signers::ExactlyOne
+            )),
             SignatureOutcome::Bad {
                 detail: "sqv: Error: Signature is bad".to_string()
             }
         );
         assert!(matches!(
-            sqv_decision(Some(2), "", "error: unexpected argument '--cleartext'\n"),
+            sqv_decision(
+                Some(2),
+                "",
+                "error: unexpected argument '--cleartext'\n",
+                Signers::ExactlyOne
+            ),
             Decision::Unintelligible(_)
         ));
         assert!(matches!(
-            sqv_decision(None, "", ""),
+            sqv_decision(None, "", "", Signers::AtLeastOne),
             Decision::Unintelligible(_)
         ));
+    }
+
+    #[test]
+    fn sqv_at_least_one_takes_every_good_signer() {
+        let two = format!("{FPR}\n{}\n", "1111111111111111111111111111111111111111");
+        assert_eq!(
+            outcome(sqv_decision(Some(0), &two, "", Signers::AtLeastOne)),
+            SignatureOutcome::Good {
+                signer: format!("1111111111111111111111111111111111111111, {FPR}"),
+                signed_text: Vec::new()
+            }
+        );
+        // The same signer twice, whatever its case, is one.
+        let twice = format!("{FPR}\n{}\n", FPR.to_lowercase());
+        assert_eq!(
+            outcome(sqv_decision(Some(0), &twice, "", Signers::AtLeastOne)),
+            SignatureOutcome::Good {
+                signer: FPR.to_string(),
+                signed_text: Vec::new()
+            }
+        );
+        // The upload rule still refuses two signers.
+        assert!(matches!(
+            outcome(sqv_decision(Some(0), &two, "", Signers::ExactlyOne)),
+            SignatureOutcome::Bad { .. }
+        ));
+        assert!(matches!(
+            sqv_decision(
+                Some(0),
+                &format!("{FPR}\nnot hex\n"),
+                "",
+                Signers::AtLeastOne
+            ),
+            Decision::Unintelligible(_)
+        ));
+        // No good signature: what sqv says is judged as under the upload rule.
+        assert_eq!(
+            outcome(sqv_decision(
+                Some(1),
+                "",
+                "Missing key 281BA829993AABA9, which is needed to verify signature.\n",
+                Signers::AtLeastOne
+            )),
+            SignatureOutcome::UnknownKey {
+                key_id: "281BA829993AABA9".to_string()
+            }
+        );
     }
 }

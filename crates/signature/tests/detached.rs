@@ -2,7 +2,7 @@
 //! (`Release` and `Release.gpg`), a clearsigned text given as bytes (an `InRelease` fetched
 //! over the network), and an armoured `.asc` keyring, which gpgv cannot read as it is.
 
-use debgate_signature::{verify_bytes, verify_detached, SignatureError, SignatureOutcome};
+use debgate_signature::{verify_bytes, verify_detached, SignatureError, SignatureOutcome, Signers};
 use debgate_testkeys::{gpg_available, gpgv, Key};
 
 const RELEASE: &str = "Origin: Test\nSuite: stable\nCodename: bookworm\n";
@@ -22,7 +22,8 @@ fn a_detached_signature_verifies_the_data_it_signs_and_no_other() {
     let sig = detached(&key, RELEASE);
     let v = gpgv();
     for keyring in [key.keyring(), key.armoured_keyring()] {
-        match verify_detached(&v, &sig, RELEASE.as_bytes(), &keyring).unwrap() {
+        match verify_detached(&v, &sig, RELEASE.as_bytes(), &keyring, Signers::AtLeastOne).unwrap()
+        {
             SignatureOutcome::Good {
                 signer,
                 signed_text,
@@ -38,32 +39,45 @@ fn a_detached_signature_verifies_the_data_it_signs_and_no_other() {
     // The data changed after signing.
     let changed = RELEASE.replace("stable", "stabl3");
     assert!(matches!(
-        verify_detached(&v, &sig, changed.as_bytes(), &kr).unwrap(),
+        verify_detached(&v, &sig, changed.as_bytes(), &kr, Signers::AtLeastOne).unwrap(),
         SignatureOutcome::Bad { .. }
     ));
     // Another key's keyring.
     let other = Key::new("Other <o@example.org>");
     assert!(matches!(
-        verify_detached(&v, &sig, RELEASE.as_bytes(), &other.keyring()).unwrap(),
+        verify_detached(
+            &v,
+            &sig,
+            RELEASE.as_bytes(),
+            &other.keyring(),
+            Signers::AtLeastOne
+        )
+        .unwrap(),
         SignatureOutcome::UnknownKey { .. }
     ));
     // A clearsigned file offered as the signature never reaches gpgv.
     let clearsigned = key.home().join("InRelease");
     key.clearsign(RELEASE, &clearsigned);
     let as_sig = std::fs::read(&clearsigned).unwrap();
-    match verify_detached(&v, &as_sig, b"anything", &kr).unwrap() {
+    match verify_detached(&v, &as_sig, b"anything", &kr, Signers::AtLeastOne).unwrap() {
         SignatureOutcome::Bad { detail } => assert!(detail.contains("not a detached"), "{detail}"),
         other => panic!("{other:?}"),
     }
     // Garbage in the signature block.
     let garbage = b"-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n";
     assert!(matches!(
-        verify_detached(&v, garbage, RELEASE.as_bytes(), &kr).unwrap(),
+        verify_detached(&v, garbage, RELEASE.as_bytes(), &kr, Signers::AtLeastOne).unwrap(),
         SignatureOutcome::Bad { .. }
     ));
     // A missing keyring is the caller's mistake, whatever the signature.
     assert!(matches!(
-        verify_detached(&v, &sig, RELEASE.as_bytes(), &key.home().join("nope.gpg")),
+        verify_detached(
+            &v,
+            &sig,
+            RELEASE.as_bytes(),
+            &key.home().join("nope.gpg"),
+            Signers::AtLeastOne
+        ),
         Err(SignatureError::Keyring { .. })
     ));
 }
@@ -79,7 +93,7 @@ fn clearsigned_bytes_verify_as_the_file_would() {
     let bytes = std::fs::read(&path).unwrap();
     let v = gpgv();
     for keyring in [key.keyring(), key.armoured_keyring()] {
-        match verify_bytes(&v, &bytes, &keyring).unwrap() {
+        match verify_bytes(&v, &bytes, &keyring, Signers::AtLeastOne).unwrap() {
             SignatureOutcome::Good { signed_text, .. } => {
                 assert_eq!(signed_text, RELEASE.as_bytes())
             }
@@ -90,11 +104,11 @@ fn clearsigned_bytes_verify_as_the_file_would() {
         .unwrap()
         .replace("stable", "stabl3");
     assert!(matches!(
-        verify_bytes(&v, tampered.as_bytes(), &key.keyring()).unwrap(),
+        verify_bytes(&v, tampered.as_bytes(), &key.keyring(), Signers::AtLeastOne).unwrap(),
         SignatureOutcome::Bad { .. }
     ));
     assert_eq!(
-        verify_bytes(&v, RELEASE.as_bytes(), &key.keyring()).unwrap(),
+        verify_bytes(&v, RELEASE.as_bytes(), &key.keyring(), Signers::AtLeastOne).unwrap(),
         SignatureOutcome::Unsigned
     );
 }
@@ -130,7 +144,7 @@ fn a_damaged_armoured_keyring_is_one_clear_error() {
         })
         .collect();
     std::fs::write(&asc, text.replace(&body_line, &flipped)).unwrap();
-    match verify_detached(&gpgv(), &sig, RELEASE.as_bytes(), &asc) {
+    match verify_detached(&gpgv(), &sig, RELEASE.as_bytes(), &asc, Signers::AtLeastOne) {
         Err(e @ SignatureError::KeyringArmour { .. }) => {
             assert!(e.to_string().contains("CRC-24"), "{e}")
         }

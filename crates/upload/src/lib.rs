@@ -56,7 +56,9 @@ pub fn check_upload(path: &Path, keyring: Option<&Path>) -> Result<UploadReport,
                 source,
             };
             let verifier = Verifier::find().ok_or_else(|| sig_err(SignatureError::NoVerifier))?;
-            let outcome = signature::verify(&verifier, path, keyring).map_err(sig_err)?;
+            let outcome =
+                signature::verify(&verifier, path, keyring, signature::Signers::ExactlyOne)
+                    .map_err(sig_err)?;
             let mut failed = |check: Check, message: String| {
                 problems.push(Problem {
                     check,

@@ -3,7 +3,7 @@
 //! stand-in script, since sqv is not installed where these run.
 
 use debgate_testkeys::{gpg_available, gpgv};
-use debgate_upload::signature::{verify, SignatureError, SignatureOutcome, Verifier};
+use debgate_upload::signature::{verify, SignatureError, SignatureOutcome, Signers, Verifier};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -136,7 +136,7 @@ fn good_signature_gives_the_signer_and_the_signed_text() {
         "gpg dash-escapes the line: {armoured}"
     );
 
-    let outcome = verify(&gpgv(), &signed, &keyring).expect("verify");
+    let outcome = verify(&gpgv(), &signed, &keyring, Signers::ExactlyOne).expect("verify");
     assert_eq!(
         outcome,
         SignatureOutcome::Good {
@@ -159,7 +159,8 @@ fn tampered_body_is_bad() {
     assert_ne!(text, tampered);
     std::fs::write(&signed, tampered).expect("write tampered file");
 
-    let detail = bad_detail(verify(&gpgv(), &signed, &keyring).expect("verify"));
+    let detail =
+        bad_detail(verify(&gpgv(), &signed, &keyring, Signers::ExactlyOne).expect("verify"));
     assert!(detail.contains("BAD signature"), "{detail}");
 }
 
@@ -173,7 +174,7 @@ fn key_not_in_the_keyring_is_unknown() {
     let keyring = trusted.keyring();
     let signed = stranger.clearsign(BODY, "hello.changes");
 
-    match verify(&gpgv(), &signed, &keyring).expect("verify") {
+    match verify(&gpgv(), &signed, &keyring, Signers::ExactlyOne).expect("verify") {
         SignatureOutcome::UnknownKey { key_id } => assert!(
             stranger.fpr.ends_with(&key_id.to_ascii_uppercase()),
             "{key_id} names the stranger's key {}",
@@ -194,7 +195,7 @@ fn plain_file_is_unsigned() {
     std::fs::write(&plain, BODY).expect("write plain file");
 
     assert_eq!(
-        verify(&gpgv(), &plain, &keyring).expect("verify"),
+        verify(&gpgv(), &plain, &keyring, Signers::ExactlyOne).expect("verify"),
         SignatureOutcome::Unsigned
     );
 }
@@ -213,7 +214,8 @@ fn text_after_the_signature_is_bad() {
     std::fs::write(&signed, bytes).expect("write file");
 
     // gpgv alone calls this a good signature; the text after it is not signed.
-    let detail = bad_detail(verify(&gpgv(), &signed, &keyring).expect("verify"));
+    let detail =
+        bad_detail(verify(&gpgv(), &signed, &keyring, Signers::ExactlyOne).expect("verify"));
     assert!(detail.contains("after"), "{detail}");
 }
 
@@ -229,7 +231,8 @@ fn text_before_the_signed_message_is_bad() {
     bytes.extend(std::fs::read(&signed).expect("read signed file"));
     std::fs::write(&signed, bytes).expect("write file");
 
-    let detail = bad_detail(verify(&gpgv(), &signed, &keyring).expect("verify"));
+    let detail =
+        bad_detail(verify(&gpgv(), &signed, &keyring, Signers::ExactlyOne).expect("verify"));
     assert!(detail.contains("before"), "{detail}");
 }
 
@@ -246,7 +249,8 @@ fn two_signed_blocks_are_bad() {
     bytes.extend(std::fs::read(&second).expect("read"));
     std::fs::write(&first, bytes).expect("write");
 
-    let detail = bad_detail(verify(&gpgv(), &first, &keyring).expect("verify"));
+    let detail =
+        bad_detail(verify(&gpgv(), &first, &keyring, Signers::ExactlyOne).expect("verify"));
     assert!(detail.contains("more than one"), "{detail}");
 }
 
@@ -275,7 +279,8 @@ fn detached_and_inline_signatures_are_not_a_signed_changes() {
         let mut args = how.to_vec();
         args.extend(["--output", out_s.as_str(), input.as_str()]);
         home.gpg(&args);
-        let detail = bad_detail(verify(&gpgv(), &out, &keyring).expect("verify"));
+        let detail =
+            bad_detail(verify(&gpgv(), &out, &keyring, Signers::ExactlyOne).expect("verify"));
         assert!(detail.contains(expect), "{name}: {detail}");
     }
 }
@@ -297,7 +302,8 @@ fn expired_key_is_bad() {
     let faked = format!("{}!", then + 60);
     let signed = home.clearsign_with(BODY, "hello.changes", &["--faked-system-time", &faked]);
 
-    let detail = bad_detail(verify(&gpgv(), &signed, &keyring).expect("verify"));
+    let detail =
+        bad_detail(verify(&gpgv(), &signed, &keyring, Signers::ExactlyOne).expect("verify"));
     assert!(detail.contains("expired"), "{detail}");
 }
 
@@ -316,7 +322,8 @@ fn revoked_key_is_bad() {
     home.gpg(&["--import", &armed.to_string_lossy()]);
     let keyring = home.keyring();
 
-    let detail = bad_detail(verify(&gpgv(), &signed, &keyring).expect("verify"));
+    let detail =
+        bad_detail(verify(&gpgv(), &signed, &keyring, Signers::ExactlyOne).expect("verify"));
     assert!(detail.contains("revoked"), "{detail}");
 }
 
@@ -329,13 +336,13 @@ fn missing_keyring_is_an_error() {
     let signed = home.clearsign(BODY, "hello.changes");
     let missing = home.path("no-such-keyring.gpg");
 
-    match verify(&gpgv(), &signed, &missing) {
+    match verify(&gpgv(), &signed, &missing, Signers::ExactlyOne) {
         Err(SignatureError::Keyring { path, .. }) => assert_eq!(path, missing),
         other => panic!("expected a keyring error, got {other:?}"),
     }
     // A directory is no keyring either.
     assert!(matches!(
-        verify(&gpgv(), &signed, home.dir.path()),
+        verify(&gpgv(), &signed, home.dir.path(), Signers::ExactlyOne),
         Err(SignatureError::Keyring { .. })
     ));
 }
@@ -351,7 +358,7 @@ fn armoured_keyring_is_dearmoured_for_gpgv() {
     std::fs::write(&armoured, home.gpg(&["--armor", "--export"]).stdout).expect("write");
 
     assert!(matches!(
-        verify(&gpgv(), &signed, &armoured),
+        verify(&gpgv(), &signed, &armoured, Signers::ExactlyOne),
         Ok(SignatureOutcome::Good { .. })
     ));
 }
@@ -437,14 +444,14 @@ echo ffFCB8AD3888D36110659B3F281BA829993AABA9
         keyring: &Path,
     ) -> Result<SignatureOutcome, SignatureError> {
         for _ in 0..20 {
-            match verify(v, file, keyring) {
+            match verify(v, file, keyring, Signers::ExactlyOne) {
                 Err(SignatureError::Spawn { source, .. }) if source.raw_os_error() == Some(26) => {
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
                 other => return other,
             }
         }
-        verify(v, file, keyring)
+        verify(v, file, keyring, Signers::ExactlyOne)
     }
 
     #[test]
@@ -516,7 +523,7 @@ echo ffFCB8AD3888D36110659B3F281BA829993AABA9
         let gone = Verifier::Gpgv(dir.path().join("no-such-gpgv"));
 
         assert!(matches!(
-            verify(&gone, &file, &keyring),
+            verify(&gone, &file, &keyring, Signers::ExactlyOne),
             Err(SignatureError::Spawn { .. })
         ));
     }
