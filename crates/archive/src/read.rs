@@ -281,6 +281,38 @@ impl Repositories {
         result
     }
 
+    /// Whether `label` is one of the selected packages' labels.
+    pub fn holds(&self, label: &Path) -> bool {
+        (0..self.len()).any(|i| self.label(i) == label)
+    }
+
+    /// Read the package labelled `label` again with `opts` (what `diff` does to hash a file
+    /// privileged on the other side only), through its index entry's check as the first read
+    /// was, never the cache: the bytes must be the index's again.
+    pub fn reread(
+        &self,
+        label: &Path,
+        opts: &debgate_reader::ReadOptions<'_>,
+    ) -> Result<debgate_facts::Package, String> {
+        let i = (0..self.len())
+            .find(|&i| self.label(i) == label)
+            .ok_or_else(|| format!("{}: not a package of the repositories", label.display()))?;
+        let (s, e) = &self.selected[i];
+        let mut input = self.suites[*s]
+            .open_package(e)
+            .map_err(|err| err.to_string())?;
+        let package = debgate_reader::read_package_from(
+            label.to_path_buf(),
+            std::io::BufReader::with_capacity(64 * 1024, &mut input),
+            opts,
+        )
+        .map_err(|err| err.to_string())?;
+        input
+            .finish(&e.sha256)
+            .map_err(|m| format!("not the package Packages lists: {m}"))?;
+        Ok(package)
+    }
+
     /// Read every selected package over the cores as `settings` says, handing each to
     /// `sink(i, (label, result))` as it finishes (one at a time, in the order they finish), so
     /// that a caller streaming its output holds one package per reader, not the archive.

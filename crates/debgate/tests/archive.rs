@@ -566,3 +566,127 @@ fn merged_shards_are_the_single_run() {
     std::fs::write(&plain, &direct.stdout).unwrap();
     refused(&["merge", plain.to_str().unwrap()], "not the output of");
 }
+
+/// `spec_of` for a repository served over loopback HTTP.
+fn http_spec(server: &debgate_testkeys::server::Server, suite: &str) -> String {
+    format!("deb [arch=amd64] {} {suite} main", server.url())
+}
+
+#[test]
+fn over_http_a_repository_reads_as_from_disk_and_a_fault_loses_one_package() {
+    use debgate_testkeys::server::{Fault, Server};
+    if !gpg_available() {
+        return;
+    }
+    let key = Key::new("Archive <a@example.org>");
+    let keyring = key.keyring();
+    let kr = keyring.to_string_lossy();
+    let (focal, groovy) = (
+        repository_of(&key, "focal-like", "focal"),
+        repository_of(&key, "adm-proposal", "groovy"),
+    );
+    let (old_server, new_server) = (Server::serve(focal.path()), Server::serve(groovy.path()));
+    let (old, new) = (
+        http_spec(&old_server, "focal"),
+        http_spec(&new_server, "groovy"),
+    );
+    let net = ["--timeout", "1", "--retries", "1", "--no-cache"];
+
+    // check over http judges what check of the files judges.
+    let mut argv = vec![
+        "check",
+        "--format",
+        "json",
+        "--archive",
+        &new,
+        "--archive-keyring",
+        &kr,
+    ];
+    argv.extend(net);
+    let via = debgate(&argv);
+    let direct = debgate(&[
+        "check",
+        "--format",
+        "json",
+        "testdata/releases/adm-proposal",
+    ]);
+    assert_eq!(
+        via.status.code(),
+        direct.status.code(),
+        "{}",
+        String::from_utf8_lossy(&via.stderr)
+    );
+    assert_eq!(verdicts(&json(&via)), verdicts(&json(&direct)));
+
+    // A diff of two served releases is the diff of their files, down to the content of a file
+    // privileged on the new side only, which is read again over http on the old side.
+    let mut argv = vec![
+        "diff",
+        "--format",
+        "json",
+        "--archive-keyring",
+        &kr,
+        "--old-archive",
+        &old,
+        "--new-archive",
+        &new,
+    ];
+    argv.extend(net);
+    let via = debgate(&argv);
+    let files = debgate(&[
+        "diff",
+        "--format",
+        "json",
+        "testdata/releases/focal-like",
+        "testdata/releases/adm-proposal",
+    ]);
+    assert_eq!(
+        via.status.code(),
+        files.status.code(),
+        "{}",
+        String::from_utf8_lossy(&via.stderr)
+    );
+    let report = without_places(json(&via));
+    assert_eq!(report, without_places(json(&files)));
+    assert!(
+        report.to_string().contains(r#""compared_by":"bytes""#),
+        "a privileged file compared by its bytes on both sides: {report}"
+    );
+
+    // One package missing from the server: that package is the run's error, the others are
+    // judged; one that stalls is given up after --timeout and its retries.
+    let pool: Vec<String> = std::fs::read_dir(groovy.path().join("pool/main"))
+        .unwrap()
+        .map(|e| format!("/pool/main/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    new_server.fault(&pool[0], Fault::NotFound);
+    new_server.fault(&pool[1], Fault::Stall);
+    let mut argv = vec![
+        "check",
+        "--format",
+        "json",
+        "--archive",
+        &new,
+        "--archive-keyring",
+        &kr,
+    ];
+    argv.extend(net);
+    let started = std::time::Instant::now();
+    let out = debgate(&argv);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    let packages = report["packages"].as_array().unwrap();
+    let errors: Vec<&str> = packages
+        .iter()
+        .filter_map(|p| p["error"].as_str())
+        .collect();
+    assert_eq!(errors.len(), 2, "{packages:?}");
+    assert!(errors.iter().any(|e| e.contains("404")), "{errors:?}");
+    assert_eq!(packages.len(), 4);
+    assert!(!report["results"].as_array().unwrap().is_empty());
+}

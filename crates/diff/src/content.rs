@@ -6,7 +6,7 @@ use crate::report::{ContentChange, ContentChanges, UnknownContent};
 use debgate_analyze::privileges::{inventory, Scope};
 use debgate_facts::{hex, Entry, EntryKind, FileDigest, Hashed, Md5sums, Package};
 use debgate_pipeline::{AnalyzedPackage, Settings};
-use debgate_reader::{read_package, ReadOptions, ScriptTargets};
+use debgate_reader::{ReadOptions, ScriptTargets};
 use std::collections::{BTreeMap, HashMap};
 
 /// Per side: why each privileged path is security-relevant (`new: 4755 root:root`), and, when
@@ -102,6 +102,7 @@ fn rehash(
     p: &Package,
     paths: &[String],
     settings: &Settings,
+    reread: crate::Reread<'_>,
 ) -> Result<BTreeMap<String, FileDigest>, String> {
     let targets = |_: &[debgate_facts::Script]| ScriptTargets {
         paths: paths.iter().map(|p| (p.clone(), false)).collect(),
@@ -112,7 +113,7 @@ fn rehash(
         digests: Some(&targets),
         ..ReadOptions::default()
     };
-    let again = read_package(&p.file, &opts).map_err(|e| e.to_string())?;
+    let again = reread(&p.file, &opts)?;
     Ok(paths
         .iter()
         .filter_map(|path| again.digests.get(path).map(|d| (path.clone(), *d)))
@@ -161,6 +162,7 @@ pub(crate) fn compare(
     new: &AnalyzedPackage,
     both: &[(String, String)],
     settings: &Settings,
+    reread: crate::Reread<'_>,
 ) -> ContentChanges {
     let (op, np) = (&old.package, &new.package);
     let (mut os, mut ns) = (Side::new(op), Side::new(np));
@@ -191,7 +193,7 @@ pub(crate) fn compare(
         if need.is_empty() {
             continue;
         }
-        match rehash(s.p, &need, settings) {
+        match rehash(s.p, &need, settings, reread) {
             Ok(found) => s.again = found,
             Err(e) => out.notes.push(format!(
                 "{side}: reading {} again to hash {} file(s) privileged on the other side failed: {e}",

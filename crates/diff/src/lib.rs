@@ -24,8 +24,10 @@ pub use report::*;
 pub use sides::{diff_sides, SetSource};
 
 use debgate_analyze::{kconfig, sysctl};
+use debgate_facts::Package;
 use debgate_pipeline::{collect_inputs, AnalyzedPackage, InputError, Settings};
 use debgate_policy::RuleSet;
+use debgate_reader::ReadOptions;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -150,14 +152,36 @@ pub fn diff_files_with_progress(
     )
 }
 
+/// How a package is read again (its label, the options): `diff` reads a package a second time
+/// to hash a file privileged on the other side only. [`read_again`] reads a file; a package of a
+/// repository is read through its index entry's check again.
+pub type Reread<'a> = &'a (dyn Fn(&Path, &ReadOptions<'_>) -> Result<Package, String> + Sync);
+
+/// [`Reread`] for packages read from files.
+pub fn read_again(path: &Path, opts: &ReadOptions<'_>) -> Result<Package, String> {
+    debgate_reader::read_package(path, opts).map_err(|e| e.to_string())
+}
+
 /// Diff two sets of already-analysed packages (read with `settings`, whose content cap the
-/// changelog notes name).
+/// changelog notes name), read from files.
 pub fn diff_analyzed<'a>(
     rules: &RuleSet,
     old: (&str, &'a [AnalyzedPackage]),
     new: (&str, &'a [AnalyzedPackage]),
     errors: Vec<PackageError>,
     settings: &Settings,
+) -> DiffReport {
+    diff_analyzed_with(rules, old, new, errors, settings, &read_again)
+}
+
+/// [`diff_analyzed`] for packages that `reread` reads again.
+pub fn diff_analyzed_with<'a>(
+    rules: &RuleSet,
+    old: (&str, &'a [AnalyzedPackage]),
+    new: (&str, &'a [AnalyzedPackage]),
+    errors: Vec<PackageError>,
+    settings: &Settings,
+    reread: Reread<'_>,
 ) -> DiffReport {
     let pairing = pair::pair(rules, old.1, new.1);
     let named_options = rules.kconfig_options();
@@ -168,6 +192,7 @@ pub fn diff_analyzed<'a>(
         docs: &docs,
         content_cap: settings.limits.max_content_bytes,
         settings,
+        reread,
     };
     let mut pairs: Vec<PairDiff> = pairing
         .pairs

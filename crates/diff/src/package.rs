@@ -94,6 +94,8 @@ pub(crate) struct PairContext<'a> {
     /// How the sides were read: a package is read again with them to hash a file privileged
     /// on the other side only.
     pub settings: &'a debgate_pipeline::Settings,
+    /// How a package is read again (from its file, or through its repository).
+    pub reread: crate::Reread<'a>,
 }
 
 pub(crate) fn diff_pair(
@@ -154,7 +156,7 @@ pub(crate) fn diff_pair(
         privileges: privilege_changes(new, &sides),
         escalations: steps(new, Some(old), &|p| sides.old_of(p), true),
         reductions: steps(old, Some(new), &|p| sides.new_of(p), false),
-        content_changes: crate::content::compare(old, new, &matched.both, cx.settings),
+        content_changes: crate::content::compare(old, new, &matched.both, cx.settings, cx.reread),
         changelog,
         references,
     }

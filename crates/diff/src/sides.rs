@@ -3,11 +3,14 @@
 //! [`debgate_archive::read`]), then the two sets are compared as [`crate::diff_analyzed`]
 //! compares any two.
 
-use crate::{diff_analyzed, wants_content, DiffError, DiffReport, PackageError, Progress};
+use crate::{
+    diff_analyzed_with, read_again, wants_content, DiffError, DiffReport, PackageError, Progress,
+};
 use debgate_archive::read::{ArchiveArgs, ReadPackage, Repositories};
 use debgate_pipeline::{collect_inputs, read_all_with_progress, Settings};
 use debgate_policy::RuleSet;
-use std::path::PathBuf;
+use debgate_reader::ReadOptions;
+use std::path::{Path, PathBuf};
 
 /// Where one side's packages come from.
 pub enum SetSource<'a> {
@@ -40,6 +43,9 @@ pub fn diff_sides(
     );
     let mut errors = Vec::new();
     let mut notices = Vec::new();
+    // Each side's repositories are kept until the diff is made: a package of one is read again
+    // through them (see [`Reread`]).
+    let mut repositories: Vec<Repositories> = Vec::new();
     let mut read = |name: &'static str, side: SetSource<'_>| -> Result<_, DiffError> {
         let (label, read): (String, Vec<ReadPackage>) = match side {
             SetSource::Files(path) => {
@@ -76,6 +82,7 @@ pub fn diff_sides(
                 }
                 progress(name, 0, repos.len());
                 let read = repos.read_all(settings, &want, &|t| progress(name, t.done, t.total));
+                repositories.push(repos);
                 (args.specs.join(", "), read)
             }
         };
@@ -94,12 +101,20 @@ pub fn diff_sides(
     };
     let (old_label, old) = read("old", old)?;
     let (new_label, new) = read("new", new)?;
-    let report = diff_analyzed(
+    let reread = |label: &Path, opts: &ReadOptions<'_>| {
+        // A label is a repository's package path or URL, or else a file given.
+        match repositories.iter().find(|r| r.holds(label)) {
+            Some(r) => r.reread(label, opts),
+            None => read_again(label, opts),
+        }
+    };
+    let report = diff_analyzed_with(
         rules,
         (&old_label, &old),
         (&new_label, &new),
         errors,
         settings,
+        &reread,
     );
     Ok((report, notices))
 }
