@@ -4,7 +4,8 @@
 //! - `apt-get update` in a private root takes the repository with no `W:` or `E:` line: what
 //!   debgate is about to read is a repository apt reads.
 //! - `debgate check --format json --archive SPEC` gives the same (rule, package, status)
-//!   multiset as `debgate check --format json` of the same files, and reads every package.
+//!   multiset as `debgate check --format json` of the same files, and reads every package: with
+//!   the default set and with each bundled policy alone.
 //! - With one package's SHA256 changed in `Packages` (Release untouched), apt fails and debgate
 //!   exits 2: both refuse an index the signed Release does not list.
 //!
@@ -62,6 +63,20 @@ fn differences(
         .collect()
 }
 
+/// The selections compared: the default set, then each bundled policy alone (by name), so that
+/// every kind of rule (privileges, kernel config, sysctl, text) is judged both ways.
+fn selections(root: &Path) -> Result<Vec<Option<String>>> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("policies"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    Ok(std::iter::once(None)
+        .chain(names.into_iter().map(Some))
+        .collect())
+}
+
 /// Runs the repository checks, one tally line each.
 pub(super) fn judge(root: &Path, exe: &Path, fetched: &[Fetched], t: &mut Tally) {
     let what = "corpus as a repository";
@@ -114,38 +129,47 @@ fn run(root: &Path, exe: &Path, fetched: &[Fetched], t: &mut Tally) -> Result<()
     );
 
     let deb_refs: Vec<&Path> = debs.iter().map(PathBuf::as_path).collect();
-    let files = debgate_json(exe, &["check", "--format", "json"], &deb_refs)?;
-    let via = debgate_json(exe, &["check", "--format", "json", "--archive", &line], &[])
-        .context("debgate check --archive on the corpus repository")?;
-    let unread: Vec<String> = via["packages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| {
-            p["error"]
-                .as_str()
-                .map(|e| format!("{}: {e}", p["file"].as_str().unwrap_or("?")))
-        })
-        .collect();
-    let read = via["packages"].as_array().map_or(0, Vec::len) - unread.len();
-    t.record(
-        unread.is_empty() && read == debs.len(),
-        &format!(
-            "repository: debgate check --archive reads all {} package(s)",
-            debs.len()
-        ),
-        &format!("{read} read; {}", unread.join("; ")),
-    );
-    let (a, b) = (verdicts(&files), verdicts(&via));
-    let diff = differences(&a, &b, 10);
-    t.record(
-        diff.is_empty(),
-        &format!(
-            "repository: check --archive gives the (rule, package, status) multiset of the files ({} results)",
-            a.values().sum::<usize>()
-        ),
-        &diff.join("; "),
-    );
+    for policy in selections(root)? {
+        let mut args = vec!["check", "--format", "json"];
+        if let Some(p) = &policy {
+            args.extend(["--policy", p.as_str()]);
+        }
+        let named = policy.as_deref().unwrap_or("the default set");
+        let files = debgate_json(exe, &args, &deb_refs)?;
+        args.extend(["--archive", line.as_str()]);
+        let via = debgate_json(exe, &args, &[]).with_context(|| {
+            format!("debgate check --archive ({named}) on the corpus repository")
+        })?;
+        let unread: Vec<String> = via["packages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                p["error"]
+                    .as_str()
+                    .map(|e| format!("{}: {e}", p["file"].as_str().unwrap_or("?")))
+            })
+            .collect();
+        let read = via["packages"].as_array().map_or(0, Vec::len) - unread.len();
+        let (a, b) = (verdicts(&files), verdicts(&via));
+        let diff = differences(&a, &b, 10);
+        let mut problems = diff;
+        if !unread.is_empty() || read != debs.len() {
+            problems.insert(
+                0,
+                format!("{read} of {} read; {}", debs.len(), unread.join("; ")),
+            );
+        }
+        t.record(
+            problems.is_empty(),
+            &format!(
+                "repository, {named}: check --archive reads all {} package(s) and gives the (rule, package, status) multiset of the files ({} results)",
+                debs.len(),
+                a.values().sum::<usize>()
+            ),
+            &problems.join("; "),
+        );
+    }
 
     // The negative: an index the signed Release does not list.
     repo::tamper_index(&repo)?;
