@@ -642,7 +642,9 @@ fn archive_debs(root: &Path) -> Result<Vec<std::path::PathBuf>> {
 
 /// The archive section: builds both repositories, measures, prints.
 fn archive_section(root: &Path, exe: &Path) -> Result<()> {
-    if let Some(why) = repo::missing_tools(false) {
+    // Signed although read with trusted=yes: debgate reads a suite through its InRelease, which
+    // only a signed repository has (apt would fall back to an unsigned Release; debgate does not).
+    if let Some(why) = repo::missing_tools(true) {
         println!("archive: SKIPPED: {why}; the repository's indexes are apt-ftparchive's");
         return Ok(());
     }
@@ -657,7 +659,7 @@ fn archive_section(root: &Path, exe: &Path) -> Result<()> {
     let layout = |entries| Layout {
         suite: ARCHIVE_SUITE,
         entries,
-        signed: false,
+        signed: true,
     };
     let started = Instant::now();
     let large = repo::build(&dir.join("large"), &debs, &layout(ARCHIVE_ENTRIES))?;
@@ -703,7 +705,7 @@ fn archive_run(exe: &Path, dir: &Path, repo: &Repo, extra: &[&str]) -> Result<Me
     let stderr = std::fs::File::create(&stderr_path)?;
     let mut cmd = Command::new(exe);
     cmd.args(["check", "--format", "jsonl", "--archive"])
-        .arg(repo.source_line())
+        .arg(repo.trusted_line())
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -713,7 +715,7 @@ fn archive_run(exe: &Path, dir: &Path, repo: &Repo, extra: &[&str]) -> Result<Me
         let err = std::fs::read(&stderr_path).unwrap_or_default();
         bail!(
             "debgate check --archive {} {} exited {:?}: {}",
-            repo.source_line(),
+            repo.trusted_line(),
             extra.join(" "),
             m.exit_code,
             util::tail(&err, 5)
