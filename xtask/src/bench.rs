@@ -14,9 +14,17 @@
 //! --xz-threads 1` of the larger side alone), and against debdiff and diffoscope where they are
 //! installed. A last line per pair gives the diff time as a ratio of the floor of reading the
 //! new side at all, `dpkg-deb --fsys-tarfile NEW`.
+//!
+//! A last section, "archive" (alone: `cargo xtask bench --only archive`), builds an apt
+//! repository of `ARCHIVE_ENTRIES` entries from the sweep's seeded pick of real packages
+//! (repeated, each copy under its own pool name) and times `debgate check --archive` on it:
+//! cold against a `dpkg-deb --fsys-tarfile` loop over the same files, `--jobs 1` against
+//! `--jobs 2` where debgate has `--jobs`, and peak RSS at `ARCHIVE_SMALL_ENTRIES` against
+//! `ARCHIVE_ENTRIES` entries with `--format jsonl`.
 
 use crate::corpus::{self, CorpusSpec, FetchedDiff};
-use crate::util;
+use crate::repo::{self, Layout, Repo};
+use crate::{sweep, util};
 use anyhow::{bail, Context, Result};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -286,7 +294,9 @@ pub fn run(root: &Path) -> Result<()> {
         }
     }
     println!();
-    diff_table(&exe, &spec, &fetch.diffs)
+    diff_table(&exe, &spec, &fetch.diffs)?;
+    println!();
+    archive_section(root, &exe)
 }
 
 /// One `[[diff]]` pair's figures.
@@ -577,6 +587,227 @@ fn diff_table(
         );
     }
     Ok(())
+}
+
+/// Entries of the archive section's repository: the scale the issue asks about.
+const ARCHIVE_ENTRIES: usize = 5_000;
+/// Entries of the small repository whose peak RSS the large one's is compared with.
+const ARCHIVE_SMALL_ENTRIES: usize = 500;
+/// Packages of the sweep's seeded pick (seed `ARCHIVE_SEED`) fetched when `target/sweep` holds
+/// none.
+const ARCHIVE_PICK: usize = 200;
+const ARCHIVE_SEED: u64 = 1;
+/// The suite of the bench's repositories.
+const ARCHIVE_SUITE: &str = "bench";
+
+/// `cargo xtask bench --only archive`: the archive section alone.
+pub fn archive(root: &Path) -> Result<()> {
+    let exe = util::build_release_debgate(root)?;
+    archive_section(root, &exe)
+}
+
+/// The real packages the archive section repeats: whatever `cargo xtask sweep` left in
+/// `target/sweep/`, else a seeded pick fetched there with the sweep's code.
+fn archive_debs(root: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let cache = util::target_dir(root).join("sweep");
+    let listed = |dir: &Path| -> Result<Vec<std::path::PathBuf>> {
+        let mut debs = Vec::new();
+        if dir.is_dir() {
+            for entry in std::fs::read_dir(dir)? {
+                let path = entry?.path();
+                if path.is_file() && path.extension().is_some_and(|x| x == "deb") {
+                    debs.push(path);
+                }
+            }
+        }
+        debs.sort();
+        Ok(debs)
+    };
+    let debs = listed(&cache)?;
+    if !debs.is_empty() {
+        println!(
+            "archive: {} package(s) from {} (what cargo xtask sweep downloaded)",
+            debs.len(),
+            cache.display()
+        );
+        return Ok(debs);
+    }
+    println!(
+        "archive: {} holds no package: fetching the sweep's pick of {ARCHIVE_PICK} (seed {ARCHIVE_SEED})",
+        cache.display()
+    );
+    let pick = sweep::fetch_seeded(&cache, ARCHIVE_PICK, ARCHIVE_SEED)?;
+    Ok(pick.debs)
+}
+
+/// The archive section: builds both repositories, measures, prints.
+fn archive_section(root: &Path, exe: &Path) -> Result<()> {
+    // Signed although read with trusted=yes: debgate reads a suite through its InRelease, which
+    // only a signed repository has (apt would fall back to an unsigned Release; debgate does not).
+    if let Some(why) = repo::missing_tools(true) {
+        println!("archive: SKIPPED: {why}; the repository's indexes are apt-ftparchive's");
+        return Ok(());
+    }
+    if !util::on_path("dpkg-deb") {
+        bail!("dpkg-deb not found: it is the reference the ratios are taken against");
+    }
+    let debs = archive_debs(root)?;
+    if debs.is_empty() {
+        bail!("archive: no package to build a repository from");
+    }
+    let dir = util::target_dir(root).join("bench-archive");
+    let layout = |entries| Layout {
+        suite: ARCHIVE_SUITE,
+        entries,
+        signed: true,
+    };
+    let started = Instant::now();
+    let large = repo::build(&dir.join("large"), &debs, &layout(ARCHIVE_ENTRIES))?;
+    let small = repo::build(&dir.join("small"), &debs, &layout(ARCHIVE_SMALL_ENTRIES))?;
+    println!(
+        "archive: repositories of {} and {} entries ({} distinct files repeated, {} MiB of pool in the large one), built by apt-ftparchive in {} s",
+        large.files.len(),
+        small.files.len(),
+        debs.len(),
+        mib(large.pool_bytes()),
+        secs(started.elapsed())
+    );
+    println!(
+        "archive: cold means no facts cache; the page cache is warm (apt-ftparchive has just read \
+         the pool), so no run waits on the disk. One run each: each reads every entry."
+    );
+    let figures = measure_archive(exe, &dir, &large, &small)?;
+    for line in figures.lines() {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// What the archive section measured.
+struct ArchiveFigures {
+    entries: usize,
+    bytes: u64,
+    /// `debgate check --archive --format jsonl` on the large repository, cold.
+    cold: Measured,
+    /// `dpkg-deb --fsys-tarfile` over the same files, one after another (summed).
+    dpkg: Duration,
+    /// `--jobs 1` and `--jobs 2` on the large repository, or why not measured.
+    jobs: std::result::Result<(Measured, Measured), String>,
+    /// The small repository's cold run (its peak RSS against the large one's).
+    small: Measured,
+    small_entries: usize,
+}
+
+/// `debgate check --archive 'deb [trusted=yes] file://REPO SUITE main' --format jsonl EXTRA`
+/// on `repo`, stdout discarded, stderr kept in `dir` for a failure's message.
+fn archive_run(exe: &Path, dir: &Path, repo: &Repo, extra: &[&str]) -> Result<Measured> {
+    let stderr_path = dir.join("debgate.stderr");
+    let stderr = std::fs::File::create(&stderr_path)?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["check", "--format", "jsonl", "--archive"])
+        .arg(repo.trusted_line())
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr);
+    let m = measure(&mut cmd)?;
+    if !debgate_ran(m.exit_code) {
+        let err = std::fs::read(&stderr_path).unwrap_or_default();
+        bail!(
+            "debgate check --archive {} {} exited {:?}: {}",
+            repo.trusted_line(),
+            extra.join(" "),
+            m.exit_code,
+            util::tail(&err, 5)
+        );
+    }
+    Ok(m)
+}
+
+/// Whether this debgate's `check` takes `--jobs` (another change adds it).
+fn has_jobs(exe: &Path) -> bool {
+    Command::new(exe)
+        .args(["check", "--help"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("--jobs"))
+}
+
+/// Runs every archive measurement. Each row is measured here, in one place, so that the
+/// warm-cache row joins them without another set-up.
+fn measure_archive(exe: &Path, dir: &Path, large: &Repo, small: &Repo) -> Result<ArchiveFigures> {
+    let cold = archive_run(exe, dir, large, &[])?;
+    let mut dpkg = Duration::ZERO;
+    for deb in &large.files {
+        let m = best_of(
+            || {
+                let mut c = Command::new("dpkg-deb");
+                c.arg("--fsys-tarfile").arg(deb);
+                c
+            },
+            |c| c == Some(0),
+            1,
+        )?;
+        dpkg += m.wall;
+    }
+    // TODO(warm cache): once `debgate check --cache DIR` exists, run the large repository
+    // twice with `--cache DIR` on an empty DIR: the first run is cold, the second warm; add a
+    // row "warm / cold" with its target, at most 0.05 (5% of the cold time).
+    let jobs = if has_jobs(exe) {
+        let one = archive_run(exe, dir, large, &["--jobs", "1"])?;
+        let two = archive_run(exe, dir, large, &["--jobs", "2"])?;
+        Ok((one, two))
+    } else {
+        Err("this debgate has no --jobs".to_string())
+    };
+    let small_run = archive_run(exe, dir, small, &[])?;
+    Ok(ArchiveFigures {
+        entries: large.files.len(),
+        bytes: large.pool_bytes(),
+        cold,
+        dpkg,
+        jobs,
+        small: small_run,
+        small_entries: small.files.len(),
+    })
+}
+
+impl ArchiveFigures {
+    fn lines(&self) -> Vec<String> {
+        let rate = |d: Duration| self.entries as f64 / d.as_secs_f64().max(1e-9);
+        let mbs = |d: Duration| self.bytes as f64 / 1e6 / d.as_secs_f64().max(1e-9);
+        let mut lines = vec![format!(
+            "archive cold: debgate check --archive --format jsonl, {} entries: {} s ({:.1} entries/s, {:.1} MB/s), peak RSS {} MiB; dpkg-deb --fsys-tarfile loop over the same files: {} s; debgate / dpkg-deb = {}",
+            self.entries,
+            secs(self.cold.wall),
+            rate(self.cold.wall),
+            mbs(self.cold.wall),
+            mib(self.cold.max_rss),
+            secs(self.dpkg),
+            ratio(self.cold.wall, self.dpkg)
+        )];
+        lines.push(match &self.jobs {
+            Ok((one, two)) => format!(
+                "archive jobs: --jobs 1 {} s ({:.1} entries/s), --jobs 2 {} s ({:.1} entries/s); rate --jobs 2 / --jobs 1 = {} (target >= 1.8)",
+                secs(one.wall),
+                rate(one.wall),
+                secs(two.wall),
+                rate(two.wall),
+                ratio(one.wall, two.wall)
+            ),
+            Err(why) => format!("jobs: not measured: {why}"),
+        });
+        lines.push(format!(
+            "archive memory: peak RSS with --format jsonl, {} entries {} MiB, {} entries {} MiB; {} / {} = {:.2} (target <= 1.1)",
+            self.small_entries,
+            mib(self.small.max_rss),
+            self.entries,
+            mib(self.cold.max_rss),
+            self.entries,
+            self.small_entries,
+            self.cold.max_rss as f64 / self.small.max_rss.max(1) as f64
+        ));
+        lines
+    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
 //! `cargo xtask`: the project's automation (`ci`, `tidy`, `fixtures`, `corpus`, `bench`, `sarif`,
-//! `sweep`, `sweep --differential`, `kspp`, `fuzz`).
+//! `sweep`, `sweep --differential`, `scale-sample`, `kspp`, `fuzz`).
 //! See README.md ("Development") and ARCHITECTURE.md.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use xtask::{bench, ci, corpus, differential, fuzz, kspp, sarif, sweep, tidy, workspace_root};
+use xtask::{
+    bench, ci, corpus, differential, fuzz, kspp, sarif, scale, sweep, tidy, workspace_root,
+};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "debgate project automation")]
@@ -56,8 +58,23 @@ enum Cmd {
         ci: bool,
     },
     /// Time debgate check and diff against dpkg-deb --fsys-tarfile, lintian, debdiff and
-    /// diffoscope on the corpus (ratios from one run).
-    Bench,
+    /// diffoscope on the corpus (ratios from one run), then `check --archive` on a repository of
+    /// 5,000 entries.
+    Bench {
+        /// Run one section alone: `archive` (the repository of 5,000 entries; the full bench
+        /// is long).
+        #[arg(long, value_parser = ["archive"])]
+        only: Option<String>,
+    },
+    /// Download COUNT packages of the sweep's seeded pick (apt-get download, timed), time debgate
+    /// check and dpkg-deb --fsys-tarfile on them, and extrapolate to Debian 12 main amd64 (the
+    /// figures of docs/scale.md). Downloads into target/scale-sample/.
+    ScaleSample {
+        #[arg(long, default_value_t = 300)]
+        count: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Read and inspect COUNT real packages picked at random (by SEED) from apt's lists; fails
     /// if any cannot be read. With --differential, run the differential test (the oracle
     /// against debgate's predicted states) on COUNT packages that matter: libcap2-bin's
@@ -136,7 +153,9 @@ fn run(cmd: Cmd) -> Result<()> {
             corpus::Outcome::Ran { failed, .. } => bail!("{failed} corpus expectation(s) failed"),
         },
         Cmd::Kspp { check } => kspp::run(&root, check),
-        Cmd::Bench => bench::run(&root),
+        Cmd::Bench { only: None } => bench::run(&root),
+        Cmd::Bench { only: Some(_) } => bench::archive(&root),
+        Cmd::ScaleSample { count, seed } => scale::run(&root, count, seed),
         Cmd::Sweep {
             count,
             seed,

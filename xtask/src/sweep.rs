@@ -33,17 +33,34 @@ struct Problem {
     what: String,
 }
 
-pub fn run(root: &Path, count: usize, seed: u64) -> Result<()> {
+/// A seeded pick of real packages, downloaded: what `sweep` checks, and what `bench`'s archive
+/// section builds its repository from when the sweep has not run.
+pub(crate) struct Pick {
+    pub(crate) debs: Vec<PathBuf>,
+    /// How many names apt's lists hold.
+    pub(crate) listed: usize,
+    /// Names tried that had nothing to download here.
+    pub(crate) skipped: usize,
+}
+
+/// Every name in apt's lists, sorted, then shuffled with `seed`: the same seed and lists give
+/// the same order, so `sweep`, `scale-sample` and `bench` pick the same packages from a seed.
+pub(crate) fn seeded_names(seed: u64) -> Result<Vec<String>> {
     if !util::on_path("apt-get") || !util::on_path("apt-cache") {
-        bail!("apt-get and apt-cache are needed: the sweep picks packages from apt's lists");
+        bail!("apt-get and apt-cache are needed: the pick is taken from apt's lists");
     }
     let mut names = package_names()?;
-    let listed = names.len();
     fastrand::Rng::with_seed(seed).shuffle(&mut names);
+    Ok(names)
+}
 
-    let cache = util::target_dir(root).join("sweep");
-    std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
-    let mut apt = Apt::new(cache);
+/// Downloads the first `count` names of the seeded order that have something to download
+/// into `cache` (kept: a later run reuses what is there).
+pub(crate) fn fetch_seeded(cache: &Path, count: usize, seed: u64) -> Result<Pick> {
+    let names = seeded_names(seed)?;
+    let listed = names.len();
+    std::fs::create_dir_all(cache).with_context(|| format!("creating {}", cache.display()))?;
+    let mut apt = Apt::new(cache.to_path_buf());
     let mut debs = Vec::new();
     let mut skipped = 0;
     for name in names.iter().take(count * TRIES_PER_PACKAGE) {
@@ -56,6 +73,20 @@ pub fn run(root: &Path, count: usize, seed: u64) -> Result<()> {
             Err(_) => skipped += 1,
         }
     }
+    Ok(Pick {
+        debs,
+        listed,
+        skipped,
+    })
+}
+
+pub fn run(root: &Path, count: usize, seed: u64) -> Result<()> {
+    let cache = util::target_dir(root).join("sweep");
+    let Pick {
+        debs,
+        listed,
+        skipped,
+    } = fetch_seeded(&cache, count, seed)?;
     let bytes: u64 = debs
         .iter()
         .filter_map(|d| std::fs::metadata(d).ok())

@@ -11,12 +11,14 @@
 //!
 //! By job: `spec` is the TOML model and its checks, `apt` fetches and caches, `synthetic` builds
 //! the `[[synthetic]]` packages, `judging` runs debgate and judges each expectation,
-//! `privileges` holds the worked allow-list to the corpus; [`run`]
-//! here glues them in order.
+//! `privileges` holds the worked allow-list to the corpus, `repository` serves the corpus as a
+//! signed apt repository (apt as the oracle, then `check --archive` against a check of the same
+//! files); [`run`] here glues them in order.
 
 mod apt;
 mod judging;
 mod privileges;
+mod repository;
 mod spec;
 mod synthetic;
 
@@ -43,7 +45,7 @@ pub enum Outcome {
 }
 
 /// Runs the corpus: fetch, build, check the set, inspect the privilege-granting packages, diff
-/// each declared pair of versions.
+/// each declared pair of versions, then read the set again as an apt repository.
 pub fn run(root: &Path) -> Result<Outcome> {
     let spec = CorpusSpec::load(root)?;
     let Fetch {
@@ -193,6 +195,9 @@ pub fn run(root: &Path) -> Result<Outcome> {
             ),
         }
     }
+
+    // Last: the same packages again, read through an apt repository.
+    repository::judge(root, &exe, &fetched, &mut t);
 
     println!("corpus: {} passed, {} failed", t.passed, t.failed);
     Ok(Outcome::Ran {
