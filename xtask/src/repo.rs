@@ -72,16 +72,6 @@ impl Repo {
         )
     }
 
-    /// The one-line source with `trusted=yes`, signed or not: read without verifying, as a
-    /// bench does that measures reading rather than the signature check.
-    pub fn trusted_line(&self) -> String {
-        format!(
-            "deb [arch={ARCH} trusted=yes] file://{} {} {COMPONENT}",
-            self.dir.display(),
-            self.suite
-        )
-    }
-
     /// The index directory, `dists/SUITE/main/binary-amd64`.
     pub fn index_dir(&self) -> PathBuf {
         self.dir
