@@ -5,7 +5,9 @@
 //!   debgate is about to read is a repository apt reads.
 //! - `debgate check --format json --archive SPEC` gives the same (rule, package, status)
 //!   multiset as `debgate check --format json` of the same files, and reads every package: with
-//!   the default set and with each bundled policy alone.
+//!   the default set and with each bundled policy alone, each twice through one facts cache
+//!   (cold, then warm: the facts of real packages survive the cache), and once more served over
+//!   loopback HTTP by the test server (as a mirror serves it).
 //! - With one package's SHA256 changed in `Packages` (Release untouched), apt fails and debgate
 //!   exits 2: both refuse an index the signed Release does not list.
 //!
@@ -128,15 +130,37 @@ fn run(root: &Path, exe: &Path, fetched: &[Fetched], t: &mut Tally) -> Result<()
         &detail,
     );
 
+    // The same repository over loopback HTTP, as a mirror serves it.
+    let server = debgate_testkeys::server::Server::serve(&repo.dir);
+    let http_line = line.replace(&format!("file://{}", repo.dir.display()), &server.url());
+    let cache = scratch.join("cache");
+    if cache.exists() {
+        std::fs::remove_dir_all(&cache)?;
+    }
+    let cache = cache.to_string_lossy().into_owned();
+
     let deb_refs: Vec<&Path> = debs.iter().map(PathBuf::as_path).collect();
-    for policy in selections(root)? {
+    for (policy, how) in selections(root)?
+        .into_iter()
+        .flat_map(|p| {
+            [
+                (p.clone(), "file://, facts cache cold"),
+                (p.clone(), "file://, facts cache warm"),
+            ]
+        })
+        .chain([(None, "loopback http://, no cache")])
+    {
         let mut args = vec!["check", "--format", "json"];
         if let Some(p) = &policy {
             args.extend(["--policy", p.as_str()]);
         }
-        let named = policy.as_deref().unwrap_or("the default set");
+        let named = format!("{}, {how}", policy.as_deref().unwrap_or("the default set"));
         let files = debgate_json(exe, &args, &deb_refs)?;
-        args.extend(["--archive", line.as_str()]);
+        if how.starts_with("loopback") {
+            args.extend(["--archive", http_line.as_str(), "--no-cache"]);
+        } else {
+            args.extend(["--archive", line.as_str(), "--cache", cache.as_str()]);
+        }
         let via = debgate_json(exe, &args, &[]).with_context(|| {
             format!("debgate check --archive ({named}) on the corpus repository")
         })?;
@@ -171,6 +195,27 @@ fn run(root: &Path, exe: &Path, fetched: &[Fetched], t: &mut Tally) -> Result<()
         );
     }
 
+    // The cold runs stored every package's facts (the warm ones were answered from them).
+    let info = Command::new(exe)
+        .args(["cache", "info", "--cache", &cache])
+        .output()
+        .with_context(|| format!("running {}", exe.display()))?;
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    let entries: usize = info
+        .split(": ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    t.record(
+        entries >= debs.len(),
+        &format!(
+            "repository: the facts cache holds an entry per package read ({} package(s))",
+            debs.len()
+        ),
+        info.trim(),
+    );
+
     // The negative: an index the signed Release does not list.
     repo::tamper_index(&repo)?;
     let apt = repo::apt_update(&line, &scratch.join("apt-tampered"))?;
@@ -180,7 +225,14 @@ fn run(root: &Path, exe: &Path, fetched: &[Fetched], t: &mut Tally) -> Result<()
         "apt took it without complaint",
     );
     let out = Command::new(exe)
-        .args(["check", "--format", "json", "--archive", &line])
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--no-cache",
+            "--archive",
+            &line,
+        ])
         .output()
         .with_context(|| format!("running {}", exe.display()))?;
     t.record(
