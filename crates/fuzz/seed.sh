@@ -57,3 +57,19 @@ for f in $(find testdata -path '*sysctl*' -name '*.conf') testdata/khc/example_s
 done
 
 for f in $(find testdata/uploads -name '*.changes'); do put changes "$f"; done
+
+# Sources lines and files, Release files and Packages indexes, each behind the byte that picks
+# its parser in fuzz_targets/archive.rs.
+put_archive() { # put_archive BYTE FILE
+    tmp=$(mktemp)
+    { printf "\\$(printf '%03o' "$1")"; cat "$2"; } >"$tmp"
+    put archive "$tmp"
+    rm -f "$tmp"
+}
+for t in "deb [arch=amd64 signed-by=/usr/share/keyrings/k.gpg] http://deb.debian.org/debian bookworm main" \
+    "deb [trusted=yes] file:///srv/mirror sid main contrib"; do
+    tmp=$(mktemp); printf '%s' "$t" >"$tmp"; put_archive 0 "$tmp"; rm -f "$tmp"
+done
+for f in $(find testdata -name '*.sources'); do put_archive 2 "$f"; done
+for f in $(find testdata -name 'Release' -o -name 'InRelease'); do put_archive 3 "$f"; done
+for f in $(find testdata -name 'Packages'); do put_archive 4 "$f"; done
