@@ -1,14 +1,13 @@
 //! `debgate check --archive SPEC`: the packages of apt repositories
 //! ([`debgate_archive::read::Repositories`]), judged as one set.
 
-use crate::builtin::{self, Identity, PackageChecks};
+use crate::builtin::{self, PackageChecks};
 use crate::report::{CheckReport, CheckResult, Counts, PackageSummary, Summary};
 use crate::waivers::{Applier, Date, WaiverNotice, Waivers};
 /// The repository reading every command shares, re-exported for the binary.
 pub use debgate_archive::read::{ArchiveArgs, ReadPackage, Repositories, Shard, Tick};
 use debgate_pipeline::{schedule_each, AnalyzedPackage, Settings};
 use debgate_policy::{Contribution, Finding, RuleSet, SetContext, Severity, Tally};
-use std::path::Path;
 
 /// A checked repository run: the report, and what the user must be told once (a repository
 /// read unverified).
@@ -187,68 +186,65 @@ pub fn check_archives_streaming(
     }
 
     // Pass 1: every package read once, keeping its line and what the others need of it.
-    let first: std::sync::Mutex<Vec<Option<First>>> =
-        std::sync::Mutex::new((0..repos.len()).map(|_| None).collect());
+    let first: Vec<std::sync::Mutex<Option<First>>> = (0..repos.len())
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
     let done = std::sync::atomic::AtomicUsize::new(0);
     repos.read_each(settings, &want, &|i, (label, result)| {
         let item = match result {
             Ok(a) => First {
                 line: PackageSummary::of(&a.package),
-                read: Some((
-                    Identity::of(&a.package),
-                    Contribution::of(&rules.kernel, &a.view()),
-                )),
+                contribution: Some(Contribution::of(&rules.kernel, &a.view())),
             },
             Err(e) => First {
                 line: PackageSummary::failed(&label, &e),
-                read: None,
+                contribution: None,
             },
         };
-        if let Ok(mut slots) = first.lock() {
-            slots[i] = Some(item);
+        if let Ok(mut slot) = first[i].lock() {
+            *slot = Some(item);
         }
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         progress(repos.tick(n));
     });
     let mut first: Vec<First> = first
-        .into_inner()
-        .map_err(|_| "a reader panicked".to_string())?
         .into_iter()
-        .map(|f| f.expect("every package was read"))
-        .collect();
+        .map(|f| f.into_inner().ok().flatten())
+        .collect::<Option<_>>()
+        .ok_or_else(|| "a reader panicked".to_string())?;
 
     // The set as apt would install it: the candidates enter the rules, in the selection's
-    // order, as in memory.
+    // order, as in memory. A package's line names it as the duplicate check does.
     let readable: Vec<usize> = (0..first.len())
-        .filter(|&i| first[i].read.is_some())
+        .filter(|&i| first[i].contribution.is_some())
         .collect();
-    let ids: Vec<Identity> = readable
-        .iter()
-        .filter_map(|&i| first[i].read.as_ref().map(|(id, _)| id.clone()))
-        .collect();
-    let (kept, duplicates) = builtin::duplicate_findings(&ids);
-    drop(ids);
+    let (kept, duplicates) = {
+        let ids: Vec<(&str, &str, &str, &str)> = readable
+            .iter()
+            .map(|&i| {
+                let l = &first[i].line;
+                (
+                    l.package.as_str(),
+                    l.architecture.as_str(),
+                    l.version.as_str(),
+                    l.file.as_str(),
+                )
+            })
+            .collect();
+        builtin::duplicate_findings(&ids)
+    };
     let mut cx = SetContext::default();
-    // Each package's place: its line, and its member index when it is a candidate.
+    // Each package's member index when it is a candidate; the other copies' contributions go.
     let mut member: Vec<Option<usize>> = vec![None; first.len()];
     for k in kept {
         let i = readable[k];
-        if let Some((_, contribution)) = first[i].read.take() {
+        if let Some(contribution) = first[i].contribution.take() {
             member[i] = Some(cx.add(contribution));
         }
     }
-    let lines: Vec<(PackageSummary, bool)> = first
-        .iter_mut()
-        .map(|f| {
-            let line = std::mem::replace(&mut f.line, PackageSummary::failed(Path::new(""), &""));
-            let read = line.error.is_none();
-            (line, read)
-        })
-        .collect();
-    drop(first);
-    let lines: Vec<std::sync::Mutex<Option<(PackageSummary, bool)>>> = lines
+    let lines: Vec<std::sync::Mutex<Option<PackageSummary>>> = first
         .into_iter()
-        .map(|l| std::sync::Mutex::new(Some(l)))
+        .map(|f| std::sync::Mutex::new(Some(f.line)))
         .collect();
 
     // Pass 2: each package again, from the cache, judged and handed on at once.
@@ -260,10 +256,10 @@ pub fn check_archives_streaming(
         repos.len(),
         settings,
         &|i, per_package| {
-            let Some((line, read)) = lines[i].lock().ok().and_then(|mut l| l.take()) else {
+            let Some(line) = lines[i].lock().ok().and_then(|mut l| l.take()) else {
                 return (PackageSummary::failed(&repos.label(i), &"lost"), Vec::new());
             };
-            if !read {
+            if line.error.is_some() {
                 return (line, Vec::new());
             }
             let a = match repos.read(i, per_package, &want) {
@@ -321,11 +317,11 @@ pub fn check_archives_streaming(
     }))
 }
 
-/// What the first pass keeps of a package: its line, and (when read) its identity and what
-/// the others need of it.
+/// What the first pass keeps of a package: its line (which also names it for the duplicate
+/// check), and when it was read, what the others need of it.
 struct First {
     line: PackageSummary,
-    read: Option<(Identity, Contribution)>,
+    contribution: Option<Contribution>,
 }
 
 /// The waivers and counts applied to results as they are handed on.

@@ -129,54 +129,41 @@ pub fn package_rules() -> Vec<Rule> {
 /// `debgate_pipeline::candidates`) and each other copy gets a warning naming both files; with
 /// no duplicate, one pass for the set.
 pub fn candidates<'a>(set: &[&'a AnalyzedPackage]) -> (Vec<&'a AnalyzedPackage>, Vec<Finding>) {
-    let ids: Vec<Identity> = set.iter().map(|a| Identity::of(&a.package)).collect();
+    let files: Vec<String> = set
+        .iter()
+        .map(|a| a.package.file.display().to_string())
+        .collect();
+    let ids: Vec<(&str, &str, &str, &str)> = set
+        .iter()
+        .zip(&files)
+        .map(|(a, file)| {
+            let c = &a.package.control;
+            (c.package(), c.architecture(), c.version(), file.as_str())
+        })
+        .collect();
     let (kept, findings) = duplicate_findings(&ids);
     (kept.into_iter().map(|i| set[i]).collect(), findings)
 }
 
-/// What the duplicate check needs of a package, kept by a run that does not hold the packages.
-#[derive(Debug, Clone)]
-pub struct Identity {
-    pub name: String,
-    pub architecture: String,
-    pub version: String,
-    pub file: String,
-}
-
-impl Identity {
-    pub fn of(p: &debgate_facts::Package) -> Identity {
-        let c = &p.control;
-        Identity {
-            name: c.package().to_string(),
-            architecture: c.architecture().to_string(),
-            version: c.version().to_string(),
-            file: p.file.display().to_string(),
-        }
-    }
-}
-
-/// [`candidates`] of packages known by their [`Identity`]: the indices of the copies judged
-/// (in the set's order), and the duplicate check's results.
-pub fn duplicate_findings(ids: &[Identity]) -> (Vec<usize>, Vec<Finding>) {
-    let keys: Vec<(&str, &str, &str)> = ids
-        .iter()
-        .map(|i| (i.name.as_str(), i.architecture.as_str(), i.version.as_str()))
-        .collect();
+/// [`candidates`] of packages known by `(name, architecture, version, file)` alone, as a run
+/// that does not hold the packages keeps them: the indices of the copies judged (in the set's
+/// order), and the duplicate check's results.
+pub fn duplicate_findings(ids: &[(&str, &str, &str, &str)]) -> (Vec<usize>, Vec<Finding>) {
+    let keys: Vec<(&str, &str, &str)> = ids.iter().map(|&(n, a, v, _)| (n, a, v)).collect();
     let dups = debgate_pipeline::candidates::duplicates_of(&keys);
     let mut findings = Vec::new();
     for &(copy, kept) in &dups {
-        let (a, kept) = (&ids[copy], &ids[kept]);
-        let (name, arch) = (&a.name, &a.architecture);
+        let (name, arch, version, file) = ids[copy];
+        let (_, _, kept_version, kept_file) = ids[kept];
         findings.push(Finding {
             rule: DUPLICATE_PACKAGE.to_string(),
             severity: Severity::Warning,
             status: Status::Fail,
             package: Some(name.to_string()),
-            file: Some(a.file.clone()),
+            file: Some(file.to_string()),
             path: None,
             message: format!(
-                "{name} ({arch}) is in the set twice: {} ({}) and {} ({}); {} is judged, as apt's candidate",
-                a.file, a.version, kept.file, kept.version, kept.version,
+                "{name} ({arch}) is in the set twice: {file} ({version}) and {kept_file} ({kept_version}); {kept_version} is judged, as apt's candidate",
             ),
             evidence: Vec::new(),
         });
