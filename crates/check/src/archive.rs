@@ -124,7 +124,8 @@ pub enum Streamed<'a> {
     /// A package (read, or why it could not be) and the results about it.
     Package(&'a PackageSummary, &'a [CheckResult]),
     /// At the end: the results about the set as a whole (a rule's whole selection, set-level
-    /// rules, debgate's own checks' passes, duplicate copies).
+    /// rules, debgate's own checks' passes). A set-aside copy's duplicate warning comes with
+    /// the copy.
     Set(&'a [CheckResult]),
 }
 
@@ -218,7 +219,7 @@ pub fn check_archives_streaming(
     let readable: Vec<usize> = (0..first.len())
         .filter(|&i| first[i].contribution.is_some())
         .collect();
-    let (kept, duplicates) = {
+    let dups = {
         let ids: Vec<(&str, &str, &str, &str)> = readable
             .iter()
             .map(|&i| {
@@ -231,8 +232,26 @@ pub fn check_archives_streaming(
                 )
             })
             .collect();
-        builtin::duplicate_findings(&ids)
+        builtin::duplicates(&ids)
     };
+    // A set-aside copy's warning is made when the copy is judged, from its own line and the
+    // candidate's version and file, kept for the candidates that have copies only.
+    let mut copy_of: Vec<Option<usize>> = vec![None; first.len()];
+    let mut candidates: std::collections::HashMap<usize, (String, String)> = Default::default();
+    for &(copy, kept) in &dups {
+        let (copy, kept) = (readable[copy], readable[kept]);
+        copy_of[copy] = Some(kept);
+        let l = &first[kept].line;
+        candidates
+            .entry(kept)
+            .or_insert_with(|| (l.version.clone(), l.file.clone()));
+    }
+    let no_duplicate = (dups.is_empty() && !readable.is_empty())
+        .then(|| builtin::no_duplicate_finding(readable.len()));
+    let kept: Vec<usize> = (0..readable.len())
+        .filter(|&k| copy_of[readable[k]].is_none())
+        .collect();
+    drop(dups);
     let mut cx = SetContext::default();
     // Each package's member index when it is a candidate; the other copies' contributions go.
     let mut member: Vec<Option<usize>> = vec![None; first.len()];
@@ -279,6 +298,15 @@ pub fn check_archives_streaming(
             if let Ok(mut c) = checks.lock() {
                 findings.extend(c.judge(&a).into_iter().flatten());
             }
+            if let Some((version, file)) = copy_of[i].and_then(|k| candidates.get(&k)) {
+                let copy = (
+                    line.package.as_str(),
+                    line.architecture.as_str(),
+                    line.version.as_str(),
+                    line.file.as_str(),
+                );
+                findings.push(builtin::duplicate_finding(copy, (version, file)));
+            }
             (line, findings)
         },
         &|_, (line, findings)| {
@@ -305,7 +333,7 @@ pub fn check_archives_streaming(
         .map_err(|_| "a reader panicked".to_string())?;
     let mut end = debgate_policy::finish(rules, &cx, tally);
     end.extend(checks.finish().into_iter().flatten());
-    end.extend(duplicates);
+    end.extend(no_duplicate);
     let results = state.gate(end);
     emit(Streamed::Set(&results));
     let waivers = state.applier.notices();

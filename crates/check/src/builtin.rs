@@ -149,44 +149,63 @@ pub fn candidates<'a>(set: &[&'a AnalyzedPackage]) -> (Vec<&'a AnalyzedPackage>,
 /// that does not hold the packages keeps them: the indices of the copies judged (in the set's
 /// order), and the duplicate check's results.
 pub fn duplicate_findings(ids: &[(&str, &str, &str, &str)]) -> (Vec<usize>, Vec<Finding>) {
-    let keys: Vec<(&str, &str, &str)> = ids.iter().map(|&(n, a, v, _)| (n, a, v)).collect();
-    let dups = debgate_pipeline::candidates::duplicates_of(&keys);
-    let mut findings = Vec::new();
-    for &(copy, kept) in &dups {
-        let (name, arch, version, file) = ids[copy];
-        let (_, _, kept_version, kept_file) = ids[kept];
-        findings.push(Finding {
-            rule: DUPLICATE_PACKAGE.to_string(),
-            severity: Severity::Warning,
-            status: Status::Fail,
-            package: Some(name.to_string()),
-            file: Some(file.to_string()),
-            path: None,
-            message: format!(
-                "{name} ({arch}) is in the set twice: {file} ({version}) and {kept_file} ({kept_version}); {kept_version} is judged, as apt's candidate",
-            ),
-            evidence: Vec::new(),
-        });
-    }
-    if findings.is_empty() && !ids.is_empty() {
-        findings.push(Finding {
-            rule: DUPLICATE_PACKAGE.to_string(),
-            severity: Severity::Warning,
-            status: Status::Pass,
-            package: None,
-            file: None,
-            path: None,
-            message: format!(
-                "each package and architecture of the {} package(s) appears once",
-                ids.len()
-            ),
-            evidence: Vec::new(),
-        });
-    }
-    let kept = (0..ids.len())
-        .filter(|i| !dups.iter().any(|(copy, _)| copy == i))
+    let dups = duplicates(ids);
+    let mut findings: Vec<Finding> = dups
+        .iter()
+        .map(|&(copy, kept)| {
+            let (_, _, version, file) = ids[kept];
+            duplicate_finding(ids[copy], (version, file))
+        })
         .collect();
+    if dups.is_empty() && !ids.is_empty() {
+        findings.push(no_duplicate_finding(ids.len()));
+    }
+    let mut set_aside = vec![false; ids.len()];
+    for &(copy, _) in &dups {
+        set_aside[copy] = true;
+    }
+    let kept = (0..ids.len()).filter(|&i| !set_aside[i]).collect();
     (kept, findings)
+}
+
+/// The extra copies among packages known by `(name, architecture, version, file)`: `(copy,
+/// candidate)` indices (see `debgate_pipeline::candidates::duplicates`).
+pub fn duplicates(ids: &[(&str, &str, &str, &str)]) -> Vec<(usize, usize)> {
+    let keys: Vec<(&str, &str, &str)> = ids.iter().map(|&(n, a, v, _)| (n, a, v)).collect();
+    debgate_pipeline::candidates::duplicates_of(&keys)
+}
+
+/// The duplicate check's warning about `copy` `(name, architecture, version, file)`, set aside
+/// for the candidate `(version, file)`.
+pub fn duplicate_finding(copy: (&str, &str, &str, &str), kept: (&str, &str)) -> Finding {
+    let (name, arch, version, file) = copy;
+    let (kept_version, kept_file) = kept;
+    Finding {
+        rule: DUPLICATE_PACKAGE.to_string(),
+        severity: Severity::Warning,
+        status: Status::Fail,
+        package: Some(name.to_string()),
+        file: Some(file.to_string()),
+        path: None,
+        message: format!(
+            "{name} ({arch}) is in the set twice: {file} ({version}) and {kept_file} ({kept_version}); {kept_version} is judged, as apt's candidate",
+        ),
+        evidence: Vec::new(),
+    }
+}
+
+/// The duplicate check's pass, for a set of `packages` with no duplicate.
+pub fn no_duplicate_finding(packages: usize) -> Finding {
+    Finding {
+        rule: DUPLICATE_PACKAGE.to_string(),
+        severity: Severity::Warning,
+        status: Status::Pass,
+        package: None,
+        file: None,
+        path: None,
+        message: format!("each package and architecture of the {packages} package(s) appears once"),
+        evidence: Vec::new(),
+    }
 }
 
 /// A check debgate makes itself, as a rule: severity error, for every package, not waivable,
