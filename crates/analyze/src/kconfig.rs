@@ -91,6 +91,12 @@ impl Kconfig {
         self.options.get(option).map_or("n", |a| a.value.as_str())
     }
 
+    /// Keep only the options `keep` names: what a caller needs of a config it holds on to
+    /// while the rest of the set streams by (a kernel's defaults are chosen by a few options).
+    pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        self.options.retain(|option, _| keep(option));
+    }
+
     pub fn assignment(&self, option: &str) -> Option<&Assignment> {
         self.options.get(option)
     }

@@ -212,6 +212,13 @@ impl Repositories {
         self.cache.as_ref().map(|(c, _)| c.stats())
     }
 
+    /// Whether every selected package's facts go through the facts cache: there is one, and no
+    /// repository was read under `trusted=yes` (whose packages are never cached). A run may
+    /// then read the packages once, keep little, and read each again from the cache.
+    pub fn caches_every_package(&self) -> bool {
+        self.cache.is_some() && self.suites.iter().all(|s| s.trust != Trust::Unverified)
+    }
+
     /// The sum of the selected packages' sizes, as their indexes give them.
     pub fn total_bytes(&self) -> u64 {
         self.selected.iter().map(|(_, e)| e.size).sum()

@@ -1,11 +1,13 @@
 //! `debgate check --archive SPEC`: the packages of apt repositories
 //! ([`debgate_archive::read::Repositories`]), judged as one set.
 
-use crate::report::{CheckReport, PackageSummary};
+use crate::builtin::{self, PackageChecks};
+use crate::report::{CheckReport, CheckResult, Counts, PackageSummary, Summary};
+use crate::waivers::{Applier, Date, WaiverNotice, Waivers};
 /// The repository reading every command shares, re-exported for the binary.
 pub use debgate_archive::read::{ArchiveArgs, ReadPackage, Repositories, Shard, Tick};
-use debgate_pipeline::{AnalyzedPackage, Settings};
-use debgate_policy::RuleSet;
+use debgate_pipeline::{schedule_each, AnalyzedPackage, Settings};
+use debgate_policy::{Contribution, Finding, RuleSet, SetContext, Severity, Tally};
 
 /// A checked repository run: the report, and what the user must be told once (a repository
 /// read unverified).
@@ -59,11 +61,25 @@ pub fn check_archives(
     settings: &Settings,
     progress: &(dyn Fn(Tick) + Sync),
 ) -> Result<ArchiveCheck, String> {
-    let repos = Repositories::open(
+    let repos = open(rules, args)?;
+    Ok(check_opened(rules, repos, settings, progress))
+}
+
+fn open(rules: &RuleSet, args: &ArchiveArgs<'_>) -> Result<Repositories, String> {
+    Repositories::open(
         args,
         &|name| rules.shard_key(name),
         &rules.content_fingerprint(),
-    )?;
+    )
+}
+
+/// [`check_archives`] of repositories already open: every package held until the set is judged.
+fn check_opened(
+    rules: &RuleSet,
+    repos: Repositories,
+    settings: &Settings,
+    progress: &(dyn Fn(Tick) + Sync),
+) -> ArchiveCheck {
     let want = |p: &str| rules.wants_content(p);
     let mut packages: Vec<PackageSummary> = Vec::new();
     let mut unreadable: Vec<(usize, String, String)> = Vec::new();
@@ -87,12 +103,277 @@ pub fn check_archives(
         }
     }
     let findings = crate::findings(rules, analyzed.iter().map(|(_, a)| a));
-    Ok(ArchiveCheck {
+    ArchiveCheck {
         report: CheckReport::new(packages, findings),
         notices: repos.notices,
         analyzed,
         unreadable,
-    })
+    }
+}
+
+/// How a streamed check's results are gated: the waivers (as of `today`) and `--fail-on`, as
+/// [`CheckReport::gate`] applies them to a whole report.
+pub struct Gating<'a> {
+    pub waivers: &'a Waivers,
+    pub fail_on: Severity,
+    pub today: Date,
+}
+
+/// What a streamed check hands on as it goes, already gated.
+pub enum Streamed<'a> {
+    /// A package (read, or why it could not be) and the results about it.
+    Package(&'a PackageSummary, &'a [CheckResult]),
+    /// At the end: the results about the set as a whole (a rule's whole selection, set-level
+    /// rules, debgate's own checks' passes). A set-aside copy's duplicate warning comes with
+    /// the copy.
+    Set(&'a [CheckResult]),
+}
+
+/// The end of a streamed check: what became of each waiver, the summary (whose exit status is
+/// the run's), and what the user must be told once.
+pub struct StreamedCheck {
+    pub waivers: Vec<WaiverNotice>,
+    pub summary: Summary,
+    pub notices: Vec<String>,
+}
+
+/// How [`check_archives_streaming`] ran.
+pub enum Checked {
+    /// Streamed: every result has been handed on.
+    Streamed(StreamedCheck),
+    /// The repositories cannot be read twice through the facts cache (`--no-cache`, a cache
+    /// that cannot be opened, `trusted=yes`): judged in memory, as [`check_archives`] does.
+    InMemory(ArchiveCheck),
+}
+
+/// [`check_archives`] in memory bounded by the packages being read rather than the
+/// repository's size, when every package goes through the facts cache.
+///
+/// Two passes over the selection. The first reads each package (a download and a decode, or a
+/// cache hit; a miss is stored) and keeps only what judging the others needs of it
+/// ([`debgate_policy::Contribution`]: its unresolved-target changes, sysctl.d files, the few
+/// kernel options that choose sysctl defaults) and what the duplicate check needs (name,
+/// architecture, version, file). From those the set-aside copies are decided and the set's
+/// context built, as [`crate::findings`] would over the whole set. The second reads each
+/// package again, from the cache, judges it with that context, and hands on its package line
+/// and results at once (in the order packages finish); the set-level results follow at the
+/// end. Each result is the one the in-memory run gives, gated the same way. A package whose
+/// cache entry went missing between the passes is read again from its repository, checked
+/// against its index as ever; if that fails, it is that package's error.
+pub fn check_archives_streaming(
+    rules: &RuleSet,
+    args: &ArchiveArgs<'_>,
+    settings: &Settings,
+    gating: &Gating<'_>,
+    progress: &(dyn Fn(Tick) + Sync),
+    judging: &(dyn Fn(usize, usize) + Sync),
+    emit: &(dyn Fn(Streamed<'_>) + Sync),
+) -> Result<Checked, String> {
+    let repos = open(rules, args)?;
+    if !repos.caches_every_package() {
+        return Ok(Checked::InMemory(check_opened(
+            rules, repos, settings, progress,
+        )));
+    }
+    let want = |p: &str| rules.wants_content(p);
+    let mut state = Gate {
+        applier: gating.waivers.applier(rules, gating.today),
+        counts: Counts::default(),
+    };
+    for (index, e) in &repos.unusable {
+        let p = PackageSummary::failed(index, e);
+        state.counts.package(&p);
+        emit(Streamed::Package(&p, &[]));
+    }
+
+    // Pass 1: every package read once, keeping its line and what the others need of it.
+    let first: Vec<std::sync::Mutex<Option<First>>> = (0..repos.len())
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    repos.read_each(settings, &want, &|i, (label, result)| {
+        let item = match result {
+            Ok(a) => First {
+                line: PackageSummary::of(&a.package),
+                contribution: Some(Contribution::of(&rules.kernel, &a.view())),
+            },
+            Err(e) => First {
+                line: PackageSummary::failed(&label, &e),
+                contribution: None,
+            },
+        };
+        if let Ok(mut slot) = first[i].lock() {
+            *slot = Some(item);
+        }
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        progress(repos.tick(n));
+    });
+    let mut first: Vec<First> = first
+        .into_iter()
+        .map(|f| f.into_inner().ok().flatten())
+        .collect::<Option<_>>()
+        .ok_or_else(|| "a reader panicked".to_string())?;
+
+    // The set as apt would install it: the candidates enter the rules, in the selection's
+    // order, as in memory. A package's line names it as the duplicate check does.
+    let readable: Vec<usize> = (0..first.len())
+        .filter(|&i| first[i].contribution.is_some())
+        .collect();
+    let dups = {
+        let ids: Vec<(&str, &str, &str, &str)> = readable
+            .iter()
+            .map(|&i| {
+                let l = &first[i].line;
+                (
+                    l.package.as_str(),
+                    l.architecture.as_str(),
+                    l.version.as_str(),
+                    l.file.as_str(),
+                )
+            })
+            .collect();
+        builtin::duplicates(&ids)
+    };
+    // A set-aside copy's warning is made when the copy is judged, from its own line and the
+    // candidate's version and file, kept for the candidates that have copies only.
+    let mut copy_of: Vec<Option<usize>> = vec![None; first.len()];
+    let mut candidates: std::collections::HashMap<usize, (String, String)> = Default::default();
+    for &(copy, kept) in &dups {
+        let (copy, kept) = (readable[copy], readable[kept]);
+        copy_of[copy] = Some(kept);
+        let l = &first[kept].line;
+        candidates
+            .entry(kept)
+            .or_insert_with(|| (l.version.clone(), l.file.clone()));
+    }
+    let no_duplicate = (dups.is_empty() && !readable.is_empty())
+        .then(|| builtin::no_duplicate_finding(readable.len()));
+    let kept: Vec<usize> = (0..readable.len())
+        .filter(|&k| copy_of[readable[k]].is_none())
+        .collect();
+    drop(dups);
+    let mut cx = SetContext::default();
+    // Each package's member index when it is a candidate; the other copies' contributions go.
+    let mut member: Vec<Option<usize>> = vec![None; first.len()];
+    for k in kept {
+        let i = readable[k];
+        if let Some(contribution) = first[i].contribution.take() {
+            member[i] = Some(cx.add(contribution));
+        }
+    }
+    let lines: Vec<std::sync::Mutex<Option<PackageSummary>>> = first
+        .into_iter()
+        .map(|f| std::sync::Mutex::new(Some(f.line)))
+        .collect();
+
+    // Pass 2: each package again, from the cache, judged and handed on at once.
+    let tally = std::sync::Mutex::new(Tally::new(rules));
+    let checks = std::sync::Mutex::new(PackageChecks::default());
+    let state = std::sync::Mutex::new(state);
+    let judged = std::sync::atomic::AtomicUsize::new(0);
+    schedule_each(
+        repos.len(),
+        settings,
+        &|i, per_package| {
+            let Some(line) = lines[i].lock().ok().and_then(|mut l| l.take()) else {
+                return (PackageSummary::failed(&repos.label(i), &"lost"), Vec::new());
+            };
+            if line.error.is_some() {
+                return (line, Vec::new());
+            }
+            let a = match repos.read(i, per_package, &want) {
+                Ok(a) => a,
+                // Read in the first pass, not in the second: this package's error, never a
+                // verdict on what is not there.
+                Err(e) => return (PackageSummary::failed(&repos.label(i), &e), Vec::new()),
+            };
+            let mut findings = Vec::new();
+            if let Some(m) = member[i] {
+                let j = debgate_policy::evaluate_package(rules, &cx, &a.view());
+                if let Ok(mut t) = tally.lock() {
+                    t.add(m, &j);
+                }
+                findings = j.findings;
+            }
+            if let Ok(mut c) = checks.lock() {
+                findings.extend(c.judge(&a).into_iter().flatten());
+            }
+            if let Some((version, file)) = copy_of[i].and_then(|k| candidates.get(&k)) {
+                let copy = (
+                    line.package.as_str(),
+                    line.architecture.as_str(),
+                    line.version.as_str(),
+                    line.file.as_str(),
+                );
+                findings.push(builtin::duplicate_finding(copy, (version, file)));
+            }
+            (line, findings)
+        },
+        &|_, (line, findings)| {
+            let Ok(mut state) = state.lock() else { return };
+            state.counts.package(&line);
+            let results = state.gate(findings);
+            emit(Streamed::Package(&line, &results));
+            judging(
+                judged.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                repos.len(),
+            );
+        },
+    );
+
+    // The end: what needed every package.
+    let mut state = state
+        .into_inner()
+        .map_err(|_| "a reader panicked".to_string())?;
+    let tally = tally
+        .into_inner()
+        .map_err(|_| "a reader panicked".to_string())?;
+    let checks = checks
+        .into_inner()
+        .map_err(|_| "a reader panicked".to_string())?;
+    let mut end = debgate_policy::finish(rules, &cx, tally);
+    end.extend(checks.finish().into_iter().flatten());
+    end.extend(no_duplicate);
+    let results = state.gate(end);
+    emit(Streamed::Set(&results));
+    let waivers = state.applier.notices();
+    let summary = state.counts.summary(&waivers, gating.fail_on);
+    Ok(Checked::Streamed(StreamedCheck {
+        waivers,
+        summary,
+        notices: repos.notices,
+    }))
+}
+
+/// What the first pass keeps of a package: its line (which also names it for the duplicate
+/// check), and when it was read, what the others need of it.
+struct First {
+    line: PackageSummary,
+    contribution: Option<Contribution>,
+}
+
+/// The waivers and counts applied to results as they are handed on.
+struct Gate<'a> {
+    applier: Applier<'a>,
+    counts: Counts,
+}
+
+impl Gate<'_> {
+    fn gate(&mut self, findings: Vec<Finding>) -> Vec<CheckResult> {
+        findings
+            .into_iter()
+            .map(|mut finding| {
+                let waiver = self.applier.apply(&mut finding);
+                let r = CheckResult {
+                    finding,
+                    waiver,
+                    upload: None,
+                };
+                self.counts.result(&r);
+                r
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

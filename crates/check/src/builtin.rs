@@ -129,50 +129,83 @@ pub fn package_rules() -> Vec<Rule> {
 /// `debgate_pipeline::candidates`) and each other copy gets a warning naming both files; with
 /// no duplicate, one pass for the set.
 pub fn candidates<'a>(set: &[&'a AnalyzedPackage]) -> (Vec<&'a AnalyzedPackage>, Vec<Finding>) {
-    let dups = debgate_pipeline::candidates::duplicates(set);
-    let mut findings = Vec::new();
-    for &(copy, kept) in &dups {
-        let (a, kept) = (set[copy], set[kept]);
-        let c = &a.package.control;
-        let (name, arch) = (c.package(), c.architecture());
-        findings.push(Finding {
-            rule: DUPLICATE_PACKAGE.to_string(),
-            severity: Severity::Warning,
-            status: Status::Fail,
-            package: Some(name.to_string()),
-            file: Some(a.package.file.display().to_string()),
-            path: None,
-            message: format!(
-                "{name} ({arch}) is in the set twice: {} ({}) and {} ({}); {} is judged, as apt's candidate",
-                a.package.file.display(),
-                c.version(),
-                kept.package.file.display(),
-                kept.package.control.version(),
-                kept.package.control.version(),
-            ),
-            evidence: Vec::new(),
-        });
-    }
-    if findings.is_empty() && !set.is_empty() {
-        findings.push(Finding {
-            rule: DUPLICATE_PACKAGE.to_string(),
-            severity: Severity::Warning,
-            status: Status::Pass,
-            package: None,
-            file: None,
-            path: None,
-            message: format!(
-                "each package and architecture of the {} package(s) appears once",
-                set.len()
-            ),
-            evidence: Vec::new(),
-        });
-    }
-    let kept = (0..set.len())
-        .filter(|i| !dups.iter().any(|(copy, _)| copy == i))
-        .map(|i| set[i])
+    let files: Vec<String> = set
+        .iter()
+        .map(|a| a.package.file.display().to_string())
         .collect();
+    let ids: Vec<(&str, &str, &str, &str)> = set
+        .iter()
+        .zip(&files)
+        .map(|(a, file)| {
+            let c = &a.package.control;
+            (c.package(), c.architecture(), c.version(), file.as_str())
+        })
+        .collect();
+    let (kept, findings) = duplicate_findings(&ids);
+    (kept.into_iter().map(|i| set[i]).collect(), findings)
+}
+
+/// [`candidates`] of packages known by `(name, architecture, version, file)` alone, as a run
+/// that does not hold the packages keeps them: the indices of the copies judged (in the set's
+/// order), and the duplicate check's results.
+pub fn duplicate_findings(ids: &[(&str, &str, &str, &str)]) -> (Vec<usize>, Vec<Finding>) {
+    let dups = duplicates(ids);
+    let mut findings: Vec<Finding> = dups
+        .iter()
+        .map(|&(copy, kept)| {
+            let (_, _, version, file) = ids[kept];
+            duplicate_finding(ids[copy], (version, file))
+        })
+        .collect();
+    if dups.is_empty() && !ids.is_empty() {
+        findings.push(no_duplicate_finding(ids.len()));
+    }
+    let mut set_aside = vec![false; ids.len()];
+    for &(copy, _) in &dups {
+        set_aside[copy] = true;
+    }
+    let kept = (0..ids.len()).filter(|&i| !set_aside[i]).collect();
     (kept, findings)
+}
+
+/// The extra copies among packages known by `(name, architecture, version, file)`: `(copy,
+/// candidate)` indices (see `debgate_pipeline::candidates::duplicates`).
+pub fn duplicates(ids: &[(&str, &str, &str, &str)]) -> Vec<(usize, usize)> {
+    let keys: Vec<(&str, &str, &str)> = ids.iter().map(|&(n, a, v, _)| (n, a, v)).collect();
+    debgate_pipeline::candidates::duplicates_of(&keys)
+}
+
+/// The duplicate check's warning about `copy` `(name, architecture, version, file)`, set aside
+/// for the candidate `(version, file)`.
+pub fn duplicate_finding(copy: (&str, &str, &str, &str), kept: (&str, &str)) -> Finding {
+    let (name, arch, version, file) = copy;
+    let (kept_version, kept_file) = kept;
+    Finding {
+        rule: DUPLICATE_PACKAGE.to_string(),
+        severity: Severity::Warning,
+        status: Status::Fail,
+        package: Some(name.to_string()),
+        file: Some(file.to_string()),
+        path: None,
+        message: format!(
+            "{name} ({arch}) is in the set twice: {file} ({version}) and {kept_file} ({kept_version}); {kept_version} is judged, as apt's candidate",
+        ),
+        evidence: Vec::new(),
+    }
+}
+
+/// The duplicate check's pass, for a set of `packages` with no duplicate.
+pub fn no_duplicate_finding(packages: usize) -> Finding {
+    Finding {
+        rule: DUPLICATE_PACKAGE.to_string(),
+        severity: Severity::Warning,
+        status: Status::Pass,
+        package: None,
+        file: None,
+        path: None,
+        message: format!("each package and architecture of the {packages} package(s) appears once"),
+        evidence: Vec::new(),
+    }
 }
 
 /// A check debgate makes itself, as a rule: severity error, for every package, not waivable,
@@ -243,13 +276,36 @@ pub(crate) fn reserve(
 /// for each check with none, one pass for the set (so that every run reports the checks, as
 /// JUnit and SARIF show them).
 pub fn package_findings<'a>(set: impl IntoIterator<Item = &'a AnalyzedPackage>) -> Vec<Finding> {
-    let set: Vec<&AnalyzedPackage> = set.into_iter().collect();
-    let mut out = Vec::new();
-    let mut trailing = Vec::new();
-    let mut packages = 0usize;
-    for &a in &set {
-        packages += 1;
+    let mut checks = PackageChecks::default();
+    let mut groups: [Vec<Finding>; 3] = Default::default();
+    for a in set {
+        for (group, found) in groups.iter_mut().zip(checks.judge(a)) {
+            group.extend(found);
+        }
+    }
+    for (group, pass) in groups.iter_mut().zip(checks.finish()) {
+        group.extend(pass);
+    }
+    groups.into_iter().flatten().collect()
+}
+
+/// The package checks judged one package at a time, with what their set-level passes need:
+/// how many packages were judged and which checks failed on any.
+#[derive(Debug, Default, Clone)]
+pub struct PackageChecks {
+    packages: usize,
+    /// Per check (member through symlink, trailing bytes, dpkg cannot unpack): failures so far.
+    failed: [usize; 3],
+}
+
+impl PackageChecks {
+    /// One package's results, per check (member through symlink, trailing bytes, dpkg cannot
+    /// unpack).
+    pub fn judge(&mut self, a: &AnalyzedPackage) -> [Vec<Finding>; 3] {
+        self.packages += 1;
         let p = &a.package;
+        let mut trailing = Vec::new();
+        let mut out = Vec::new();
         if p.trailing_bytes > 0 {
             trailing.push(Finding {
                 rule: TRAILING_BYTES.to_string(),
@@ -293,49 +349,55 @@ pub fn package_findings<'a>(set: impl IntoIterator<Item = &'a AnalyzedPackage>) 
                 evidence: Vec::new(),
             });
         }
+        let (dpkg, _) = dpkg_findings(std::iter::once(a));
+        let groups = [out, trailing, dpkg];
+        for (n, g) in self.failed.iter_mut().zip(&groups) {
+            *n += g.len();
+        }
+        groups
     }
-    let (dpkg, refusing) = dpkg_findings(set.iter().copied());
-    if out.is_empty() && packages > 0 {
-        out.push(Finding {
-            rule: MEMBER_THROUGH_SYMLINK.to_string(),
-            severity: Severity::Error,
-            status: Status::Pass,
-            package: None,
-            file: None,
-            path: None,
-            message: format!(
-                "no data.tar member of the {packages} package(s) is written through a symlink"
+
+    /// For each check that failed on no package judged, its pass for the set.
+    pub fn finish(&self) -> [Vec<Finding>; 3] {
+        let packages = self.packages;
+        let pass = |i: usize, rule: &str, severity, message: String| {
+            if self.failed[i] > 0 || packages == 0 {
+                return Vec::new();
+            }
+            vec![Finding {
+                rule: rule.to_string(),
+                severity,
+                status: Status::Pass,
+                package: None,
+                file: None,
+                path: None,
+                message,
+                evidence: Vec::new(),
+            }]
+        };
+        [
+            pass(
+                0,
+                MEMBER_THROUGH_SYMLINK,
+                Severity::Error,
+                format!(
+                    "no data.tar member of the {packages} package(s) is written through a symlink"
+                ),
             ),
-            evidence: Vec::new(),
-        });
+            pass(
+                1,
+                TRAILING_BYTES,
+                Severity::Warning,
+                format!("nothing follows the last ar member of the {packages} package(s)"),
+            ),
+            pass(
+                2,
+                DPKG_CANNOT_UNPACK,
+                Severity::Error,
+                format!("dpkg can unpack every data.tar header of the {packages} package(s)"),
+            ),
+        ]
     }
-    if trailing.is_empty() && packages > 0 {
-        trailing.push(Finding {
-            rule: TRAILING_BYTES.to_string(),
-            severity: Severity::Warning,
-            status: Status::Pass,
-            package: None,
-            file: None,
-            path: None,
-            message: format!("nothing follows the last ar member of the {packages} package(s)"),
-            evidence: Vec::new(),
-        });
-    }
-    out.extend(trailing);
-    out.extend(dpkg);
-    if refusing == 0 && packages > 0 {
-        out.push(Finding {
-            rule: DPKG_CANNOT_UNPACK.to_string(),
-            severity: Severity::Error,
-            status: Status::Pass,
-            package: None,
-            file: None,
-            path: None,
-            message: format!("dpkg can unpack every data.tar header of the {packages} package(s)"),
-            evidence: Vec::new(),
-        });
-    }
-    out
 }
 
 /// One failure per package whose data.tar has a header dpkg refuses, naming the first (where

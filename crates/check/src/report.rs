@@ -86,6 +86,19 @@ pub struct Summary {
     pub rejected_waivers: usize,
 }
 
+impl Summary {
+    /// The documented exit status (see [`CheckReport::exit_code`]).
+    pub fn exit_code(&self) -> i32 {
+        if self.errors > 0 {
+            2
+        } else if self.failed_threshold > 0 {
+            1
+        } else {
+            0
+        }
+    }
+}
+
 /// One result: the rule's finding and, when a waiver names it, that waiver. The finding's
 /// fields are flattened, so the JSON is the finding's with an added `waiver` object.
 #[derive(Debug, Clone, Serialize)]
@@ -178,13 +191,7 @@ impl CheckReport {
     /// The documented exit status: 2 when a package or `.changes` could not be read, else 1 when a result of
     /// severity `--fail-on` or higher failed (waived results don't), else 0.
     pub fn exit_code(&self) -> i32 {
-        if self.summary.errors > 0 {
-            2
-        } else if self.summary.failed_threshold > 0 {
-            1
-        } else {
-            0
-        }
+        self.summary.exit_code()
     }
 }
 
@@ -195,27 +202,66 @@ fn summarize(
     waivers: &[WaiverNotice],
     fail_on: Severity,
 ) -> Summary {
-    let count = |s: Status| results.iter().filter(|r| r.status == s).count();
-    let failed_at = |min: Severity| {
-        results
-            .iter()
-            .filter(|r| r.status == Status::Fail && r.severity >= min)
-            .count()
-    };
-    let notices = |s: WaiverState| waivers.iter().filter(|w| w.waiver.state == s).count();
-    Summary {
-        packages: packages.len(),
-        errors: packages.iter().filter(|p| p.error.is_some()).count()
-            + uploads.iter().filter(|u| u.error.is_some()).count(),
-        failed: count(Status::Fail),
-        passed: count(Status::Pass),
-        not_applicable: count(Status::NotApplicable),
-        failed_errors: failed_at(Severity::Error),
-        waived: count(Status::Waived),
-        fail_on,
-        failed_threshold: failed_at(fail_on),
-        unused_waivers: notices(WaiverState::Unused),
-        expired_waivers: notices(WaiverState::Expired),
-        rejected_waivers: notices(WaiverState::Rejected),
+    let mut counts = Counts::default();
+    packages.iter().for_each(|p| counts.package(p));
+    uploads.iter().for_each(|u| counts.upload(u));
+    results.iter().for_each(|r| counts.result(r));
+    counts.summary(waivers, fail_on)
+}
+
+/// The summary's counts, taken one package and one result at a time, for a run that streams
+/// them and keeps none.
+#[derive(Debug, Default, Clone)]
+pub struct Counts {
+    packages: usize,
+    errors: usize,
+    failed: usize,
+    passed: usize,
+    not_applicable: usize,
+    waived: usize,
+    /// Failures per severity (info, warning, error).
+    failed_by_severity: [usize; 3],
+}
+
+impl Counts {
+    pub fn package(&mut self, p: &PackageSummary) {
+        self.packages += 1;
+        self.errors += usize::from(p.error.is_some());
+    }
+
+    pub fn upload(&mut self, u: &UploadSummary) {
+        self.errors += usize::from(u.error.is_some());
+    }
+
+    pub fn result(&mut self, r: &CheckResult) {
+        match r.status {
+            Status::Fail => {
+                self.failed += 1;
+                self.failed_by_severity[r.severity as usize] += 1;
+            }
+            Status::Pass => self.passed += 1,
+            Status::NotApplicable => self.not_applicable += 1,
+            Status::Waived => self.waived += 1,
+        }
+    }
+
+    /// The summary, with what became of the waivers and the `--fail-on` threshold.
+    pub fn summary(&self, waivers: &[WaiverNotice], fail_on: Severity) -> Summary {
+        let failed_at = |min: Severity| self.failed_by_severity[min as usize..].iter().sum();
+        let notices = |s: WaiverState| waivers.iter().filter(|w| w.waiver.state == s).count();
+        Summary {
+            packages: self.packages,
+            errors: self.errors,
+            failed: self.failed,
+            passed: self.passed,
+            not_applicable: self.not_applicable,
+            failed_errors: failed_at(Severity::Error),
+            waived: self.waived,
+            fail_on,
+            failed_threshold: failed_at(fail_on),
+            unused_waivers: notices(WaiverState::Unused),
+            expired_waivers: notices(WaiverState::Expired),
+            rejected_waivers: notices(WaiverState::Rejected),
+        }
     }
 }

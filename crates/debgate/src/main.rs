@@ -633,12 +633,35 @@ fn run(cli: Cli) -> Result<u8> {
                     &|done, total| progress.tick(done, total),
                 )
             } else {
-                let checked = debgate_check::archive::check_archives(
-                    &rules,
-                    &repo.with(&archive),
-                    &settings,
-                    &|t| progress.tick_archive(t),
-                );
+                let streams = matches!(format, CheckFormat::Jsonl) && repo.shard.is_none();
+                let checked = if streams {
+                    // JSON Lines over repositories: each package judged and written as it is
+                    // read again from the facts cache, in memory that does not grow with the
+                    // repository (see `check_archives_streaming`).
+                    let gating = debgate_check::archive::Gating {
+                        waivers: &waivers,
+                        fail_on: fail_on.severity(),
+                        today: Date::today(),
+                    };
+                    match stream_archives(
+                        &rules,
+                        &repo.with(&archive),
+                        &settings,
+                        &gating,
+                        &progress,
+                    ) {
+                        Ok(Ok(code)) => return Ok(code),
+                        Ok(Err(fallback)) => Ok(fallback),
+                        Err(e) => Err(e),
+                    }
+                } else {
+                    debgate_check::archive::check_archives(
+                        &rules,
+                        &repo.with(&archive),
+                        &settings,
+                        &|t| progress.tick_archive(t),
+                    )
+                };
                 match checked {
                     Ok(mut c) => {
                         warn_once(&c.notices);
@@ -1070,6 +1093,71 @@ fn inspect_archive(specs: &[String], repo: &RepoArgs, settings: &Settings) -> Re
     })
 }
 
+impl FailOn {
+    fn severity(self) -> Severity {
+        match self {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Info => Severity::Info,
+        }
+    }
+}
+
+/// `check --archive SPEC --format jsonl` (without `--shard`): each package's line and results
+/// written as it is judged, then the set's results, the waivers and the summary; the exit
+/// status. `Err` inside: the repositories cannot be read twice through the facts cache, and
+/// were judged in memory instead (the caller renders that report as ever).
+fn stream_archives(
+    rules: &RuleSet,
+    args: &debgate_check::archive::ArchiveArgs<'_>,
+    settings: &Settings,
+    gating: &debgate_check::archive::Gating<'_>,
+    progress: &progress::Progress,
+) -> Result<std::result::Result<u8, debgate_check::archive::ArchiveCheck>, String> {
+    use debgate_check::archive::{Checked, Streamed};
+    // The sink and the first write error (a closed pipe, a full disk), which ends the output.
+    let sink = std::sync::Mutex::new((JsonlSink::new(std::io::stdout()), None::<RenderError>));
+    let write = |f: &dyn Fn(&mut JsonlSink<std::io::Stdout>) -> Result<(), RenderError>| {
+        let Ok(mut guard) = sink.lock() else { return };
+        let (out, broken) = &mut *guard;
+        if broken.is_none() {
+            *broken = f(out).err();
+        }
+    };
+    let checked = debgate_check::archive::check_archives_streaming(
+        rules,
+        args,
+        settings,
+        gating,
+        &|t| progress.tick_archive(t),
+        &|done, total| progress.tick(done, total),
+        &|item| match item {
+            Streamed::Package(p, results) => write(&|out| {
+                out.package_done(p)?;
+                out.results(results)
+            }),
+            Streamed::Set(results) => write(&|out| out.results(results)),
+        },
+    );
+    progress.finish();
+    let streamed = match checked? {
+        Checked::Streamed(s) => s,
+        Checked::InMemory(c) => return Ok(Err(c)),
+    };
+    warn_once(&streamed.notices);
+    let (out, broken) = sink
+        .into_inner()
+        .map_err(|_| "the output was lost".to_string())?;
+    let written = match broken {
+        Some(e) => Err(e),
+        None => out.finish(&streamed.waivers, &streamed.summary).map(drop),
+    };
+    emit(written).map_err(|e| e.to_string())?;
+    Ok(Ok(
+        u8::try_from(streamed.summary.exit_code()).unwrap_or(EXIT_BAD_INPUT)
+    ))
+}
+
 /// How a check's report is gated and written: by `check` and by `merge`.
 struct Gate<'a> {
     rules: &'a RuleSet,
@@ -1091,11 +1179,7 @@ impl Gate<'_> {
             &[debgate_check::merge::ShardItem<'_>],
         )>,
     ) -> Result<u8> {
-        let fail_on = match self.fail_on {
-            FailOn::Error => Severity::Error,
-            FailOn::Warning => Severity::Warning,
-            FailOn::Info => Severity::Info,
-        };
+        let fail_on = self.fail_on.severity();
         report.gate(self.rules, self.waivers, fail_on, Date::today());
         let opts = RenderOptions {
             color: match self.color {

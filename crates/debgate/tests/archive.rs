@@ -690,3 +690,157 @@ fn over_http_a_repository_reads_as_from_disk_and_a_fault_loses_one_package() {
     assert_eq!(packages.len(), 4);
     assert!(!report["results"].as_array().unwrap().is_empty());
 }
+
+/// Several seed releases as one repository of suite `suite` (each release's files under its
+/// own pool directory, so that equal names don't collide): a set with duplicate copies.
+fn repository_of_many(key: &Key, releases: &[&str], suite: &str) -> TempDir {
+    let repo = tempfile::tempdir().unwrap();
+    let mut packages = String::new();
+    for release in releases {
+        let pool = repo.path().join("pool/main").join(release);
+        std::fs::create_dir_all(&pool).unwrap();
+        let mut debs: Vec<PathBuf> =
+            std::fs::read_dir(root().join("testdata/releases").join(release))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "deb"))
+                .collect();
+        debs.sort();
+        for deb in debs {
+            let name = deb.file_name().unwrap().to_string_lossy().into_owned();
+            let bytes = std::fs::read(&deb).unwrap();
+            std::fs::write(pool.join(&name), &bytes).unwrap();
+            let package = name.split('_').next().unwrap();
+            packages.push_str(&format!(
+                "Package: {package}\nVersion: 1\nArchitecture: amd64\nFilename: pool/main/{release}/{name}\nSize: {}\nSHA256: {}\n\n",
+                bytes.len(),
+                hex(&Sha256::digest(&bytes))
+            ));
+        }
+    }
+    let dists = repo.path().join("dists").join(suite);
+    std::fs::create_dir_all(dists.join("main/binary-amd64")).unwrap();
+    std::fs::write(dists.join("main/binary-amd64/Packages"), &packages).unwrap();
+    let release = format!(
+        "Suite: {suite}\nCodename: {suite}\nDate: {}\nSHA256:\n {} {} main/binary-amd64/Packages\n",
+        chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S UTC"),
+        hex(&Sha256::digest(packages.as_bytes())),
+        packages.len()
+    );
+    key.clearsign(&release, &dists.join("InRelease"));
+    repo
+}
+
+/// A JSON Lines output's lines by type, each type's lines sorted (as text): what two runs that
+/// write the same objects in another order share.
+fn lines_by_type(out: &std::process::Output) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut by: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let kind = v["type"].as_str().unwrap().to_string();
+        by.entry(kind).or_default().push(line.to_string());
+    }
+    for lines in by.values_mut() {
+        lines.sort();
+    }
+    by
+}
+
+#[test]
+fn jsonl_over_a_repository_streams_the_results_the_whole_set_gives() {
+    if !gpg_available() {
+        return;
+    }
+    let key = Key::new("Archive <a@example.org>");
+    let keyring = key.keyring();
+    let kr = keyring.to_string_lossy().into_owned();
+    // Set-level rules in play: sysctl over the set, presence, privileges allow-lists (unused
+    // entries), unresolved script targets; and a repository holding two releases, whose
+    // duplicate copies are set aside.
+    let cases: Vec<(TempDir, &str, Vec<&str>)> = vec![
+        (
+            repository_of(&key, "groovy-like", "groovy"),
+            "groovy",
+            vec![],
+        ),
+        (
+            repository_of(&key, "focal-like", "focal"),
+            "focal",
+            vec!["--waivers", "testdata/waivers/focal-like.toml"],
+        ),
+        (
+            repository_of(&key, "adm-proposal", "groovy"),
+            "groovy",
+            vec![],
+        ),
+        (
+            repository_of(&key, "adm-proposal-script", "groovy"),
+            "groovy",
+            vec!["--fail-on", "info"],
+        ),
+        (
+            repository_of(&key, "groovy-unrestricted", "groovy"),
+            "groovy",
+            vec![],
+        ),
+        (
+            repository_of_many(
+                &key,
+                &["groovy-like", "adm-proposal", "focal-like"],
+                "groovy",
+            ),
+            "groovy",
+            vec!["--waivers", "testdata/waivers/all.toml"],
+        ),
+    ];
+    for (repo, suite, extra) in &cases {
+        let s = spec_of(repo.path(), suite, "");
+        let cache = tempfile::tempdir().unwrap();
+        let dir = cache.path().to_string_lossy().into_owned();
+        let run = |more: &[&str]| {
+            let mut argv = vec![
+                "check",
+                "--format",
+                "jsonl",
+                "--archive",
+                &s,
+                "--archive-keyring",
+                &kr,
+            ];
+            argv.extend(extra.iter().copied());
+            argv.extend(more);
+            debgate(&argv)
+        };
+        // In memory (no cache), then streamed cold and warm.
+        let whole = run(&["--no-cache"]);
+        let cold = run(&["--cache", &dir]);
+        let warm = run(&["--cache", &dir]);
+        let expected = lines_by_type(&whole);
+        assert!(expected["result"].len() > 4, "{expected:?}");
+        for streamed in [&cold, &warm] {
+            assert_eq!(
+                streamed.status.code(),
+                whole.status.code(),
+                "{}",
+                String::from_utf8_lossy(&streamed.stderr)
+            );
+            assert_eq!(
+                lines_by_type(streamed),
+                expected,
+                "{}",
+                repo.path().display()
+            );
+            // Streamed: package by package, each line before its results (in memory, every
+            // package line comes first), the summary last.
+            let kinds: Vec<String> = String::from_utf8_lossy(&streamed.stdout)
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap()["type"].to_string())
+                .collect();
+            let last_package = kinds.iter().rposition(|k| k == "\"package\"").unwrap();
+            let first_result = kinds.iter().position(|k| k == "\"result\"").unwrap();
+            assert!(first_result < last_package, "{kinds:?}");
+            assert_eq!(kinds[0], "\"package\"");
+            assert_eq!(kinds.last().unwrap(), "\"summary\"");
+        }
+    }
+}

@@ -3,7 +3,7 @@
 use crate::report::{SysctlChange, SysctlValue, Transition, VerdictChange};
 use debgate_pipeline::AnalyzedPackage;
 use debgate_policy::kernel::SetSysctl;
-use debgate_policy::{evaluate, Analyzed, Finding, RuleSet, Status};
+use debgate_policy::{evaluate, Analyzed, Finding, RuleSet, SetContext, Status};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The winning setting of `key` in a set, as the report shows it.
@@ -13,7 +13,7 @@ fn effective(set: &SetSysctl<'_>, key: &str) -> Option<SysctlValue> {
         value: win.value.clone(),
         file: win.file.clone(),
         line: win.line,
-        package: pkg.name().to_string(),
+        package: pkg.name.clone(),
     })
 }
 
@@ -22,7 +22,13 @@ fn effective(set: &SetSysctl<'_>, key: &str) -> Option<SysctlValue> {
 pub fn sysctl_changes(old: &[&AnalyzedPackage], new: &[&AnalyzedPackage]) -> Vec<SysctlChange> {
     let ov: Vec<Analyzed<'_>> = old.iter().map(|a| a.view()).collect();
     let nv: Vec<Analyzed<'_>> = new.iter().map(|a| a.view()).collect();
-    let (o, n) = (SetSysctl::of(&ov, &|_| true), SetSysctl::of(&nv, &|_| true));
+    // No kernel facts: only the sysctl.d files are compared.
+    let data = debgate_policy::kernel::KernelData::default();
+    let (ocx, ncx) = (SetContext::of(&data, &ov), SetContext::of(&data, &nv));
+    let (o, n) = (
+        SetSysctl::of(&ocx, &|_| true),
+        SetSysctl::of(&ncx, &|_| true),
+    );
     let keys: BTreeSet<&str> = o
         .settings
         .iter()

@@ -21,21 +21,39 @@ pub fn version_order(a: &str, b: &str) -> Ordering {
 /// The extra copies in `set`: `(copy, candidate)` indices, for each package and architecture
 /// that appears more than once (the first of equal versions is the candidate).
 pub fn duplicates(set: &[&AnalyzedPackage]) -> Vec<(usize, usize)> {
-    let key = |i: usize| {
-        let c = &set[i].package.control;
-        (c.package(), c.architecture())
-    };
-    let version = |i: usize| set[i].package.control.version();
-    let mut best: Vec<usize> = Vec::new();
-    for i in 0..set.len() {
-        match best.iter_mut().find(|j| key(**j) == key(i)) {
-            Some(j) if version_order(version(i), version(*j)).is_gt() => *j = i,
-            Some(_) => {}
-            None => best.push(i),
+    let ids: Vec<(&str, &str, &str)> = set
+        .iter()
+        .map(|a| {
+            let c = &a.package.control;
+            (c.package(), c.architecture(), c.version())
+        })
+        .collect();
+    duplicates_of(&ids)
+}
+
+/// [`duplicates`] of packages known by `(name, architecture, version)` alone, as a run that
+/// does not hold the packages keeps them.
+pub fn duplicates_of(ids: &[(&str, &str, &str)]) -> Vec<(usize, usize)> {
+    // The candidate so far of each (name, architecture): a map, since a suite has tens of
+    // thousands of packages.
+    let mut best: std::collections::HashMap<(&str, &str), usize> = Default::default();
+    for (i, (name, arch, version)) in ids.iter().enumerate() {
+        match best.entry((name, arch)) {
+            std::collections::hash_map::Entry::Occupied(mut j) => {
+                if version_order(version, ids[*j.get()].2).is_gt() {
+                    j.insert(i);
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i);
+            }
         }
     }
-    (0..set.len())
-        .filter(|i| !best.contains(i))
-        .filter_map(|i| best.iter().find(|j| key(**j) == key(i)).map(|&j| (i, j)))
+    (0..ids.len())
+        .filter_map(|i| {
+            let (name, arch, _) = ids[i];
+            let j = best[&(name, arch)];
+            (j != i).then_some((i, j))
+        })
         .collect()
 }

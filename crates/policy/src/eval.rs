@@ -5,139 +5,213 @@
 use crate::finding::{Analyzed, Finding, Status};
 use crate::kinds::{EvalCx, FileCx, Kind, Scope, Truth};
 use crate::model::{Presence, Rule, RuleSet};
+use crate::set::{Member, SetContext, Tally};
 use debgate_facts::change::Change;
 use debgate_facts::EntryKind;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-/// Evaluate every rule over the set, in rule order.
+/// Evaluate every rule over the set held in memory: findings in rule order, each rule's in
+/// package order (and a package's in path order), then the rule's set-level findings.
+///
+/// Built from the same three steps a streaming caller takes: the set's context
+/// ([`SetContext::of`]), each package judged with it ([`evaluate_package`]), and the set-level
+/// findings at the end ([`finish`]), put back in rule order.
 pub fn evaluate(rules: &RuleSet, set: &[Analyzed<'_>]) -> Vec<Finding> {
-    let eval = EvalCx::new(set, &rules.kernel);
+    let cx = SetContext::of(&rules.kernel, set);
+    let mut tally = Tally::new(rules);
+    let mut by_rule: Vec<Vec<Finding>> = rules.rules.iter().map(|_| Vec::new()).collect();
+    for (member, a) in set.iter().enumerate() {
+        let judged = evaluate_package(rules, &cx, a);
+        tally.add(member, &judged);
+        for (r, f) in judged.rule_of.into_iter().zip(judged.findings) {
+            by_rule[r].push(f);
+        }
+    }
+    for (r, f) in finish_by_rule(rules, &cx, tally) {
+        by_rule[r].push(f);
+    }
+    by_rule.into_iter().flatten().collect()
+}
+
+/// One package judged against every rule that selects it, with the set's context.
+#[derive(Debug)]
+pub struct Judged {
+    /// Its findings, in rule order (each rule's in path order).
+    pub findings: Vec<Finding>,
+    /// The rule (index in the rule set) of each finding.
+    rule_of: Vec<usize>,
+    /// What the end needs to know of it, per rule that selected it (see [`Tally::add`]).
+    pub(crate) seen: Vec<Seen>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Seen {
+    pub(crate) rule: usize,
+    /// It has a path the rule selects.
+    pub(crate) any_path: bool,
+    /// The rule's kind judges together: the end names the selected packages.
+    pub(crate) together: bool,
+    pub(crate) marks: Vec<usize>,
+}
+
+/// Judge one package of the set (`a`, whose contribution is in `cx`) against every rule: the
+/// findings about it, and what [`finish`] needs of it once added to a [`Tally`]. Rules judged
+/// on the set as a whole (a `sysctl` rule without `paths`) and the findings about a rule's whole
+/// selection are left to [`finish`].
+pub fn evaluate_package(rules: &RuleSet, cx: &SetContext, a: &Analyzed<'_>) -> Judged {
+    let eval = EvalCx::new(cx, &rules.kernel);
     let mut selections = Selections::default();
-    let mut out = Vec::new();
-    for rule in &rules.rules {
+    let mut judged = Judged {
+        findings: Vec::new(),
+        rule_of: Vec::new(),
+        seen: Vec::new(),
+    };
+    for (r, rule) in rules.rules.iter().enumerate() {
         let kind = rule.assertion.get();
         // A set-scoped kind judges the set once; given `paths`, it judges each selected file
         // (a kernel config) instead.
-        match (kind.scope(), &rule.paths) {
-            (Scope::Set, None) => out.extend(kind.judge_set(rule, &eval)),
-            _ => eval_paths(rule, kind, &eval, &mut selections, &mut out),
+        if kind.scope() == Scope::Set && rule.paths.is_none() {
+            continue;
+        }
+        if !rule.selects_package(a.package.name()) {
+            continue;
+        }
+        let before = judged.findings.len();
+        let paths = selections.get(rule, kind, a);
+        let mut seen = Seen {
+            rule: r,
+            any_path: !paths.is_empty(),
+            together: kind.judges_together(),
+            marks: Vec::new(),
+        };
+        if seen.together {
+            let (findings, marks) = kind.judge_member(rule, &eval, a, &paths);
+            judged.findings.extend(findings);
+            seen.marks = marks;
+        } else {
+            if paths.is_empty() && rule.presence == Presence::Required {
+                judged.findings.push(Finding::of(
+                    rule,
+                    Status::Fail,
+                    Some(a.package),
+                    None,
+                    format!(
+                        "{} ships no file matching {}",
+                        a.package.name(),
+                        describe_paths(rule)
+                    ),
+                    vec![],
+                ));
+            }
+            for path in paths.iter() {
+                judged
+                    .findings
+                    .push(eval_path(rule, kind, a, path, &cx.unresolved, &eval));
+            }
+        }
+        judged
+            .rule_of
+            .extend(std::iter::repeat_n(r, judged.findings.len() - before));
+        judged.seen.push(seen);
+    }
+    judged
+}
+
+/// The set-level findings, once every package of `cx` has been judged and added to `tally`, in
+/// rule order: a rule that selected no package, one whose selection ships no matching path
+/// (`presence`), a kind that judges together's end (unused allow-list entries), and the rules
+/// judged on the set as a whole.
+pub fn finish(rules: &RuleSet, cx: &SetContext, tally: Tally) -> Vec<Finding> {
+    finish_by_rule(rules, cx, tally)
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect()
+}
+
+fn finish_by_rule(rules: &RuleSet, cx: &SetContext, tally: Tally) -> Vec<(usize, Finding)> {
+    let eval = EvalCx::new(cx, &rules.kernel);
+    let mut out = Vec::new();
+    for (r, (rule, mut t)) in rules.rules.iter().zip(tally.rules).enumerate() {
+        let kind = rule.assertion.get();
+        if kind.scope() == Scope::Set && rule.paths.is_none() {
+            out.extend(kind.judge_set(rule, &eval).into_iter().map(|f| (r, f)));
+            continue;
+        }
+        if !t.selected_any {
+            let msg = format!("no package in the set matches {}", rule.packages.describe());
+            let f = Finding::of(rule, Status::NotApplicable, None, None, msg, vec![]);
+            out.push((r, f));
+            continue;
+        }
+        // Packages may have been judged in any order; the messages name them in the set's.
+        t.selected.sort_unstable();
+        let selected: Vec<&Member> = t.selected.iter().map(|&m| cx.member(m)).collect();
+        if kind.judges_together() {
+            let found = kind.finish_together(rule, &selected, &t.marks);
+            out.extend(found.into_iter().map(|f| (r, f)));
+            continue;
+        }
+        if let Some(f) = nothing_selected(rule, kind, &selected, t.any_path) {
+            out.push((r, f));
         }
     }
     out
 }
 
-/// Which paths of which package a path selection picks, computed once per distinct selection:
+/// What `presence` says when no selected package ships a matching path.
+fn nothing_selected(
+    rule: &Rule,
+    kind: &dyn Kind,
+    selected: &[&Member],
+    any_path: bool,
+) -> Option<Finding> {
+    if any_path {
+        return None;
+    }
+    let names: Vec<&str> = selected.iter().map(|m| m.name.as_str()).collect();
+    let (status, message) = match rule.presence {
+        Presence::Optional if kind.holds_when_nothing_selected() => (
+            Status::Pass,
+            format!(
+                "{} ship nothing the rule forbids ({})",
+                names.join(", "),
+                describe_paths(rule)
+            ),
+        ),
+        Presence::Optional => (
+            Status::NotApplicable,
+            format!(
+                "{} ship no file matching {}",
+                names.join(", "),
+                describe_paths(rule)
+            ),
+        ),
+        Presence::RequiredInSet => (
+            Status::Fail,
+            format!(
+                "the set has {} but no package in it ships a file matching {}",
+                names.join(", "),
+                describe_paths(rule)
+            ),
+        ),
+        Presence::Required => return None,
+    };
+    Some(Finding::of(rule, status, None, None, message, vec![]))
+}
+
+/// Which paths of the package a path selection picks, computed once per distinct selection:
 /// a profile of a thousand rules over one kernel config selects the same path a thousand times.
 #[derive(Default)]
 struct Selections {
-    /// (package address, selection) to the selected paths.
-    cache: HashMap<(usize, String), Rc<Vec<String>>>,
+    /// Selection to the selected paths.
+    cache: HashMap<String, Rc<Vec<String>>>,
 }
 
 fn describe_paths(rule: &Rule) -> String {
     rule.paths
         .as_ref()
         .map_or_else(|| "any path".into(), |p| p.globs.describe())
-}
-
-fn eval_paths<'e>(
-    rule: &Rule,
-    kind: &dyn Kind,
-    eval: &EvalCx<'e>,
-    selections: &mut Selections,
-    out: &mut Vec<Finding>,
-) {
-    let set = eval.set;
-    // A change whose target is unknown may hit any file of the set, not only its package's.
-    let unresolved: Vec<&Change> = set.iter().flat_map(|a| &a.state.unresolved).collect();
-    let selected: Vec<&'e Analyzed<'e>> = set
-        .iter()
-        .filter(|a| rule.selects_package(a.package.name()))
-        .collect();
-    if selected.is_empty() {
-        out.push(Finding::of(
-            rule,
-            Status::NotApplicable,
-            None,
-            None,
-            format!("no package in the set matches {}", rule.packages.describe()),
-            vec![],
-        ));
-        return;
-    }
-    if kind.judges_together() {
-        let together: Vec<(&Analyzed<'e>, Rc<Vec<String>>)> = selected
-            .iter()
-            .map(|a| (*a, selections.get(rule, kind, a)))
-            .collect();
-        out.extend(kind.judge_together(rule, eval, &together));
-        return;
-    }
-    let mut any_path = false;
-    for a in &selected {
-        let paths = selections.get(rule, kind, a);
-        if paths.is_empty() && rule.presence == Presence::Required {
-            out.push(Finding::of(
-                rule,
-                Status::Fail,
-                Some(a.package),
-                None,
-                format!(
-                    "{} ships no file matching {}",
-                    a.package.name(),
-                    describe_paths(rule)
-                ),
-                vec![],
-            ));
-        }
-        for path in paths.iter() {
-            any_path = true;
-            out.push(eval_path(rule, kind, a, path, &unresolved, eval));
-        }
-    }
-    if !any_path {
-        let names: Vec<&str> = selected.iter().map(|a| a.package.name()).collect();
-        match rule.presence {
-            Presence::Optional if kind.holds_when_nothing_selected() => out.push(Finding::of(
-                rule,
-                Status::Pass,
-                None,
-                None,
-                format!(
-                    "{} ship nothing the rule forbids ({})",
-                    names.join(", "),
-                    describe_paths(rule)
-                ),
-                vec![],
-            )),
-            Presence::Optional => out.push(Finding::of(
-                rule,
-                Status::NotApplicable,
-                None,
-                None,
-                format!(
-                    "{} ship no file matching {}",
-                    names.join(", "),
-                    describe_paths(rule)
-                ),
-                vec![],
-            )),
-            Presence::RequiredInSet => out.push(Finding::of(
-                rule,
-                Status::Fail,
-                None,
-                None,
-                format!(
-                    "the set has {} but no package in it ships a file matching {}",
-                    names.join(", "),
-                    describe_paths(rule)
-                ),
-                vec![],
-            )),
-            Presence::Required => {}
-        }
-    }
 }
 
 impl Selections {
@@ -153,10 +227,9 @@ impl Selections {
             describe(&rule.exclude_paths),
             rule.types
         );
-        let id = (a.package as *const debgate_facts::Package as usize, key);
         Rc::clone(
             self.cache
-                .entry(id)
+                .entry(key)
                 .or_insert_with(|| Rc::new(matching_paths(rule, effective, a))),
         )
     }
@@ -191,7 +264,7 @@ fn eval_path<'e>(
     kind: &dyn Kind,
     a: &'e Analyzed<'e>,
     path: &str,
-    unresolved: &[&Change],
+    unresolved: &[Change],
     eval: &EvalCx<'e>,
 ) -> Finding {
     let cx = FileCx {

@@ -2,6 +2,7 @@
 //! the findings (one verdict per rule, package and path) whose JSON shape is our contract.
 
 use crate::model::{Rule, Severity};
+use crate::set::Member;
 use debgate_analyze::effective::EffectiveState;
 use debgate_facts::change::Change;
 use debgate_facts::Package;
@@ -63,12 +64,35 @@ impl Finding {
         message: String,
         evidence: Vec<String>,
     ) -> Finding {
+        let member = pkg.map(Member::of);
         Finding {
             rule: rule.id.clone(),
             severity: rule.severity,
             status,
-            package: pkg.map(|p| p.name().to_string()),
-            file: pkg.map(|p| p.file.display().to_string()),
+            package: member.as_ref().map(|m| m.name.clone()),
+            file: member.map(|m| m.file),
+            path: path.map(str::to_string),
+            message,
+            evidence,
+        }
+    }
+
+    /// [`Finding::of`] about a package known by its [`Member`] (a set-level finding that names
+    /// one package of the set, once the package itself is gone).
+    pub fn about(
+        rule: &Rule,
+        status: Status,
+        member: Option<&Member>,
+        path: Option<&str>,
+        message: String,
+        evidence: Vec<String>,
+    ) -> Finding {
+        Finding {
+            rule: rule.id.clone(),
+            severity: rule.severity,
+            status,
+            package: member.map(|m| m.name.clone()),
+            file: member.map(|m| m.file.clone()),
             path: path.map(str::to_string),
             message,
             evidence,

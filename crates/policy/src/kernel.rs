@@ -7,7 +7,7 @@
 //! give a key's effective value on that kernel.
 
 use crate::diagnostic::{get, Code, Doc, Location};
-use crate::finding::Analyzed;
+use crate::set::{Member, SetContext};
 use crate::value::is_option;
 use debgate_analyze::kconfig::Kconfig;
 use debgate_analyze::sysctl::{self, Setting};
@@ -208,7 +208,8 @@ fn sysctl_default(doc: &mut Doc<'_>, item: &Value<'_>) -> Option<SysctlDefault> 
 
 /// One kernel config file of the set, parsed once, with what is derived from it.
 pub struct Kernel<'a> {
-    pub package: &'a Package,
+    /// The name of the package that ships it.
+    pub package: &'a str,
     pub path: String,
     /// The parsed config, or why it could not be read (not captured, over the content cap).
     pub config: Result<Kconfig, String>,
@@ -218,7 +219,7 @@ impl<'a> Kernel<'a> {
     pub fn new(package: &'a Package, path: &str) -> Kernel<'a> {
         let config = crate::kinds::content(package, path).map(|c| Kconfig::parse(&c.text()));
         Kernel {
-            package,
+            package: package.name(),
             path: path.to_string(),
             config,
         }
@@ -287,10 +288,7 @@ impl<'a> Kernel<'a> {
             if let Some((_, v)) = d.values.iter().find(|(when, _)| when == have) {
                 return Some((
                     v.clone(),
-                    format!(
-                        "kernel default from {opt}={have} in {}",
-                        self.package.name()
-                    ),
+                    format!("kernel default from {opt}={have} in {}", self.package),
                 ));
             }
         }
@@ -298,7 +296,7 @@ impl<'a> Kernel<'a> {
             (Some(opt), Ok(c)) => format!(
                 "kernel default with {opt}={} in {}",
                 c.value(opt),
-                self.package.name()
+                self.package
             ),
             // The option that chooses the default can't be read: the default is not known.
             (Some(_), Err(_)) => return None,
@@ -310,7 +308,7 @@ impl<'a> Kernel<'a> {
 
 /// Every sysctl.d setting of the set, in the order they are applied, with its package.
 pub struct SetSysctl<'a> {
-    pub settings: Vec<(Setting, &'a Package)>,
+    pub settings: Vec<(Setting, &'a Member)>,
     /// sysctl.d files over the content cap: what they set is not known.
     pub truncated: Vec<String>,
 }
@@ -319,33 +317,32 @@ pub struct SetSysctl<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source<'a> {
     /// A sysctl.d line, with its package.
-    File(Setting, &'a Package),
+    File(Setting, &'a Member),
     /// The kernel's default, described.
     Default(String),
 }
 
 impl<'a> SetSysctl<'a> {
-    /// The settings of the packages `select` keeps.
-    pub fn of(set: &[Analyzed<'a>], select: &dyn Fn(&str) -> bool) -> SetSysctl<'a> {
-        let mut files: Vec<(&str, &'a Package)> = Vec::new();
+    /// The settings of the set's packages that `select` keeps (by name).
+    pub fn of(set: &'a SetContext, select: &dyn Fn(&str) -> bool) -> SetSysctl<'a> {
+        let mut files: Vec<(&str, &'a Member, &'a debgate_facts::Content)> = Vec::new();
         let mut truncated = Vec::new();
-        for a in set.iter().filter(|a| select(a.package.name())) {
-            for (path, c) in &a.package.contents {
-                if sysctl::is_sysctl_path(path) {
-                    files.push((path.as_str(), a.package));
-                    if c.truncated {
-                        truncated.push(path.clone());
-                    }
+        for (member, path, c) in &set.sysctl {
+            let member = set.member(*member);
+            if select(&member.name) {
+                files.push((path.as_str(), member, c));
+                if c.truncated {
+                    truncated.push(path.clone());
                 }
             }
         }
-        let paths: Vec<&str> = files.iter().map(|(p, _)| *p).collect();
+        let paths: Vec<&str> = files.iter().map(|(p, _, _)| *p).collect();
         let mut settings = Vec::new();
         for idx in sysctl::application_order(&paths) {
-            let (path, pkg) = files[idx];
-            let text = pkg.contents[path].text();
+            let (path, member, content) = files[idx];
+            let text = content.text();
             for s in sysctl::parse(path, &text) {
-                settings.push((s, pkg));
+                settings.push((s, member));
             }
         }
         SetSysctl {
@@ -355,7 +352,7 @@ impl<'a> SetSysctl<'a> {
     }
 
     /// The line that wins for `key`.
-    pub fn winner(&self, key: &str) -> Option<&(Setting, &'a Package)> {
+    pub fn winner(&self, key: &str) -> Option<&(Setting, &'a Member)> {
         let key = sysctl::normalise_key(key);
         self.settings
             .iter()

@@ -17,11 +17,13 @@ pub mod kernel;
 pub mod kinds;
 pub mod load;
 pub mod model;
+pub mod set;
 pub mod value;
 pub mod when;
 
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Location};
-pub use eval::evaluate;
+pub use eval::{evaluate, evaluate_package, finish, Judged};
 pub use finding::{Analyzed, Finding, Status};
 pub use load::{load_paths, load_sources, load_sources_with, LoadOptions, Source};
 pub use model::{Assertion, Globs, Pairing, PolicyInfo, Presence, Rule, RuleSet, Severity};
+pub use set::{Contribution, Member, SetContext, Tally};

@@ -14,32 +14,74 @@ impl Waivers {
         findings: &mut [Finding],
         today: Date,
     ) -> (Vec<Option<AppliedWaiver>>, Vec<WaiverNotice>) {
-        let mut applied: Vec<Option<AppliedWaiver>> = vec![None; findings.len()];
-        let mut notices = Vec::new();
-        for w in &self.waivers {
-            let waivable = rules.get(&w.rule).is_none_or(|r| r.waivable);
-            let expired = w.expires.is_some_and(|d| d < today);
-            let mut count = 0;
-            for (f, slot) in findings.iter_mut().zip(applied.iter_mut()) {
-                // A failure already waived by an earlier waiver is not counted again.
-                if f.status != Status::Fail || !w.covers(f) {
-                    continue;
-                }
-                count += 1;
-                let state = if !waivable {
-                    WaiverState::Rejected
-                } else if expired {
-                    WaiverState::Expired
-                } else {
-                    f.status = Status::Waived;
-                    WaiverState::Applied
-                };
-                // An expired or rejected waiver is still recorded on the failure so that the
-                // output can say why the failure stands.
-                if slot.is_none() || state == WaiverState::Applied {
-                    *slot = Some(AppliedWaiver::of(w, state));
-                }
+        let mut applier = self.applier(rules, today);
+        let applied = findings.iter_mut().map(|f| applier.apply(f)).collect();
+        (applied, applier.notices())
+    }
+
+    /// The waivers applied one finding at a time, for a run that streams its results: each
+    /// finding comes out as [`Waivers::apply`] would leave it, and the notices at the end are
+    /// the same, whatever the order the findings come in.
+    pub fn applier<'a>(&'a self, rules: &'a RuleSet, today: Date) -> Applier<'a> {
+        Applier {
+            waivers: self,
+            rules,
+            today,
+            matched: vec![0; self.waivers.len()],
+        }
+    }
+}
+
+/// See [`Waivers::applier`].
+pub struct Applier<'a> {
+    waivers: &'a Waivers,
+    rules: &'a RuleSet,
+    today: Date,
+    /// Failures each waiver named so far.
+    matched: Vec<usize>,
+}
+
+impl Applier<'_> {
+    fn state(&self, w: &Waiver) -> (bool, bool) {
+        let waivable = self.rules.get(&w.rule).is_none_or(|r| r.waivable);
+        let expired = w.expires.is_some_and(|d| d < self.today);
+        (waivable, expired)
+    }
+
+    /// Apply the waivers to one finding: the first that covers a failure and applies makes it
+    /// `waived`; the waiver shown with it.
+    pub fn apply(&mut self, f: &mut Finding) -> Option<AppliedWaiver> {
+        let mut slot: Option<AppliedWaiver> = None;
+        for (i, w) in self.waivers.waivers.iter().enumerate() {
+            // A failure already waived by an earlier waiver is not counted again.
+            if f.status != Status::Fail || !w.covers(f) {
+                continue;
             }
+            self.matched[i] += 1;
+            let (waivable, expired) = self.state(w);
+            let state = if !waivable {
+                WaiverState::Rejected
+            } else if expired {
+                WaiverState::Expired
+            } else {
+                f.status = Status::Waived;
+                WaiverState::Applied
+            };
+            // An expired or rejected waiver is still recorded on the failure so that the
+            // output can say why the failure stands.
+            if slot.is_none() || state == WaiverState::Applied {
+                slot = Some(AppliedWaiver::of(w, state));
+            }
+        }
+        slot
+    }
+
+    /// What became of each waiver, in file order.
+    pub fn notices(self) -> Vec<WaiverNotice> {
+        let mut notices = Vec::new();
+        for (w, &count) in self.waivers.waivers.iter().zip(&self.matched) {
+            let (waivable, expired) = self.state(w);
+            let rules = self.rules;
             let state = if !waivable {
                 WaiverState::Rejected
             } else if expired {
@@ -73,7 +115,7 @@ impl Waivers {
                 },
             });
         }
-        (applied, notices)
+        notices
     }
 }
 

@@ -9,7 +9,7 @@ mod apply;
 mod date;
 mod load;
 
-pub use apply::{AppliedWaiver, WaiverNotice, WaiverState};
+pub use apply::{AppliedWaiver, Applier, WaiverNotice, WaiverState};
 pub use date::Date;
 
 use debgate_policy::{Finding, Location};

@@ -18,10 +18,11 @@ use crate::diagnostic::{get, Code, Doc};
 use crate::finding::{Analyzed, Finding};
 use crate::kernel::{Kernel, KernelData, SetSysctl};
 use crate::model::Rule;
+use crate::set::{Member, SetContext};
 use debgate_facts::change::Change;
 use debgate_facts::{Content, Package};
 use std::cell::{OnceCell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
 use std::rc::Rc;
 use toml_span::value::Table;
@@ -69,7 +70,7 @@ pub struct FileCx<'c, 'e> {
     pub path: &'c str,
     /// Changes of any package in the set whose target static reading could not resolve: each
     /// may hit this path.
-    pub unresolved: &'c [&'c Change],
+    pub unresolved: &'c [Change],
     pub eval: &'c EvalCx<'e>,
 }
 
@@ -84,17 +85,18 @@ impl FileCx<'_, '_> {
     }
 }
 
-/// What one evaluation shares between rules: the set, the kernel facts, and what is costly to
-/// compute once per rule (each kernel config parsed once, the set's sysctl order built once).
+/// What one evaluation shares between rules: the set's context, the kernel facts, and what is
+/// costly to compute once per rule (each kernel config parsed once, the set's sysctl order
+/// built once).
 pub struct EvalCx<'a> {
-    pub set: &'a [Analyzed<'a>],
+    pub set: &'a SetContext,
     pub data: &'a KernelData,
     sysctl: OnceCell<SetSysctl<'a>>,
     kernels: RefCell<HashMap<(usize, String), Rc<Kernel<'a>>>>,
 }
 
 impl<'a> EvalCx<'a> {
-    pub fn new(set: &'a [Analyzed<'a>], data: &'a KernelData) -> EvalCx<'a> {
+    pub fn new(set: &'a SetContext, data: &'a KernelData) -> EvalCx<'a> {
         EvalCx {
             set,
             data,
@@ -121,20 +123,19 @@ impl<'a> EvalCx<'a> {
         )
     }
 
-    /// Every kernel config the set ships (`/boot/config-*` and the headers' `.config`) that
-    /// was captured, for messages about kernel defaults.
-    pub fn kernels(&self) -> Vec<Rc<Kernel<'a>>> {
-        let mut out = Vec::new();
-        for a in self.set {
-            for path in a.package.contents.keys() {
-                if path.starts_with("/boot/config-")
-                    && debgate_analyze::kconfig::is_kconfig_path(path)
-                {
-                    out.push(self.kernel(a.package, path));
-                }
-            }
-        }
-        out
+    /// Every kernel config the set ships under `/boot/config-*` that was captured, for
+    /// messages about kernel defaults: each reduced to the options that choose a sysctl
+    /// default (see [`crate::set::KernelDefaults`]), all such a message reads.
+    pub fn kernels(&self) -> Vec<Kernel<'a>> {
+        self.set
+            .kernels
+            .iter()
+            .map(|k| Kernel {
+                package: &self.set.member(k.member).name,
+                path: k.path.clone(),
+                config: k.config.clone(),
+            })
+            .collect()
     }
 }
 
@@ -250,20 +251,35 @@ pub trait Kind: Debug + Send + Sync {
         Verdict::default()
     }
 
-    /// Whether the kind judges every selected path of every selected package in one call
-    /// ([`Kind::judge_together`]) instead of path by path: for a verdict that depends on the
+    /// Whether the kind judges each selected package's selected paths in one call
+    /// ([`Kind::judge_member`]) and ends with findings about the selection as a whole
+    /// ([`Kind::finish_together`]), instead of path by path: for a verdict that depends on the
     /// others, as an allow-list entry is unused only when no file of the set uses it.
     fn judges_together(&self) -> bool {
         false
     }
 
-    /// Judge the selection as a whole (kinds whose [`Kind::judges_together`] is true): each
-    /// selected package with its selected paths.
-    fn judge_together(
+    /// Judge one selected package with its selected paths (kinds whose
+    /// [`Kind::judges_together`] is true): its findings, and marks for the end (an allow-list's
+    /// entries it used). Packages are judged one at a time, in any order, and never seen again,
+    /// so what the end needs of them is in the marks.
+    fn judge_member(
         &self,
         _rule: &Rule,
         _eval: &EvalCx<'_>,
-        _selected: &[(&Analyzed<'_>, Rc<Vec<String>>)],
+        _member: &Analyzed<'_>,
+        _paths: &[String],
+    ) -> (Vec<Finding>, Vec<usize>) {
+        (Vec::new(), Vec::new())
+    }
+
+    /// The findings about the selection as a whole, once every selected package (`selected`,
+    /// in set order) has been judged, with the union of their marks.
+    fn finish_together(
+        &self,
+        _rule: &Rule,
+        _selected: &[&Member],
+        _marks: &BTreeSet<usize>,
     ) -> Vec<Finding> {
         Vec::new()
     }

@@ -10,9 +10,10 @@ use crate::allowlist::{self, Allow, AllowList};
 use crate::diagnostic::{get, Code, Doc};
 use crate::finding::{Analyzed, Finding, Status};
 use crate::model::{Rule, Severity};
+use crate::set::Member;
 use debgate_analyze::privileges::{self as privs, PrivState};
 use debgate_facts::change::Change;
-use std::rc::Rc;
+use std::collections::BTreeSet;
 use toml_span::value::Table;
 use toml_span::Span;
 
@@ -74,34 +75,46 @@ impl Kind for Privileges {
         true
     }
 
-    fn judge_together(
+    fn judge_member(
         &self,
         rule: &Rule,
         _eval: &EvalCx<'_>,
-        selected: &[(&Analyzed<'_>, Rc<Vec<String>>)],
-    ) -> Vec<Finding> {
+        a: &Analyzed<'_>,
+        paths: &[String],
+    ) -> (Vec<Finding>, Vec<usize>) {
         let mut used = vec![false; self.list.entries.len()];
         let mut out = Vec::new();
-        for (a, paths) in selected {
-            judge_package(self, rule, a, paths, &mut used, &mut out);
-        }
+        judge_package(self, rule, a, paths, &mut used, &mut out);
+        let marks = used
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| **u)
+            .map(|(i, _)| i)
+            .collect();
+        (out, marks)
+    }
+
+    fn finish_together(
+        &self,
+        rule: &Rule,
+        selected: &[&Member],
+        used: &BTreeSet<usize>,
+    ) -> Vec<Finding> {
         // An entry about a package of this set that approved nothing: stale, or a typo. Entries
         // about packages the set does not hold say nothing here (an upload is checked against
         // the allow-list of a whole release).
-        for (e, used) in self.list.entries.iter().zip(used) {
-            let Some((a, _)) = selected
-                .iter()
-                .find(|(a, _)| e.matches_package(a.package.name()))
-            else {
+        let mut out = Vec::new();
+        for (i, e) in self.list.entries.iter().enumerate() {
+            let Some(member) = selected.iter().find(|m| e.matches_package(&m.name)) else {
                 continue;
             };
-            if used {
+            if used.contains(&i) {
                 continue;
             }
-            let mut f = Finding::of(
+            let mut f = Finding::about(
                 rule,
                 Status::Fail,
-                Some(a.package),
+                Some(member),
                 e.path(),
                 format!(
                     "unused allow-list entry ({}): it approves nothing in this set: {}",

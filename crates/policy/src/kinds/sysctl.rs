@@ -182,8 +182,9 @@ impl Sysctl {
         let key = &self.key;
         if !eval
             .set
+            .members()
             .iter()
-            .any(|a| rule.selects_package(a.package.name()))
+            .any(|m| rule.selects_package(&m.name))
         {
             let msg = "no package in the set to judge".to_string();
             return Finding::of(rule, Status::NotApplicable, None, None, msg, vec![]);
@@ -223,7 +224,7 @@ impl Sysctl {
                 None => format!("it must not be {}", self.forbidden.join(" or ")),
                 Some(a) => format!("expected {}", a.describe()),
             };
-            Finding::of(
+            Finding::about(
                 rule,
                 Status::Fail,
                 Some(pkg),
@@ -232,7 +233,7 @@ impl Sysctl {
                 evidence,
             )
         } else {
-            Finding::of(
+            Finding::about(
                 rule,
                 Status::Pass,
                 Some(pkg),
