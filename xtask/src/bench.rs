@@ -672,8 +672,9 @@ fn archive_section(root: &Path, exe: &Path) -> Result<()> {
         secs(started.elapsed())
     );
     println!(
-        "archive: cold means an empty facts cache, warm the same cache again; the page cache is \
-         warm (apt-ftparchive has just read the pool), so no run waits on the disk. One run each."
+        "archive: cold means no facts cache (every entry decoded), warm every entry's facts \
+         cached; the page cache is warm (apt-ftparchive has just read the pool), so no run \
+         waits on the disk. One run each."
     );
     let figures = measure_archive(exe, &dir, &large, &small)?;
     for line in figures.lines() {
@@ -686,9 +687,10 @@ fn archive_section(root: &Path, exe: &Path) -> Result<()> {
 struct ArchiveFigures {
     entries: usize,
     bytes: u64,
-    /// `debgate check --archive --format jsonl` on the large repository, cold (an empty facts
-    /// cache), then warm (the same cache).
+    /// `debgate check --archive --format jsonl` on the large repository: cold (no facts cache,
+    /// `--jobs 2`), filling an empty cache, then warm (the same cache).
     cold: Measured,
+    filled: Measured,
     warm: Measured,
     /// `dpkg-deb --fsys-tarfile` over the same files, one after another (summed).
     dpkg: Duration,
@@ -738,11 +740,12 @@ fn fresh_cache(dir: &Path, name: &str) -> Result<String> {
 /// Runs every archive measurement. Each row is measured here, in one place, so that the
 /// warm-cache row joins them without another set-up.
 fn measure_archive(exe: &Path, dir: &Path, large: &Repo, small: &Repo) -> Result<ArchiveFigures> {
-    // Cold: an empty facts cache, so every package is read (and its facts stored); warm: the
-    // same cache again, so none is.
-    let cache = fresh_cache(dir, "cache-large")?;
-    let cold = archive_run(exe, dir, large, &["--cache", &cache])?;
-    let warm = archive_run(exe, dir, large, &["--cache", &cache])?;
+    // Cold is decoding every entry with no facts cache: the repository repeats a few hundred
+    // real packages, so a cache would answer the repeats even on a first run (they have one
+    // SHA-256), and the dpkg-deb loop it is compared with decodes every entry too. One package
+    // at a time, then two at once (the machine's cores: what the default does here).
+    let one = archive_run(exe, dir, large, &["--no-cache", "--jobs", "1"])?;
+    let cold = archive_run(exe, dir, large, &["--no-cache", "--jobs", "2"])?;
     let mut dpkg = Duration::ZERO;
     for deb in &large.files {
         let m = best_of(
@@ -756,18 +759,21 @@ fn measure_archive(exe: &Path, dir: &Path, large: &Repo, small: &Repo) -> Result
         )?;
         dpkg += m.wall;
     }
-    // Decoding alone, one package at a time and two at once.
-    let one = archive_run(exe, dir, large, &["--no-cache", "--jobs", "1"])?;
-    let two = archive_run(exe, dir, large, &["--no-cache", "--jobs", "2"])?;
+    // Warm: every package's facts cached (a first run with the cache fills it), so none is
+    // downloaded or decoded; JSON Lines through the cache also streams, in bounded memory.
+    let cache = fresh_cache(dir, "cache-large")?;
+    let filled = archive_run(exe, dir, large, &["--cache", &cache])?;
+    let warm = archive_run(exe, dir, large, &["--cache", &cache])?;
     let small_cache = fresh_cache(dir, "cache-small")?;
     let small_run = archive_run(exe, dir, small, &["--cache", &small_cache])?;
     Ok(ArchiveFigures {
         entries: large.files.len(),
         bytes: large.pool_bytes(),
         cold,
+        filled,
         warm,
         dpkg,
-        jobs: Ok((one, two)),
+        jobs: Ok((one, cold)),
         small: small_run,
         small_entries: small.files.len(),
     })
@@ -788,7 +794,9 @@ impl ArchiveFigures {
             ratio(self.cold.wall, self.dpkg)
         )];
         lines.push(format!(
-            "archive warm: the same run with every package's facts cached: {} s, peak RSS {} MiB; warm / cold = {:.3} (target <= 0.05)",
+            "archive warm: with every package's facts cached (a first run filling an empty cache took {} s, peak RSS {} MiB): {} s, peak RSS {} MiB; warm / cold = {:.3} (target <= 0.05)",
+            secs(self.filled.wall),
+            mib(self.filled.max_rss),
             secs(self.warm.wall),
             mib(self.warm.max_rss),
             self.warm.wall.as_secs_f64() / self.cold.wall.as_secs_f64().max(1e-9)
@@ -805,14 +813,14 @@ impl ArchiveFigures {
             Err(why) => format!("jobs: not measured: {why}"),
         });
         lines.push(format!(
-            "archive memory: peak RSS with --format jsonl, {} entries {} MiB, {} entries {} MiB; {} / {} = {:.2} (target <= 1.1)",
+            "archive memory: peak RSS with --format jsonl through an empty facts cache (the streamed path), {} entries {} MiB, {} entries {} MiB; {} / {} = {:.2} (target <= 1.1)",
             self.small_entries,
             mib(self.small.max_rss),
             self.entries,
-            mib(self.cold.max_rss),
+            mib(self.filled.max_rss),
             self.entries,
             self.small_entries,
-            self.cold.max_rss as f64 / self.small.max_rss.max(1) as f64
+            self.filled.max_rss as f64 / self.small.max_rss.max(1) as f64
         ));
         lines
     }
