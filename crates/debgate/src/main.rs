@@ -187,6 +187,43 @@ impl RepoArgs {
     }
 }
 
+/// How `check` and `merge` judge and report: the rules, the waivers, the threshold, the format.
+#[derive(clap::Args)]
+struct JudgeArgs {
+    #[command(flatten)]
+    select: SelectArgs,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    format: CheckFormat,
+    /// Waiver file (TOML `[[waiver]]`); by default debian/debgate-waivers.toml when it exists.
+    #[arg(long, value_name = "FILE")]
+    waivers: Option<PathBuf>,
+    /// Read no waiver file, not even the default one.
+    #[arg(long, conflicts_with = "waivers")]
+    no_waivers: bool,
+    /// The lowest severity that fails the run.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    fail_on: FailOn,
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+    /// Also show passing and not-applicable results.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+impl JudgeArgs {
+    /// How a report of `rules` with `waivers` is gated and written.
+    fn gate<'a>(&self, rules: &'a RuleSet, waivers: &'a Waivers) -> Gate<'a> {
+        Gate {
+            rules,
+            waivers,
+            fail_on: self.fail_on,
+            color: self.color,
+            verbose: self.verbose,
+            format: self.format,
+        }
+    }
+}
+
 /// Which rules a command judges.
 #[derive(clap::Args)]
 struct SelectArgs {
@@ -268,27 +305,11 @@ enum Command {
     /// package, a bad policy or a bad waiver file.
     Check {
         #[command(flatten)]
-        select: SelectArgs,
-        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
-        format: CheckFormat,
-        /// Waiver file (TOML `[[waiver]]`); by default debian/debgate-waivers.toml when it exists.
-        #[arg(long, value_name = "FILE")]
-        waivers: Option<PathBuf>,
-        /// Read no waiver file, not even the default one.
-        #[arg(long, conflicts_with = "waivers")]
-        no_waivers: bool,
+        judge: JudgeArgs,
         /// Verify each .changes' OpenPGP signature against this keyring with gpgv (or sqv);
         /// an unsigned, badly signed or unknown-key upload then fails.
         #[arg(long, value_name = "FILE")]
         keyring: Option<PathBuf>,
-        /// The lowest severity that fails the run.
-        #[arg(long, value_enum, default_value_t = FailOn::Error)]
-        fail_on: FailOn,
-        #[arg(long, value_enum, default_value_t = Color::Auto)]
-        color: Color,
-        /// Also show passing and not-applicable results.
-        #[arg(short, long)]
-        verbose: bool,
         #[command(flatten)]
         read: ReadArgs,
         /// An apt repository to check instead of PATHs (repeatable): apt's one-line form,
@@ -311,19 +332,7 @@ enum Command {
     /// is the single run's. Give the shards' --policy, --tag and --limit options.
     Merge {
         #[command(flatten)]
-        select: SelectArgs,
-        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
-        format: CheckFormat,
-        #[arg(long, value_name = "FILE")]
-        waivers: Option<PathBuf>,
-        #[arg(long, conflicts_with = "waivers")]
-        no_waivers: bool,
-        #[arg(long, value_enum, default_value_t = FailOn::Error)]
-        fail_on: FailOn,
-        #[arg(long, value_enum, default_value_t = Color::Auto)]
-        color: Color,
-        #[arg(short, long)]
-        verbose: bool,
+        judge: JudgeArgs,
         #[command(flatten)]
         read: ReadArgs,
         /// The shards' JSON Lines outputs, every part once.
@@ -566,14 +575,8 @@ fn settings(read: &ReadArgs) -> Result<Settings> {
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Check {
-            select,
-            format,
-            waivers,
-            no_waivers,
+            judge,
             keyring,
-            fail_on,
-            color,
-            verbose,
             read,
             archive,
             mut repo,
@@ -583,7 +586,7 @@ fn run(cli: Cli) -> Result<u8> {
             // Every option value is checked before any input is looked at.
             let settings = settings(&read)?;
             repo.prepare(!archive.is_empty())?;
-            let (rules, known) = rules(&select)?;
+            let (rules, known) = rules(&judge.select)?;
             let rules = with_builtin_rules(rules).map_err(anyhow::Error::msg)?;
             if let Some(k) = &keyring {
                 if !k.is_file() {
@@ -621,7 +624,7 @@ fn run(cli: Cli) -> Result<u8> {
                 with_upload_rules(rules).map_err(anyhow::Error::msg)?
             };
             // A bad waiver file stops the run before any package is read, like a bad policy.
-            let waivers = check_waivers(&rules, &known, waivers, no_waivers)?;
+            let waivers = check_waivers(&rules, &known, judge.waivers.clone(), judge.no_waivers)?;
             let progress = progress::Progress::new();
             let mut shard_out = None;
             let report = if archive.is_empty() {
@@ -633,14 +636,14 @@ fn run(cli: Cli) -> Result<u8> {
                     &|done, total| progress.tick(done, total),
                 )
             } else {
-                let streams = matches!(format, CheckFormat::Jsonl) && repo.shard.is_none();
+                let streams = matches!(judge.format, CheckFormat::Jsonl) && repo.shard.is_none();
                 let checked = if streams {
                     // JSON Lines over repositories: each package judged and written as it is
                     // read again from the facts cache, in memory that does not grow with the
                     // repository (see `check_archives_streaming`).
                     let gating = debgate_check::archive::Gating {
                         waivers: &waivers,
-                        fail_on: fail_on.severity(),
+                        fail_on: judge.fail_on.severity(),
                         today: Date::today(),
                     };
                     match stream_archives(
@@ -687,41 +690,21 @@ fn run(cli: Cli) -> Result<u8> {
             };
             progress.finish();
             let shard = shard_out.as_ref().map(|(h, c)| (h, c.shard_items()));
-            let gate = Gate {
-                rules: &rules,
-                waivers: &waivers,
-                fail_on,
-                color,
-                verbose,
-                format,
-            };
-            gate.render(report, shard.as_ref().map(|(h, items)| (*h, &items[..])))
+            judge
+                .gate(&rules, &waivers)
+                .render(report, shard.as_ref().map(|(h, items)| (*h, &items[..])))
         }
         Command::Merge {
-            select,
-            format,
-            waivers,
-            no_waivers,
-            fail_on,
-            color,
-            verbose,
+            judge,
             read,
             shards,
         } => {
             let settings = settings(&read)?;
-            let (rules, known) = rules(&select)?;
+            let (rules, known) = rules(&judge.select)?;
             let rules = with_builtin_rules(rules).map_err(anyhow::Error::msg)?;
-            let waivers = check_waivers(&rules, &known, waivers, no_waivers)?;
+            let waivers = check_waivers(&rules, &known, judge.waivers.clone(), judge.no_waivers)?;
             let report = debgate_check::merge::merge(&rules, &settings.limits, &shards)?;
-            let gate = Gate {
-                rules: &rules,
-                waivers: &waivers,
-                fail_on,
-                color,
-                verbose,
-                format,
-            };
-            gate.render(report, None)
+            judge.gate(&rules, &waivers).render(report, None)
         }
         Command::Inspect {
             format,
