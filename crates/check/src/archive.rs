@@ -8,49 +8,13 @@ use crate::waivers::{Applier, Date, WaiverNotice, Waivers};
 pub use debgate_archive::read::{ArchiveArgs, ReadPackage, Repositories, Shard, Tick};
 use debgate_pipeline::{schedule_each, AnalyzedPackage, Settings};
 use debgate_policy::{Contribution, Finding, RuleSet, SetContext, Severity, Tally};
+use std::path::PathBuf;
 
 /// A checked repository run: the report, and what the user must be told once (a repository
 /// read unverified).
 pub struct ArchiveCheck {
     pub report: CheckReport,
     pub notices: Vec<String>,
-    /// The packages read, each with its place in the indexes: what a `--shard` run writes for
-    /// `debgate merge`.
-    pub analyzed: Vec<(usize, AnalyzedPackage)>,
-    /// The packages not read, (place, file, why); place 0 for an index paragraph that cannot
-    /// be used.
-    pub unreadable: Vec<(usize, String, String)>,
-}
-
-impl ArchiveCheck {
-    /// What a `--shard` run writes besides its report, in index order.
-    pub fn shard_items(&self) -> Vec<crate::merge::ShardItem<'_>> {
-        let mut items: Vec<(usize, crate::merge::ShardItem<'_>)> = self
-            .unreadable
-            .iter()
-            .map(|(ordinal, file, error)| {
-                (
-                    *ordinal,
-                    crate::merge::ShardItem::Unreadable {
-                        ordinal: *ordinal,
-                        file,
-                        error,
-                    },
-                )
-            })
-            .chain(self.analyzed.iter().map(|(ordinal, a)| {
-                (
-                    *ordinal,
-                    crate::merge::ShardItem::Facts {
-                        ordinal: *ordinal,
-                        package: &a.package,
-                    },
-                )
-            }))
-            .collect();
-        items.sort_by_key(|(ordinal, _)| *ordinal);
-        items.into_iter().map(|(_, item)| item).collect()
-    }
 }
 
 /// Check every selected package of the repositories. `Err` is why no run can happen (a bad
@@ -73,6 +37,61 @@ fn open(rules: &RuleSet, args: &ArchiveArgs<'_>) -> Result<Repositories, String>
     )
 }
 
+/// `check --archive … --shard K/N --format jsonl`: what `debgate merge` needs of this part,
+/// streamed: each package of the part read (through the facts cache, else through its index's
+/// check) and handed to `emit` as its facts with its place in the indexes, or as the reason it
+/// was not read, as soon as it is read; nothing is kept, so memory does not grow with the
+/// part. Nothing is judged here: the verdicts are the merge's, over every part. Returns whether
+/// a package (or an index paragraph) could not be read.
+pub fn read_shard(
+    rules: &RuleSet,
+    repos: &Repositories,
+    settings: &Settings,
+    progress: &(dyn Fn(Tick) + Sync),
+    emit: &(dyn Fn(crate::merge::ShardItem<'_>) + Sync),
+) -> bool {
+    let want = |p: &str| rules.wants_content(p);
+    let mut unreadable = false;
+    for (index, e) in &repos.unusable {
+        unreadable = true;
+        let file = index.display().to_string();
+        emit(crate::merge::ShardItem::Unreadable {
+            ordinal: 0,
+            file: &file,
+            error: e,
+        });
+    }
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    repos.read_each(settings, &want, &|i, (label, result)| {
+        let ordinal = repos.ordinal(i);
+        match result {
+            Ok(a) => emit(crate::merge::ShardItem::Facts {
+                ordinal,
+                package: &a.package,
+            }),
+            Err(e) => {
+                failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                let file = label.display().to_string();
+                emit(crate::merge::ShardItem::Unreadable {
+                    ordinal,
+                    file: &file,
+                    error: &e,
+                });
+            }
+        }
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        progress(repos.tick(n));
+    });
+    unreadable || failed.into_inner()
+}
+
+/// Open and verify the repositories and select the packages, as `check --archive` does (for
+/// [`read_shard`], which must know the chain verifies before it writes anything).
+pub fn open_repositories(rules: &RuleSet, args: &ArchiveArgs<'_>) -> Result<Repositories, String> {
+    open(rules, args)
+}
+
 /// [`check_archives`] of repositories already open: every package held until the set is judged.
 fn check_opened(
     rules: &RuleSet,
@@ -81,33 +100,24 @@ fn check_opened(
     progress: &(dyn Fn(Tick) + Sync),
 ) -> ArchiveCheck {
     let want = |p: &str| rules.wants_content(p);
-    let mut packages: Vec<PackageSummary> = Vec::new();
-    let mut unreadable: Vec<(usize, String, String)> = Vec::new();
-    for (index, e) in &repos.unusable {
-        packages.push(PackageSummary::failed(index, e));
-        unreadable.push((0, index.display().to_string(), e.clone()));
-    }
-    let mut analyzed: Vec<(usize, AnalyzedPackage)> = Vec::new();
-    let read = repos.read_all(settings, &want, progress);
-    for (i, (label, result)) in read.into_iter().enumerate() {
-        let ordinal = repos.ordinal(i);
+    let mut packages: Vec<PackageSummary> = repos
+        .unusable
+        .iter()
+        .map(|(index, e)| PackageSummary::failed(index, e))
+        .collect();
+    let mut analyzed: Vec<AnalyzedPackage> = Vec::new();
+    for (label, result) in repos.read_all(settings, &want, progress) {
         match result {
             Ok(a) => {
                 packages.push(PackageSummary::of(&a.package));
-                analyzed.push((ordinal, a));
+                analyzed.push(a);
             }
-            Err(e) => {
-                packages.push(PackageSummary::failed(&label, &e));
-                unreadable.push((ordinal, label.display().to_string(), e));
-            }
+            Err(e) => packages.push(PackageSummary::failed(&label, &e)),
         }
     }
-    let findings = crate::findings(rules, analyzed.iter().map(|(_, a)| a));
     ArchiveCheck {
-        report: CheckReport::new(packages, findings),
+        report: CheckReport::new(packages, crate::findings(rules, &analyzed)),
         notices: repos.notices,
-        analyzed,
-        unreadable,
     }
 }
 
@@ -175,13 +185,94 @@ pub fn check_archives_streaming(
             rules, repos, settings, progress,
         )));
     }
+    let (waivers, summary) =
+        stream_judge(rules, &repos, settings, gating, progress, judging, emit)?;
+    Ok(Checked::Streamed(StreamedCheck {
+        waivers,
+        summary,
+        notices: repos.notices,
+    }))
+}
+
+/// Packages that can be read twice in one order: what [`stream_judge`] judges (a repository's
+/// through the facts cache, or the facts of `debgate merge`'s parts).
+pub(crate) trait TwoPass: Sync {
+    /// How many packages.
+    fn len(&self) -> usize;
+    /// Where package `i` came from.
+    fn label(&self, i: usize) -> PathBuf;
+    /// What could not be listed as a package at all, as error lines, before any package.
+    fn unusable(&self) -> Vec<PackageSummary>;
+    /// The first pass: every package, each handed to `sink` as soon as it is read.
+    fn read_each(
+        &self,
+        settings: &Settings,
+        want: &(dyn Fn(&str) -> bool + Sync),
+        sink: &(dyn Fn(usize, ReadPackage) + Sync),
+    );
+    /// The second pass: package `i` again.
+    fn read(
+        &self,
+        i: usize,
+        settings: &Settings,
+        want: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<AnalyzedPackage, String>;
+    /// How far the first pass has got after `done` packages.
+    fn tick(&self, done: usize) -> Tick;
+}
+
+impl TwoPass for Repositories {
+    fn len(&self) -> usize {
+        Repositories::len(self)
+    }
+    fn label(&self, i: usize) -> PathBuf {
+        Repositories::label(self, i)
+    }
+    fn unusable(&self) -> Vec<PackageSummary> {
+        self.unusable
+            .iter()
+            .map(|(index, e)| PackageSummary::failed(index, e))
+            .collect()
+    }
+    fn read_each(
+        &self,
+        settings: &Settings,
+        want: &(dyn Fn(&str) -> bool + Sync),
+        sink: &(dyn Fn(usize, ReadPackage) + Sync),
+    ) {
+        Repositories::read_each(self, settings, want, sink)
+    }
+    fn read(
+        &self,
+        i: usize,
+        settings: &Settings,
+        want: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<AnalyzedPackage, String> {
+        Repositories::read(self, i, settings, want)
+    }
+    fn tick(&self, done: usize) -> Tick {
+        Repositories::tick(self, done)
+    }
+}
+
+/// The two passes of a streamed check over `repos` (see [`check_archives_streaming`]): every
+/// result handed to `emit` as it is judged and gated. Returns the waivers' notices and the
+/// summary.
+pub(crate) fn stream_judge(
+    rules: &RuleSet,
+    repos: &dyn TwoPass,
+    settings: &Settings,
+    gating: &Gating<'_>,
+    progress: &(dyn Fn(Tick) + Sync),
+    judging: &(dyn Fn(usize, usize) + Sync),
+    emit: &(dyn Fn(Streamed<'_>) + Sync),
+) -> Result<(Vec<WaiverNotice>, Summary), String> {
     let want = |p: &str| rules.wants_content(p);
     let mut state = Gate {
         applier: gating.waivers.applier(rules, gating.today),
         counts: Counts::default(),
     };
-    for (index, e) in &repos.unusable {
-        let p = PackageSummary::failed(index, e);
+    for p in repos.unusable() {
         state.counts.package(&p);
         emit(Streamed::Package(&p, &[]));
     }
@@ -338,11 +429,7 @@ pub fn check_archives_streaming(
     emit(Streamed::Set(&results));
     let waivers = state.applier.notices();
     let summary = state.counts.summary(&waivers, gating.fail_on);
-    Ok(Checked::Streamed(StreamedCheck {
-        waivers,
-        summary,
-        notices: repos.notices,
-    }))
+    Ok((waivers, summary))
 }
 
 /// What the first pass keeps of a package: its line (which also names it for the duplicate

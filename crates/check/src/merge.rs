@@ -15,11 +15,11 @@ use crate::report::{CheckReport, PackageSummary};
 use crate::AnalyzedPackage;
 use debgate_facts::stored::{Stored, FACTS_FORMAT};
 use debgate_facts::Package;
-use debgate_pipeline::analyze_package;
+use debgate_pipeline::{analyze_package, schedule_each, Settings};
 use debgate_policy::RuleSet;
 use debgate_reader::Limits;
 use serde::{Deserialize, Serialize};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -70,6 +70,8 @@ pub enum ShardItem<'a> {
         file: &'a str,
         error: &'a str,
     },
+    /// The part is whole: `lines` facts and unreadable lines came before it.
+    End { lines: usize },
 }
 
 /// The line of a [`ShardItem`], serialized.
@@ -84,6 +86,9 @@ pub enum ShardLine<'a> {
         ordinal: usize,
         file: &'a str,
         error: &'a str,
+    },
+    ShardEnd {
+        lines: usize,
     },
 }
 
@@ -103,23 +108,33 @@ impl<'a> From<&ShardItem<'a>> for ShardLine<'a> {
                 file,
                 error,
             },
+            ShardItem::End { lines } => ShardLine::ShardEnd { lines },
         }
     }
 }
 
-/// The lines a merge reads; every other type (the shard's own report) is passed over.
+/// A facts line read again to judge its package: only its facts are built.
+#[derive(Deserialize)]
+struct FactsLine {
+    facts: Box<Stored>,
+}
+
+/// A line as the first scan reads it: its type and place, and for a facts line nothing else
+/// (its facts are skipped, not built, and read again when the package is judged).
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
-enum Line {
+enum Scanned {
     Shard(ShardHeader),
     Facts {
         ordinal: usize,
-        facts: Box<Stored>,
     },
     Unreadable {
         ordinal: usize,
         file: String,
         error: String,
+    },
+    ShardEnd {
+        lines: usize,
     },
 }
 
@@ -143,38 +158,61 @@ pub enum MergeError {
     Mismatch(String),
 }
 
-/// A shard's package, by its place in the indexes: its facts, or (file, why) it was not read.
-type Placed = (usize, Result<Package, (String, String)>);
+/// One package line of a part: where it is, and what the scan learnt of it.
+#[derive(Debug, Clone)]
+struct Record {
+    ordinal: usize,
+    part: usize,
+    /// The line's number and byte offset in its part, to read it again.
+    line: usize,
+    offset: u64,
+    /// `None` for facts; (file, why) for a package that was not read.
+    unreadable: Option<(String, String)>,
+}
 
-/// One shard's output, read.
+/// One shard's output, scanned.
 struct Part {
     path: PathBuf,
     header: ShardHeader,
     k: u64,
     n: u64,
-    items: Vec<Placed>,
+    records: Vec<Record>,
 }
 
-fn read_part(path: &Path) -> Result<Part, MergeError> {
+/// Read the next line of `input` (at most [`MAX_LINE_BYTES`]) into `buf`; `Ok(false)` at the end.
+fn next_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<Option<usize>> {
+    buf.clear();
+    let n = input.take(MAX_LINE_BYTES + 1).read_until(b'\n', buf)?;
+    Ok((n > 0).then_some(n))
+}
+
+/// The types of line a merge reads; others (a report's lines) are passed over unparsed.
+fn is_shard_line(buf: &[u8]) -> bool {
+    [
+        &b"{\"type\":\"shard\""[..],
+        b"{\"type\":\"facts\"",
+        b"{\"type\":\"unreadable\"",
+        b"{\"type\":\"shard-end\"",
+    ]
+    .iter()
+    .any(|p| buf.starts_with(p))
+}
+
+fn scan_part(index: usize, path: &Path) -> Result<Part, MergeError> {
     let io = |source| MergeError::Io {
         path: path.to_path_buf(),
         source,
     };
     let mut input = BufReader::new(std::fs::File::open(path).map_err(io)?);
     let mut header: Option<ShardHeader> = None;
-    let mut items = Vec::new();
+    let mut records = Vec::new();
+    let mut end: Option<usize> = None;
     let mut buf = Vec::new();
-    let mut line = 0;
-    loop {
-        buf.clear();
+    let (mut line, mut offset) = (0, 0u64);
+    while let Some(n) = next_line(&mut input, &mut buf).map_err(io)? {
         line += 1;
-        let n = (&mut input)
-            .take(MAX_LINE_BYTES + 1)
-            .read_until(b'\n', &mut buf)
-            .map_err(io)?;
-        if n == 0 {
-            break;
-        }
+        let at = offset;
+        offset += n as u64;
         let bad = |what: String| MergeError::Line {
             path: path.to_path_buf(),
             line,
@@ -183,12 +221,7 @@ fn read_part(path: &Path) -> Result<Part, MergeError> {
         if n as u64 > MAX_LINE_BYTES {
             return Err(bad(format!("longer than {MAX_LINE_BYTES} bytes")));
         }
-        // Only the lines a merge reads are parsed whole; the shard's own report lines are
-        // told apart by their type and passed over.
-        if !(buf.starts_with(b"{\"type\":\"shard\"")
-            || buf.starts_with(b"{\"type\":\"facts\"")
-            || buf.starts_with(b"{\"type\":\"unreadable\""))
-        {
+        if !is_shard_line(&buf) {
             if header.is_none() {
                 return Err(MergeError::NotAShard {
                     path: path.to_path_buf(),
@@ -196,32 +229,57 @@ fn read_part(path: &Path) -> Result<Part, MergeError> {
             }
             continue;
         }
-        let parsed: Line = serde_json::from_slice(&buf).map_err(|e| bad(e.to_string()))?;
-        match (parsed, &header) {
-            (Line::Shard(h), None) => header = Some(h),
-            (Line::Shard(_), Some(_)) => return Err(bad("a second shard line".to_string())),
+        let scanned: Scanned = serde_json::from_slice(&buf).map_err(|e| bad(e.to_string()))?;
+        if end.is_some() {
+            return Err(bad("a line after the shard's closing line".to_string()));
+        }
+        let record = |ordinal, unreadable| Record {
+            ordinal,
+            part: index,
+            line,
+            offset: at,
+            unreadable,
+        };
+        match (scanned, &header) {
+            (Scanned::Shard(h), None) => header = Some(h),
+            (Scanned::Shard(_), Some(_)) => return Err(bad("a second shard line".to_string())),
             (_, None) => {
                 return Err(MergeError::NotAShard {
                     path: path.to_path_buf(),
                 })
             }
-            (Line::Facts { ordinal, facts }, Some(_)) => {
-                let package = facts.into_package().map_err(|e| bad(e.to_string()))?;
-                items.push((ordinal, Ok(package)));
-            }
+            (Scanned::ShardEnd { lines }, Some(_)) => end = Some(lines),
+            (Scanned::Facts { ordinal }, Some(_)) => records.push(record(ordinal, None)),
             (
-                Line::Unreadable {
+                Scanned::Unreadable {
                     ordinal,
                     file,
                     error,
                 },
                 Some(_),
-            ) => items.push((ordinal, Err((file, error)))),
+            ) => records.push(record(ordinal, Some((file, error)))),
         }
     }
     let header = header.ok_or_else(|| MergeError::NotAShard {
         path: path.to_path_buf(),
     })?;
+    // A part cut short (a runner killed, a disk full) would silently lose packages.
+    match end {
+        Some(n) if n == records.len() => {}
+        Some(n) => {
+            return Err(MergeError::Mismatch(format!(
+                "{}: its closing line announces {n} package line(s), but {} came before it",
+                path.display(),
+                records.len()
+            )))
+        }
+        None => {
+            return Err(MergeError::Mismatch(format!(
+                "{}: no closing `\"type\": \"shard-end\"` line: the part is not whole (was its run cut short?)",
+                path.display()
+            )))
+        }
+    }
     let (k, n) = header
         .shard
         .split_once('/')
@@ -237,21 +295,121 @@ fn read_part(path: &Path) -> Result<Part, MergeError> {
         header,
         k,
         n,
-        items,
+        records,
     })
 }
 
-/// Read the shards' outputs and judge their packages as one set with `rules`, read as `limits`
-/// say (they must be the shards' limits). `Err` is why they make no whole.
-pub fn merge(
-    rules: &RuleSet,
-    limits: &Limits,
-    shards: &[PathBuf],
-) -> Result<CheckReport, MergeError> {
-    let parts = shards
-        .iter()
-        .map(|p| read_part(p))
-        .collect::<Result<Vec<Part>, MergeError>>()?;
+/// Every part of one split, scanned and checked to make one whole, its packages in a single
+/// run's order: what both the in-memory and the streamed merge read.
+pub struct Parts {
+    paths: Vec<PathBuf>,
+    /// Index paragraphs that could not be used (place 0), first, as in a single run.
+    unusable: Vec<(String, String)>,
+    /// Every other package line, by its place in the indexes.
+    records: Vec<Record>,
+    limits: Limits,
+}
+
+impl Parts {
+    /// Scan `shards` and check that they are every part of one split, read by this debgate with
+    /// `limits` for `rules`.
+    pub fn open(rules: &RuleSet, limits: &Limits, shards: &[PathBuf]) -> Result<Parts, MergeError> {
+        let parts = shards
+            .iter()
+            .enumerate()
+            .map(|(i, p)| scan_part(i, p))
+            .collect::<Result<Vec<Part>, MergeError>>()?;
+        check_whole(rules, limits, &parts)?;
+        let mut records: Vec<Record> = parts.into_iter().flat_map(|p| p.records).collect();
+        // One run's order; the sort is stable, so the unusable paragraphs (place 0) keep theirs.
+        records.sort_by_key(|r| r.ordinal);
+        let split = records.partition_point(|r| r.ordinal == 0);
+        let unusable = records
+            .drain(..split)
+            .filter_map(|r| r.unreadable)
+            .collect();
+        Ok(Parts {
+            paths: shards.to_vec(),
+            unusable,
+            records,
+            limits: limits.clone(),
+        })
+    }
+
+    /// Read package `i`'s facts line again and analyse the facts.
+    fn package(&self, i: usize) -> Result<AnalyzedPackage, String> {
+        let r = &self.records[i];
+        if let Some((_, error)) = &r.unreadable {
+            return Err(error.clone());
+        }
+        let path = &self.paths[r.part];
+        let at = |what: String| format!("{} line {}: {what}", path.display(), r.line);
+        let mut file = std::fs::File::open(path).map_err(|e| at(e.to_string()))?;
+        file.seek(SeekFrom::Start(r.offset))
+            .map_err(|e| at(e.to_string()))?;
+        let mut buf = Vec::new();
+        next_line(&mut BufReader::new(file), &mut buf).map_err(|e| at(e.to_string()))?;
+        if !buf.starts_with(b"{\"type\":\"facts\"") {
+            return Err(at(
+                "not the facts line the first reading found here (did the file change?)"
+                    .to_string(),
+            ));
+        }
+        let line: FactsLine = serde_json::from_slice(&buf).map_err(|e| at(e.to_string()))?;
+        let package = line.facts.into_package().map_err(|e| at(e.to_string()))?;
+        Ok(analyze_package(package, &self.limits))
+    }
+}
+
+impl crate::archive::TwoPass for Parts {
+    fn len(&self) -> usize {
+        self.records.len()
+    }
+    fn label(&self, i: usize) -> PathBuf {
+        let r = &self.records[i];
+        match &r.unreadable {
+            Some((file, _)) => PathBuf::from(file),
+            None => PathBuf::from(format!("{} line {}", self.paths[r.part].display(), r.line)),
+        }
+    }
+    fn unusable(&self) -> Vec<PackageSummary> {
+        self.unusable
+            .iter()
+            .map(|(file, error)| PackageSummary::failed(Path::new(file), error))
+            .collect()
+    }
+    fn read_each(
+        &self,
+        settings: &Settings,
+        _want: &(dyn Fn(&str) -> bool + Sync),
+        sink: &(dyn Fn(usize, crate::archive::ReadPackage) + Sync),
+    ) {
+        schedule_each(
+            self.records.len(),
+            settings,
+            &|i, _| (self.label(i), self.package(i)),
+            sink,
+        )
+    }
+    fn read(
+        &self,
+        i: usize,
+        _settings: &Settings,
+        _want: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<AnalyzedPackage, String> {
+        self.package(i)
+    }
+    fn tick(&self, done: usize) -> crate::archive::Tick {
+        crate::archive::Tick {
+            done,
+            total: self.records.len(),
+            ..crate::archive::Tick::default()
+        }
+    }
+}
+
+/// Refuse parts that make no whole, before anything is judged.
+fn check_whole(rules: &RuleSet, limits: &Limits, parts: &[Part]) -> Result<(), MergeError> {
     let Some(first) = parts.first() else {
         return Err(MergeError::Mismatch("no shard given".to_string()));
     };
@@ -261,7 +419,7 @@ pub fn merge(
     };
     let n = first.n;
     let mut seen = vec![None::<&Path>; n as usize];
-    for p in &parts {
+    for p in parts {
         let h = ShardHeader {
             shard: String::new(),
             ..p.header.clone()
@@ -316,29 +474,51 @@ pub fn merge(
             missing.join(", ")
         )));
     }
+    Ok(())
+}
 
-    let mut items: Vec<Placed> = parts.into_iter().flat_map(|p| p.items).collect();
-    // One run's order: index paragraphs that cannot be used (ordinal 0) first, then the
-    // packages in index order. The sort is stable, so those paragraphs keep theirs.
-    items.sort_by_key(|(ordinal, _)| *ordinal);
-    let mut unusable = Vec::new();
-    let mut packages = Vec::new();
+/// Read the shards' outputs and judge their packages as one set with `rules`, read as `limits`
+/// say (they must be the shards' limits), holding every package: the report a single run
+/// gives, in any format. `Err` is why they make no whole.
+pub fn merge(
+    rules: &RuleSet,
+    limits: &Limits,
+    shards: &[PathBuf],
+) -> Result<CheckReport, MergeError> {
+    let parts = Parts::open(rules, limits, shards)?;
+    let mut packages = crate::archive::TwoPass::unusable(&parts);
     let mut analyzed: Vec<AnalyzedPackage> = Vec::new();
-    for (ordinal, item) in items {
-        match item {
-            Ok(package) => {
-                packages.push(PackageSummary::of(&package));
-                analyzed.push(analyze_package(package, limits));
+    for i in 0..parts.records.len() {
+        match parts.package(i) {
+            Ok(a) => {
+                packages.push(PackageSummary::of(&a.package));
+                analyzed.push(a);
             }
-            Err((file, error)) if ordinal == 0 => {
-                unusable.push(PackageSummary::failed(Path::new(&file), &error))
-            }
-            Err((file, error)) => packages.push(PackageSummary::failed(Path::new(&file), &error)),
+            Err(e) => packages.push(PackageSummary::failed(
+                &crate::archive::TwoPass::label(&parts, i),
+                &e,
+            )),
         }
     }
-    unusable.extend(packages);
     Ok(CheckReport::new(
-        unusable,
+        packages,
         crate::findings(rules, &analyzed),
     ))
+}
+
+/// [`merge`] for `--format jsonl`: the parts read twice (their facts lines, from disk), each
+/// package judged and handed to `emit` as it is, so that memory does not grow with the
+/// archive (see `archive::check_archives_streaming`, which this shares). Returns the waivers'
+/// notices and the summary.
+pub fn merge_streaming(
+    rules: &RuleSet,
+    shards: &[PathBuf],
+    settings: &Settings,
+    gating: &crate::archive::Gating<'_>,
+    judging: &(dyn Fn(usize, usize) + Sync),
+    emit: &(dyn Fn(crate::archive::Streamed<'_>) + Sync),
+) -> Result<(Vec<crate::waivers::WaiverNotice>, crate::report::Summary), MergeError> {
+    let parts = Parts::open(rules, &settings.limits, shards)?;
+    crate::archive::stream_judge(rules, &parts, settings, gating, &|_| {}, judging, emit)
+        .map_err(MergeError::Mismatch)
 }

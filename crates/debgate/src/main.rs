@@ -6,7 +6,6 @@ mod progress;
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use debgate_check::archive::Repositories;
-use debgate_check::CheckReport;
 use debgate_check::{
     check_inputs_with_progress, collect_check_inputs, inspect, selection, with_builtin_rules,
     with_upload_rules, Date, Settings, SignatureError, Verifier, Waivers, DEFAULT_WAIVERS,
@@ -626,7 +625,6 @@ fn run(cli: Cli) -> Result<u8> {
             // A bad waiver file stops the run before any package is read, like a bad policy.
             let waivers = check_waivers(&rules, &known, judge.waivers.clone(), judge.no_waivers)?;
             let progress = progress::Progress::new();
-            let mut shard_out = None;
             let report = if archive.is_empty() {
                 check_inputs_with_progress(
                     &rules,
@@ -636,6 +634,9 @@ fn run(cli: Cli) -> Result<u8> {
                     &|done, total| progress.tick(done, total),
                 )
             } else {
+                if let (CheckFormat::Jsonl, Some(shard)) = (judge.format, repo.shard) {
+                    return write_shard(&rules, &repo.with(&archive), shard, &settings, &progress);
+                }
                 let streams = matches!(judge.format, CheckFormat::Jsonl) && repo.shard.is_none();
                 let checked = if streams {
                     // JSON Lines over repositories: each package judged and written as it is
@@ -666,21 +667,9 @@ fn run(cli: Cli) -> Result<u8> {
                     )
                 };
                 match checked {
-                    Ok(mut c) => {
+                    Ok(c) => {
                         warn_once(&c.notices);
-                        let report = std::mem::replace(
-                            &mut c.report,
-                            CheckReport::new(Vec::new(), Vec::new()),
-                        );
-                        if let Some(shard) = repo.shard {
-                            let header = debgate_check::merge::ShardHeader::new(
-                                &shard.to_string(),
-                                &settings.limits,
-                                &rules,
-                            );
-                            shard_out = Some((header, c));
-                        }
-                        report
+                        c.report
                     }
                     Err(e) => {
                         progress.finish();
@@ -689,10 +678,7 @@ fn run(cli: Cli) -> Result<u8> {
                 }
             };
             progress.finish();
-            let shard = shard_out.as_ref().map(|(h, c)| (h, c.shard_items()));
-            judge
-                .gate(&rules, &waivers)
-                .render(report, shard.as_ref().map(|(h, items)| (*h, &items[..])))
+            judge.gate(&rules, &waivers).render(report)
         }
         Command::Merge {
             judge,
@@ -703,8 +689,28 @@ fn run(cli: Cli) -> Result<u8> {
             let (rules, known) = rules(&judge.select)?;
             let rules = with_builtin_rules(rules).map_err(anyhow::Error::msg)?;
             let waivers = check_waivers(&rules, &known, judge.waivers.clone(), judge.no_waivers)?;
+            if let CheckFormat::Jsonl = judge.format {
+                // Streamed: each part's facts read twice from disk, memory that does not grow
+                // with the archive.
+                let gating = debgate_check::archive::Gating {
+                    waivers: &waivers,
+                    fail_on: judge.fail_on.severity(),
+                    today: Date::today(),
+                };
+                return stream_jsonl(|emit| {
+                    debgate_check::merge::merge_streaming(
+                        &rules,
+                        &shards,
+                        &settings,
+                        &gating,
+                        &|_, _| {},
+                        emit,
+                    )
+                    .map_err(|e| e.to_string())
+                });
+            }
             let report = debgate_check::merge::merge(&rules, &settings.limits, &shards)?;
-            judge.gate(&rules, &waivers).render(report, None)
+            judge.gate(&rules, &waivers).render(report)
         }
         Command::Inspect {
             format,
@@ -1141,6 +1147,96 @@ fn stream_archives(
     ))
 }
 
+/// Write a streamed judging's JSON Lines to stdout: each package and its results as `run`
+/// hands them on, then the waivers and the summary; the exit status is the summary's.
+fn stream_jsonl(
+    run: impl FnOnce(
+        &(dyn Fn(debgate_check::archive::Streamed<'_>) + Sync),
+    ) -> std::result::Result<
+        (
+            Vec<debgate_check::waivers::WaiverNotice>,
+            debgate_check::Summary,
+        ),
+        String,
+    >,
+) -> Result<u8> {
+    use debgate_check::archive::Streamed;
+    // The sink and the first write error (a closed pipe, a full disk), which ends the output.
+    let sink = std::sync::Mutex::new((JsonlSink::new(std::io::stdout()), None::<RenderError>));
+    let write = |f: &dyn Fn(&mut JsonlSink<std::io::Stdout>) -> Result<(), RenderError>| {
+        let Ok(mut guard) = sink.lock() else { return };
+        let (out, broken) = &mut *guard;
+        if broken.is_none() {
+            *broken = f(out).err();
+        }
+    };
+    let (waivers, summary) = run(&|item| match item {
+        Streamed::Package(p, results) => write(&|out| {
+            out.package_done(p)?;
+            out.results(results)
+        }),
+        Streamed::Set(results) => write(&|out| out.results(results)),
+    })
+    .map_err(anyhow::Error::msg)?;
+    let (out, broken) = sink
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("the output was lost"))?;
+    let written = match broken {
+        Some(e) => Err(e),
+        None => out.finish(&waivers, &summary).map(drop),
+    };
+    emit(written)?;
+    Ok(u8::try_from(summary.exit_code()).unwrap_or(EXIT_BAD_INPUT))
+}
+
+/// `check --archive … --shard K/N --format jsonl`: a shard line, then each package's facts
+/// (or why it was not read) as it is read, for `debgate merge`, which judges. Exit 0, or 2 when
+/// a package could not be read.
+fn write_shard(
+    rules: &RuleSet,
+    args: &debgate_check::archive::ArchiveArgs<'_>,
+    shard: debgate_check::archive::Shard,
+    settings: &Settings,
+    progress: &progress::Progress,
+) -> Result<u8> {
+    let header =
+        debgate_check::merge::ShardHeader::new(&shard.to_string(), &settings.limits, rules);
+    let sink = std::sync::Mutex::new((JsonlSink::new(std::io::stdout()), None::<RenderError>));
+    let write = |f: &dyn Fn(&mut JsonlSink<std::io::Stdout>) -> Result<(), RenderError>| {
+        let Ok(mut guard) = sink.lock() else { return };
+        let (out, broken) = &mut *guard;
+        if broken.is_none() {
+            *broken = f(out).err();
+        }
+    };
+    // Nothing is written unless the chain verifies: a shard's output is whole or absent.
+    let repos = debgate_check::archive::open_repositories(rules, args).map_err(|e| {
+        progress.finish();
+        anyhow::anyhow!("{e}")
+    })?;
+    warn_once(&repos.notices);
+    write(&|out| out.shard(&header));
+    let counts = std::sync::atomic::AtomicUsize::new(0);
+    let unreadable = debgate_check::archive::read_shard(
+        rules,
+        &repos,
+        settings,
+        &|t| progress.tick_archive(t),
+        &|item| {
+            counts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            write(&|out| out.shard_item(&item))
+        },
+    );
+    progress.finish();
+    // The closing line: a merge takes a part only whole, with every line it announces.
+    let lines = counts.into_inner();
+    write(&|out| out.shard_item(&debgate_check::merge::ShardItem::End { lines }));
+    if let Some(e) = sink.into_inner().ok().and_then(|(_, broken)| broken) {
+        emit(Err(e))?;
+    }
+    Ok(if unreadable { EXIT_BAD_INPUT } else { 0 })
+}
+
 /// How a check's report is gated and written: by `check` and by `merge`.
 struct Gate<'a> {
     rules: &'a RuleSet,
@@ -1152,16 +1248,8 @@ struct Gate<'a> {
 }
 
 impl Gate<'_> {
-    /// Apply the waivers and `--fail-on`, write the report (after a shard's lines, for
-    /// `--shard` with JSON Lines), and give the exit status.
-    fn render(
-        &self,
-        mut report: debgate_check::CheckReport,
-        shard: Option<(
-            &debgate_check::merge::ShardHeader,
-            &[debgate_check::merge::ShardItem<'_>],
-        )>,
-    ) -> Result<u8> {
+    /// Apply the waivers and `--fail-on`, write the report, and give the exit status.
+    fn render(&self, mut report: debgate_check::CheckReport) -> Result<u8> {
         let fail_on = self.fail_on.severity();
         report.gate(self.rules, self.waivers, fail_on, Date::today());
         let opts = RenderOptions {
@@ -1176,14 +1264,7 @@ impl Gate<'_> {
         let out = &mut std::io::stdout().lock();
         emit(match self.format {
             CheckFormat::Json => debgate_render::json(&report, out),
-            CheckFormat::Jsonl => {
-                let mut sink = JsonlSink::new(out);
-                let shard_lines = shard.map_or(Ok(()), |(header, items)| {
-                    sink.shard(header)?;
-                    items.iter().try_for_each(|i| sink.shard_item(i))
-                });
-                shard_lines.and_then(|()| sink.report(&report).map(drop))
-            }
+            CheckFormat::Jsonl => JsonlSink::new(out).report(&report).map(drop),
             CheckFormat::Junit => debgate_render::junit(&report, &opts, out),
             CheckFormat::Sarif => {
                 let cwd = std::env::current_dir().ok();

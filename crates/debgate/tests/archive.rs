@@ -512,6 +512,24 @@ fn merged_shards_are_the_single_run() {
             "--shard",
             &shard,
         ]);
+        // A shard reads and writes facts; the verdicts are the merge's.
+        assert_eq!(
+            part.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&part.stderr)
+        );
+        let text = String::from_utf8_lossy(&part.stdout).into_owned();
+        assert!(text.starts_with(r#"{"type":"shard""#), "{text}");
+        assert!(text
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with(r#"{"type":"shard-end""#));
+        assert!(
+            !text.contains(r#""type":"result""#),
+            "a shard judges nothing"
+        );
         let file = out.path().join(format!("shard-{k}.jsonl"));
         std::fs::write(&file, &part.stdout).unwrap();
         files.push(file.to_string_lossy().into_owned());
@@ -531,6 +549,23 @@ fn merged_shards_are_the_single_run() {
         json(&whole),
         "the merged report is the single run's"
     );
+    // As JSON Lines, the merge streams (each part's facts read twice from disk); its lines are
+    // the single run's.
+    let mut argv = vec!["merge", "--format", "jsonl"];
+    argv.extend(files.iter().map(String::as_str));
+    let streamed = debgate(&argv);
+    let single = debgate(&[
+        "check",
+        "--format",
+        "jsonl",
+        "--archive",
+        &s,
+        "--archive-keyring",
+        &kr,
+        "--no-cache",
+    ]);
+    assert_eq!(streamed.status.code(), single.status.code());
+    assert_eq!(lines_by_type(&streamed), lines_by_type(&single));
 
     // Shards that make no whole are refused, judging nothing.
     let refused = |argv: &[&str], why: &str| {
@@ -541,6 +576,22 @@ fn merged_shards_are_the_single_run() {
         assert!(err.contains(why), "{argv:?}: {err}");
     };
     refused(&["merge", &files[0], &files[1]], "part(s) 3/3 missing");
+    // A part cut short (its runner killed) is not whole: its closing line is missing, or
+    // announces lines that are not there.
+    let text = std::fs::read_to_string(&files[2]).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let cut = out.path().join("cut.jsonl");
+    std::fs::write(&cut, lines[..lines.len() - 1].join("\n") + "\n").unwrap();
+    let cut = cut.to_string_lossy().into_owned();
+    refused(&["merge", &files[0], &files[1], &cut], "not whole");
+    if lines.len() > 2 {
+        let mut short = lines.clone();
+        short.remove(1);
+        let dropped = out.path().join("dropped.jsonl");
+        std::fs::write(&dropped, short.join("\n") + "\n").unwrap();
+        let dropped = dropped.to_string_lossy().into_owned();
+        refused(&["merge", &files[0], &files[1], &dropped], "announces");
+    }
     refused(
         &["merge", &files[0], &files[0], &files[1], &files[2]],
         "given twice",
