@@ -273,14 +273,12 @@ impl Repositories {
         let result = match cache {
             Some((cache, wants)) => {
                 let key = cache_key(e.sha256, settings, wants);
-                analyze_cached(Some(cache), Some(&key), &label, &settings.limits, download).map(
-                    |(a, how)| {
-                        if how == Cached::Hit {
-                            self.hits.fetch_add(1, Ordering::Relaxed);
-                        }
-                        a
-                    },
-                )
+                analyze_cached(Some(cache), Some(&key), &label, download).map(|(a, how)| {
+                    if how == Cached::Hit {
+                        self.hits.fetch_add(1, Ordering::Relaxed);
+                    }
+                    a
+                })
             }
             None => download(),
         };

@@ -1,11 +1,16 @@
 //! One entry's bytes: a fixed header (magic, format, the key's id, the payload's SHA-256 and
-//! length) and the payload, the facts' full form ([`debgate_facts::stored`]) as JSON
-//! compressed with zstd. Decoding trusts nothing: every header field is checked, the checksum
-//! before the payload is decompressed, and decompression is capped.
+//! length) and the payload, the facts' full form ([`debgate_facts::stored`]) and the scripts'
+//! analyses ([`debgate_script::stored`]) as JSON compressed with zstd. Decoding trusts nothing:
+//! every header field is checked, the checksum before the payload is decompressed,
+//! decompression is capped, and the analyses must fit the package's scripts.
 
 use crate::key::KeyId;
-use debgate_facts::stored::Stored;
-use debgate_facts::Package;
+use crate::Facts;
+use debgate_facts::stored::{Stored, StoredRef};
+use debgate_facts::{Package, ScriptName};
+use debgate_script::stored::{StoredAnalysis, StoredAnalysisError, StoredAnalysisRef};
+use debgate_script::Analysis;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use thiserror::Error;
@@ -14,8 +19,9 @@ use thiserror::Error;
 pub const MAGIC: &[u8; 8] = b"DGFACTS\n";
 
 /// The version of this layout. Bump it when the header or the payload's encoding changes; it
-/// is in the key too, so entries of another layout are never even opened.
-pub const ENTRY_FORMAT: u32 = 1;
+/// is in the key too, so entries of another layout are never even opened. 2: the payload holds
+/// the scripts' analyses beside the facts.
+pub const ENTRY_FORMAT: u32 = 2;
 
 /// Header bytes: magic, format, key id, payload SHA-256, payload length.
 pub const HEADER_LEN: usize = 8 + 4 + 32 + 32 + 8;
@@ -47,6 +53,8 @@ pub enum Corruption {
     DecodedTooLarge { cap: u64 },
     #[error("its payload cannot be decoded: {0}")]
     Undecodable(String),
+    #[error("its analyses do not fit its facts: {0}")]
+    Inconsistent(#[from] StoredAnalysisError),
 }
 
 /// Why facts were not encoded.
@@ -56,6 +64,9 @@ pub enum EncodeError {
     TooLarge { what: &'static str, cap: u64 },
     #[error("{0}")]
     Serialize(String),
+    /// An analysis that could not be read back (see [`debgate_script::stored::stored`]).
+    #[error("{0}")]
+    Analyses(#[from] StoredAnalysisError),
 }
 
 /// A writer that refuses to take more than `left` bytes, so that encoding a huge package stops
@@ -100,14 +111,35 @@ fn encode_error(e: std::io::Error) -> EncodeError {
     }
 }
 
-/// The entry for `package` under `id`. `max_decoded` caps the JSON, `max_entry` the whole
-/// entry: what is stored can always be read back under the same caps.
+/// The payload as written: the package's full form and its analyses' stored form.
+#[derive(Serialize)]
+struct PayloadRef<'a> {
+    facts: StoredRef<'a>,
+    analyses: Vec<StoredAnalysisRef<'a>>,
+}
+
+/// The payload as read back, before it is checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Payload {
+    facts: Stored,
+    analyses: Vec<StoredAnalysis>,
+}
+
+/// The entry for `package` and its scripts' `analyses` under `id`. `max_decoded` caps the
+/// JSON, `max_entry` the whole entry: what is stored can always be read back under the same
+/// caps.
 pub fn encode(
     id: KeyId,
     package: &Package,
+    analyses: &[(ScriptName, Analysis)],
     max_decoded: u64,
     max_entry: u64,
 ) -> Result<Vec<u8>, EncodeError> {
+    let payload = PayloadRef {
+        facts: package.stored(),
+        analyses: debgate_script::stored::stored(analyses)?,
+    };
     let sink = Capped {
         inner: Vec::new(),
         left: max_entry.saturating_sub(HEADER_LEN as u64),
@@ -125,7 +157,7 @@ pub fn encode(
             cap: max_decoded,
         },
     };
-    serde_json::to_writer(&mut json, &package.stored())
+    serde_json::to_writer(&mut json, &payload)
         .map_err(|e| encode_error(std::io::Error::from(e)))?;
     let payload = encoder.finish().map_err(encode_error)?.inner;
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
@@ -142,8 +174,9 @@ pub fn encode(
     Ok(out)
 }
 
-/// The package an entry holds, if it is whole and is the one for `id`.
-pub fn decode(bytes: &[u8], id: KeyId, max_decoded: u64) -> Result<Package, Corruption> {
+/// The package and analyses an entry holds, if it is whole, is the one for `id`, and its
+/// analyses are those of the package's scripts.
+pub fn decode(bytes: &[u8], id: KeyId, max_decoded: u64) -> Result<Facts, Corruption> {
     let truncated = Corruption::Truncated { len: bytes.len() };
     let (header, payload) = bytes
         .split_at_checked(HEADER_LEN)
@@ -182,11 +215,14 @@ pub fn decode(bytes: &[u8], id: KeyId, max_decoded: u64) -> Result<Package, Corr
     if u64::try_from(json.len()).unwrap_or(u64::MAX) > max_decoded {
         return Err(Corruption::DecodedTooLarge { cap: max_decoded });
     }
-    let stored: Stored =
+    let payload: Payload =
         serde_json::from_slice(&json).map_err(|e| Corruption::Undecodable(e.to_string()))?;
-    stored
+    let package = payload
+        .facts
         .into_package()
-        .map_err(|e| Corruption::Undecodable(e.to_string()))
+        .map_err(|e| Corruption::Undecodable(e.to_string()))?;
+    let analyses = debgate_script::stored::restore(&package.scripts, payload.analyses)?;
+    Ok(Facts { package, analyses })
 }
 
 #[cfg(test)]
@@ -206,8 +242,8 @@ mod tests {
     #[test]
     fn an_entry_reads_back_under_its_own_key_only() {
         let id = KeyId([7; 32]);
-        let bytes = encode(id, &package(), BIG, BIG).unwrap();
-        assert_eq!(decode(&bytes, id, BIG), Ok(package()));
+        let bytes = encode(id, &package(), &[], BIG, BIG).unwrap();
+        assert_eq!(decode(&bytes, id, BIG).map(|f| f.package), Ok(package()));
         assert_eq!(
             decode(&bytes, KeyId([8; 32]), BIG),
             Err(Corruption::WrongKey)
@@ -217,7 +253,7 @@ mod tests {
     #[test]
     fn every_damage_is_named() {
         let id = KeyId([7; 32]);
-        let good = encode(id, &package(), BIG, BIG).unwrap();
+        let good = encode(id, &package(), &[], BIG, BIG).unwrap();
         let with = |f: &dyn Fn(&mut Vec<u8>)| {
             let mut b = good.clone();
             f(&mut b);
@@ -234,7 +270,10 @@ mod tests {
         );
         assert_eq!(with(&|b| b.push(0)), Err(Corruption::TrailingBytes));
         assert_eq!(with(&|b| b[0] ^= 1), Err(Corruption::BadMagic));
-        assert_eq!(with(&|b| b[8] ^= 1), Err(Corruption::OtherFormat(0)));
+        assert_eq!(
+            with(&|b| b[8] ^= 1),
+            Err(Corruption::OtherFormat(ENTRY_FORMAT ^ 1))
+        );
         let last = good.len() - 1;
         assert_eq!(with(&|b| b[last] ^= 1), Err(Corruption::BadChecksum));
         assert_eq!(
@@ -256,18 +295,65 @@ mod tests {
     #[test]
     fn decoding_stops_at_its_cap_and_encoding_refuses_past_it() {
         let id = KeyId([7; 32]);
-        let bytes = encode(id, &package(), BIG, BIG).unwrap();
+        let bytes = encode(id, &package(), &[], BIG, BIG).unwrap();
         assert_eq!(
             decode(&bytes, id, 10),
             Err(Corruption::DecodedTooLarge { cap: 10 })
         );
         assert!(matches!(
-            encode(id, &package(), 10, BIG),
+            encode(id, &package(), &[], 10, BIG),
             Err(EncodeError::TooLarge { cap: 10, .. })
         ));
         assert!(matches!(
-            encode(id, &package(), BIG, HEADER_LEN as u64 + 5),
+            encode(id, &package(), &[], BIG, HEADER_LEN as u64 + 5),
             Err(EncodeError::TooLarge { .. })
+        ));
+    }
+
+    /// A package with one script, and its analysis.
+    fn with_script() -> (Package, Vec<(ScriptName, Analysis)>) {
+        let script = debgate_facts::Script {
+            name: ScriptName::Postinst,
+            text: "#!/bin/sh\nchmod 4755 /usr/bin/x\n".into(),
+            truncated: false,
+        };
+        let analyses = vec![(script.name, debgate_script::analyze(&script))];
+        let package = Package {
+            scripts: vec![script],
+            ..package()
+        };
+        (package, analyses)
+    }
+
+    #[test]
+    fn analyses_read_back_with_their_package() {
+        let id = KeyId([7; 32]);
+        let (package, analyses) = with_script();
+        assert_eq!(analyses[0].1.changes.len(), 1);
+        let bytes = encode(id, &package, &analyses, BIG, BIG).unwrap();
+        assert_eq!(decode(&bytes, id, BIG), Ok(Facts { package, analyses }));
+    }
+
+    #[test]
+    fn analyses_of_scripts_the_package_lacks_are_refused() {
+        let id = KeyId([7; 32]);
+        let (package, analyses) = with_script();
+        // Checksummed and well formed, but not this package's: as a bug or a hand could make.
+        let other = Package {
+            scripts: Vec::new(),
+            ..package.clone()
+        };
+        let bytes = encode(id, &other, &analyses, BIG, BIG).unwrap();
+        assert!(matches!(
+            decode(&bytes, id, BIG),
+            Err(Corruption::Inconsistent(
+                StoredAnalysisError::Scripts { .. }
+            ))
+        ));
+        let bytes = encode(id, &package, &[], BIG, BIG).unwrap();
+        assert!(matches!(
+            decode(&bytes, id, BIG),
+            Err(Corruption::Inconsistent(_))
         ));
     }
 }

@@ -1,5 +1,6 @@
 //! What a cached package's facts are stored under: the package's SHA-256 and everything that
-//! shapes the facts read from those bytes, hashed into one id.
+//! shapes the facts read from those bytes and the analyses made of its scripts, hashed into one
+//! id.
 
 use debgate_reader::Limits;
 use sha2::{Digest, Sha256};
@@ -10,7 +11,8 @@ use sha2::{Digest, Sha256};
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The key of one package's facts. [`Key::new`] starts from the package's SHA-256 (which an
-/// apt `Packages` index gives before any download) with the current facts format and version,
+/// apt `Packages` index gives before any download) with the current facts and analysis formats
+/// and version,
 /// the default limits, no content wanted and no digests; the builder methods set what the run
 /// reads with. Whatever differs between two keys makes them two entries, so facts read under
 /// other limits, for other rules, or without digests are never taken for these.
@@ -18,6 +20,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct Key {
     sha256: [u8; 32],
     facts_format: u32,
+    /// [`debgate_script::ANALYSIS_FORMAT`]: the stored analyses are the analyzer's output.
+    analysis_format: u32,
     version: String,
     /// The limits as JSON (field names as in `Limits`).
     limits: String,
@@ -36,12 +40,13 @@ impl std::fmt::Display for KeyId {
 }
 
 impl Key {
-    /// The key of the package whose bytes have this SHA-256, for the current facts format and
-    /// build, the default limits, no content wanted and no digests.
+    /// The key of the package whose bytes have this SHA-256, for the current facts and
+    /// analysis formats and build, the default limits, no content wanted and no digests.
     pub fn new(sha256: [u8; 32]) -> Key {
         Key {
             sha256,
             facts_format: debgate_facts::stored::FACTS_FORMAT,
+            analysis_format: debgate_script::ANALYSIS_FORMAT,
             version: VERSION.to_string(),
             limits: limits_text(&Limits::default()),
             wants: String::new(),
@@ -52,6 +57,12 @@ impl Key {
     /// The facts format ([`debgate_facts::stored::FACTS_FORMAT`] unless set).
     pub fn format(mut self, facts_format: u32) -> Key {
         self.facts_format = facts_format;
+        self
+    }
+
+    /// The analyzer's format ([`debgate_script::ANALYSIS_FORMAT`] unless set).
+    pub fn analysis_format(mut self, analysis_format: u32) -> Key {
+        self.analysis_format = analysis_format;
         self
     }
 
@@ -97,6 +108,7 @@ impl Key {
         part("entry-format", &crate::entry::ENTRY_FORMAT.to_le_bytes());
         part("sha256", &self.sha256);
         part("facts-format", &self.facts_format.to_le_bytes());
+        part("analysis-format", &self.analysis_format.to_le_bytes());
         part("version", self.version.as_bytes());
         part("limits", self.limits.as_bytes());
         part("wants", self.wants.as_bytes());
@@ -164,6 +176,7 @@ mod tests {
         let others = [
             Key::new([2; 32]),
             base.clone().format(base.facts_format + 1),
+            base.clone().analysis_format(base.analysis_format + 1),
             base.clone().version("0.0.0-other"),
             base.clone().limits(&limits),
             base.clone().wants("x"),

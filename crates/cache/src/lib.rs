@@ -1,6 +1,6 @@
-//! The facts cache: a package's facts stored under its SHA-256 and everything that shaped them
-//! ([`Key`]), so that a package seen before is neither downloaded nor decoded again; only the
-//! analysis and the rules run again.
+//! The facts cache: a package's facts and its scripts' analyses stored under its SHA-256 and
+//! everything that shaped them ([`Key`]), so that a package seen before is neither downloaded,
+//! decoded nor analysed again; only the effective state and the rules run again.
 //!
 //! The store is a directory of files under the user's cache directory
 //! (`$XDG_CACHE_HOME/debgate`, else `~/.cache/debgate`): `objects/ab/abcdef…`, one file per
@@ -25,7 +25,8 @@ pub mod key;
 pub use entry::Corruption;
 pub use key::{sha256_of, HashingReader, Key, KeyId, VERSION};
 
-use debgate_facts::Package;
+use debgate_facts::{Package, ScriptName};
+use debgate_script::Analysis;
 use std::fs::OpenOptions;
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -67,6 +68,14 @@ const TEMP_PREFIX: &str = ".tmp-";
 const CACHEDIR_TAG: &[u8] = b"Signature: 8a477f597d28d172789f06886806bc55\n\
 # This file is a cache directory tag created by debgate.\n\
 # For information about cache directory tags, see https://bford.info/cachedir/\n";
+
+/// What one entry holds: a package's facts and the analysis of each of its scripts, in the
+/// package's script order (as `debgate_pipeline` makes them after a fresh read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    pub package: Package,
+    pub analyses: Vec<(ScriptName, Analysis)>,
+}
 
 /// Bounds on the cache. See the `pub const` defaults for the reasoning behind each value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +128,8 @@ pub struct Stats {
     /// Entries found damaged (see [`Corruption`]), removed and counted as misses.
     pub corrupt: u64,
     pub stored: u64,
-    /// Facts not stored because they are over a cap.
+    /// Facts not stored because they are over a cap (or an analysis nests too deep to read
+    /// back).
     pub too_large: u64,
     /// Lookups and stores that failed on I/O (the package is read as if uncached).
     pub failures: u64,
@@ -227,10 +237,11 @@ impl Cache {
         self.dir.join(OBJECTS).join(&name[..2]).join(name)
     }
 
-    /// The facts stored under `key`, if a whole entry is there. A damaged entry is removed and
-    /// counted, and is a miss; an error is an I/O failure other than a missing entry (also
-    /// counted), which a caller treats as a miss too.
-    pub fn get(&self, key: &Key) -> Result<Option<Package>, CacheError> {
+    /// The facts and analyses stored under `key`, if a whole entry is there. A damaged entry
+    /// (or one whose analyses do not fit its package) is removed and counted, and is a miss; an
+    /// error is an I/O failure other than a missing entry (also counted), which a caller treats
+    /// as a miss too.
+    pub fn get(&self, key: &Key) -> Result<Option<Facts>, CacheError> {
         let id = key.id();
         let path = self.entry_path(id);
         match self.read_entry(&path, id) {
@@ -268,7 +279,7 @@ impl Cache {
         &self,
         path: &Path,
         id: KeyId,
-    ) -> std::io::Result<Result<Package, Option<Corruption>>> {
+    ) -> std::io::Result<Result<Facts, Option<Corruption>>> {
         let shard = path.parent().unwrap_or(path);
         match std::fs::symlink_metadata(shard) {
             Ok(m) if m.is_dir() => {}
@@ -325,10 +336,16 @@ impl Cache {
         }
     }
 
-    /// Store `package`'s facts under `key`, replacing any entry there at once. A failure is
-    /// counted (see [`Stats`]) and returned; the caller goes on without the cache.
-    pub fn put(&self, key: &Key, package: &Package) -> Result<(), CacheError> {
-        let result = self.write_entry(key, package);
+    /// Store `package`'s facts and its scripts' `analyses` (one per script, in the package's
+    /// order, as made under `key`'s limits) under `key`, replacing any entry there at once. A
+    /// failure is counted (see [`Stats`]) and returned; the caller goes on without the cache.
+    pub fn put(
+        &self,
+        key: &Key,
+        package: &Package,
+        analyses: &[(ScriptName, Analysis)],
+    ) -> Result<(), CacheError> {
+        let result = self.write_entry(key, package, analyses);
         match &result {
             Ok(written) => {
                 self.stored.fetch_add(1, Ordering::Relaxed);
@@ -343,7 +360,9 @@ impl Cache {
             }
             Err(e) => {
                 match e {
-                    CacheError::Encode(entry::EncodeError::TooLarge { .. }) => &self.too_large,
+                    CacheError::Encode(
+                        entry::EncodeError::TooLarge { .. } | entry::EncodeError::Analyses(_),
+                    ) => &self.too_large,
                     _ => &self.failures,
                 }
                 .fetch_add(1, Ordering::Relaxed);
@@ -354,11 +373,17 @@ impl Cache {
     }
 
     /// Write one entry; the bytes written.
-    fn write_entry(&self, key: &Key, package: &Package) -> Result<u64, CacheError> {
+    fn write_entry(
+        &self,
+        key: &Key,
+        package: &Package,
+        analyses: &[(ScriptName, Analysis)],
+    ) -> Result<u64, CacheError> {
         let id = key.id();
         let bytes = entry::encode(
             id,
             package,
+            analyses,
             self.limits.max_decoded_bytes,
             self.limits.max_entry_bytes,
         )?;

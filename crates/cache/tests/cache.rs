@@ -62,14 +62,20 @@ fn a_stored_package_is_a_hit_and_an_unknown_one_a_miss() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = open(tmp.path());
     assert_eq!(cache.get(&key(1)).unwrap(), None);
-    cache.put(&key(1), &package("a")).unwrap();
-    assert_eq!(cache.get(&key(1)).unwrap(), Some(package("a")));
+    cache.put(&key(1), &package("a"), &[]).unwrap();
+    assert_eq!(
+        cache.get(&key(1)).unwrap().map(|f| f.package),
+        Some(package("a"))
+    );
     assert_eq!(cache.get(&key(2)).unwrap(), None);
     let stats = cache.stats();
     assert_eq!((stats.hits, stats.misses, stats.stored), (1, 2, 1));
     assert_eq!((stats.corrupt, stats.failures, stats.too_large), (0, 0, 0));
     // Another process (another `Cache`) sees it too.
-    assert_eq!(open(tmp.path()).get(&key(1)).unwrap(), Some(package("a")));
+    assert_eq!(
+        open(tmp.path()).get(&key(1)).unwrap().map(|f| f.package),
+        Some(package("a"))
+    );
     // The directory is tagged for backup tools and private.
     assert!(cache.dir().join("CACHEDIR.TAG").is_file());
     use std::os::unix::fs::PermissionsExt;
@@ -81,7 +87,7 @@ fn a_stored_package_is_a_hit_and_an_unknown_one_a_miss() {
 fn whatever_shaped_the_facts_is_part_of_the_key() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = open(tmp.path());
-    cache.put(&key(1), &package("a")).unwrap();
+    cache.put(&key(1), &package("a"), &[]).unwrap();
     let limits = Limits {
         max_content_bytes: 4096,
         ..Limits::default()
@@ -95,13 +101,20 @@ fn whatever_shaped_the_facts_is_part_of_the_key() {
             "facts format",
             key(1).format(debgate_facts::stored::FACTS_FORMAT + 1),
         ),
+        (
+            "analysis format",
+            key(1).analysis_format(debgate_script::ANALYSIS_FORMAT + 1),
+        ),
         ("version", key(1).version("0.0.0-old")),
     ];
     for (what, other) in &others {
         assert_eq!(cache.get(other).unwrap(), None, "{what}");
     }
     // The misses removed nothing: the original key still hits.
-    assert_eq!(cache.get(&key(1)).unwrap(), Some(package("a")));
+    assert_eq!(
+        cache.get(&key(1)).unwrap().map(|f| f.package),
+        Some(package("a"))
+    );
     assert_eq!(cache.stats().corrupt, 0);
 }
 
@@ -116,7 +129,7 @@ fn damaged(damage: &dyn Fn(&Cache, &Path)) -> debgate_cache::Stats {
         },
     )
     .unwrap();
-    cache.put(&key(1), &package("a")).unwrap();
+    cache.put(&key(1), &package("a"), &[]).unwrap();
     let path = cache.entry_path(key(1).id());
     damage(&cache, &path);
     assert_eq!(cache.get(&key(1)).unwrap(), None);
@@ -128,8 +141,11 @@ fn damaged(damage: &dyn Fn(&Cache, &Path)) -> debgate_cache::Stats {
     assert_eq!((stats.hits, stats.misses, stats.corrupt), (0, 1, 1));
     assert!(stats.last_problem.is_some());
     // A store afterwards works as usual.
-    cache.put(&key(1), &package("a")).unwrap();
-    assert_eq!(cache.get(&key(1)).unwrap(), Some(package("a")));
+    cache.put(&key(1), &package("a"), &[]).unwrap();
+    assert_eq!(
+        cache.get(&key(1)).unwrap().map(|f| f.package),
+        Some(package("a"))
+    );
     stats
 }
 
@@ -147,7 +163,7 @@ fn a_truncated_entry_is_a_miss() {
 fn an_entry_with_any_byte_flipped_is_a_miss() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = open(tmp.path());
-    cache.put(&key(1), &package("a")).unwrap();
+    cache.put(&key(1), &package("a"), &[]).unwrap();
     let len = std::fs::read(cache.entry_path(key(1).id())).unwrap().len();
     for at in (0..len).step_by(7).chain([len - 1]) {
         damaged(&|_, path| {
@@ -161,7 +177,7 @@ fn an_entry_with_any_byte_flipped_is_a_miss() {
 #[test]
 fn another_keys_entry_at_this_keys_name_is_a_miss() {
     damaged(&|cache, path| {
-        cache.put(&key(2), &package("b")).unwrap();
+        cache.put(&key(2), &package("b"), &[]).unwrap();
         std::fs::copy(cache.entry_path(key(2).id()), path).unwrap();
     });
 }
@@ -229,7 +245,7 @@ fn an_entry_over_the_cap_is_not_stored() {
     let mut rng = fastrand::Rng::with_seed(7);
     big.contents.get_mut("/etc/x.conf").unwrap().bytes =
         std::iter::repeat_with(|| rng.u8(..)).take(4096).collect();
-    assert!(cache.put(&key(1), &big).is_err());
+    assert!(cache.put(&key(1), &big, &[]).is_err());
     assert_eq!(cache.stats().too_large, 1);
     assert_eq!(cache.stats().stored, 0);
     assert!(files(&cache).is_empty(), "{:?}", files(&cache));
@@ -242,7 +258,7 @@ fn an_entry_over_the_cap_is_not_stored() {
         },
     )
     .unwrap();
-    assert!(cache.put(&key(1), &package("a")).is_err());
+    assert!(cache.put(&key(1), &package("a"), &[]).is_err());
     assert_eq!(cache.stats().too_large, 1);
 }
 
@@ -252,17 +268,20 @@ fn writes_go_through_a_temporary_name_and_readers_see_whole_entries() {
     let cache = open(tmp.path());
     let mut big = package("a");
     big.contents.get_mut("/etc/x.conf").unwrap().bytes = vec![b'x'; 512 * 1024];
-    cache.put(&key(1), &big).unwrap();
+    cache.put(&key(1), &big, &[]).unwrap();
     // Rewrites and reads at once: every read is the whole entry, never a part.
     std::thread::scope(|s| {
         s.spawn(|| {
             for _ in 0..30 {
-                cache.put(&key(1), &big).unwrap();
+                cache.put(&key(1), &big, &[]).unwrap();
             }
         });
         s.spawn(|| {
             for _ in 0..30 {
-                assert_eq!(cache.get(&key(1)).unwrap().as_ref(), Some(&big));
+                assert_eq!(
+                    cache.get(&key(1)).unwrap().map(|f| f.package).as_ref(),
+                    Some(&big)
+                );
             }
         });
     });
@@ -275,7 +294,7 @@ fn writes_go_through_a_temporary_name_and_readers_see_whole_entries() {
 fn a_temporary_file_is_never_an_entry_and_gc_removes_stale_ones() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = open(tmp.path());
-    cache.put(&key(1), &package("a")).unwrap();
+    cache.put(&key(1), &package("a"), &[]).unwrap();
     let shard = cache.entry_path(key(1).id());
     let shard = shard.parent().unwrap();
     let fresh = shard.join(".tmp-fresh");
@@ -314,7 +333,7 @@ fn gc_removes_the_least_recently_used_entries_down_to_the_bound() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = open(tmp.path());
     for n in 1..=4 {
-        cache.put(&key(n), &package("a")).unwrap();
+        cache.put(&key(n), &package("a"), &[]).unwrap();
         // Entry 1 is the oldest, 4 the newest.
         set_used(&cache, &key(n), 1000 - u64::from(n) * 100);
     }
@@ -341,7 +360,7 @@ fn gc_removes_the_least_recently_used_entries_down_to_the_bound() {
 fn put_keeps_the_store_near_its_bound() {
     let tmp = tempfile::tempdir().unwrap();
     let probe = open(&tmp.path().join("probe"));
-    probe.put(&key(0), &package("a")).unwrap();
+    probe.put(&key(0), &package("a"), &[]).unwrap();
     let one = probe.usage().unwrap().bytes;
     let max = 4 * one;
     let cache = Cache::open_with(
@@ -353,7 +372,7 @@ fn put_keeps_the_store_near_its_bound() {
     )
     .unwrap();
     for n in 1..=20 {
-        cache.put(&key(n), &package("a")).unwrap();
+        cache.put(&key(n), &package("a"), &[]).unwrap();
         // Past a sixteenth of the bound written, each store trims: never more than the bound
         // and the one entry written since.
         assert!(cache.usage().unwrap().bytes <= max + one, "after {n}");
@@ -368,7 +387,7 @@ fn threads_storing_one_key_at_once_leave_one_whole_entry() {
         for _ in 0..8 {
             s.spawn(|| {
                 for _ in 0..10 {
-                    cache.put(&key(1), &package("a")).unwrap();
+                    cache.put(&key(1), &package("a"), &[]).unwrap();
                     assert!(cache.get(&key(1)).unwrap().is_some());
                 }
             });

@@ -1,6 +1,6 @@
 //! Linux file capabilities: names, `vfs_cap_data` decoding and `getcap`/`cap_from_text` text.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Capability names by number, as in `linux/capability.h` (without the `cap_` prefix).
@@ -174,7 +174,7 @@ impl FileCaps {
 }
 
 /// Three capability sets as `cap_from_text` builds them; what `setcap` writes to a file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CapSet {
     pub effective: u64,
     pub permitted: u64,

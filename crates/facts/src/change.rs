@@ -3,11 +3,11 @@
 
 use crate::caps::CapSet;
 use crate::ScriptName;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// The file a command acts on.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
 pub enum Target {
     /// A path static reading resolved to a literal absolute path.
@@ -43,6 +43,30 @@ impl<T> Operand<T> {
     }
 }
 
+/// How an [`Operand`] is read back from the form its `Serialize` writes: the map
+/// `{"unresolved": ...}` first (no operand's value is such a map), else the value itself.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OperandForm<T> {
+    Unresolved(UnresolvedForm),
+    Known(T),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnresolvedForm {
+    unresolved: String,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Operand<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match OperandForm::deserialize(d)? {
+            OperandForm::Unresolved(u) => Operand::Unresolved(u.unresolved),
+            OperandForm::Known(v) => Operand::Known(v),
+        })
+    }
+}
+
 impl<T: Serialize> Serialize for Operand<T> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
@@ -58,7 +82,7 @@ impl<T: Serialize> Serialize for Operand<T> {
 }
 
 /// A mode argument as `chmod` or `install -m` takes it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
 pub enum ModeSpec {
     Octal(u32),
@@ -182,7 +206,7 @@ fn copy_class(bits: u32) -> u32 {
 
 /// What one command does. An operand static reading could not resolve is
 /// [`Operand::Unresolved`]: the change still happens, with a value only run time knows.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Action {
     /// `setcap CAPS FILE`: replaces the file's capabilities.
@@ -326,7 +350,7 @@ impl Action {
 }
 
 /// One privilege-relevant command found in a maintainer script.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Change {
     pub script: ScriptName,
     /// 1-based line of the command in the script.
@@ -457,5 +481,102 @@ mod tests {
         assert_eq!(m("u-s", 0o4755), 0o755);
         assert!(ModeSpec::parse("u+q").is_err());
         assert!(ModeSpec::parse("u").is_err());
+    }
+
+    /// Every action, with known and unresolved operands, reads back from its public JSON
+    /// (which leaves out the command text, so that reads back empty), and that JSON is
+    /// the one reports have always shown.
+    #[test]
+    fn every_change_reads_back_from_its_public_form() {
+        fn u<T>(w: &str) -> Operand<T> {
+            Operand::Unresolved(w.to_string())
+        }
+        let caps = CapSet {
+            effective: 1 << 13,
+            permitted: u64::MAX,
+            inheritable: 0,
+        };
+        let actions = [
+            Action::SetCaps {
+                caps: Operand::Known(caps),
+            },
+            Action::SetCaps { caps: u("$CAPS") },
+            Action::RemoveCaps,
+            Action::Chmod {
+                mode: Operand::Known(ModeSpec::Octal(0o4755)),
+            },
+            Action::Chmod {
+                mode: Operand::Known(ModeSpec::OctalExact(0o755)),
+            },
+            Action::Chmod {
+                mode: Operand::Known(ModeSpec::Symbolic("u+s".into())),
+            },
+            Action::Chmod { mode: u("$MODE") },
+            Action::Chown {
+                owner: Some(Operand::Known("root".into())),
+                group: Some(u("$group")),
+            },
+            Action::Chown {
+                owner: None,
+                group: None,
+            },
+            Action::StatOverrideAdd {
+                owner: Operand::Known("unresolved".into()),
+                group: u("$g"),
+                mode: Operand::Known(0o4750),
+                update: true,
+            },
+            Action::StatOverrideAdd {
+                owner: u("$o"),
+                group: Operand::Known("adm".into()),
+                mode: u("$m"),
+                update: false,
+            },
+            Action::StatOverrideRemove,
+            Action::Install {
+                owner: Some(u("$o")),
+                group: None,
+                mode: Some(Operand::Known(ModeSpec::Octal(0o2755))),
+                directory: true,
+            },
+        ];
+        for (i, action) in actions.into_iter().enumerate() {
+            let change = Change {
+                script: ScriptName::Postinst,
+                line: 7,
+                action,
+                target: if i % 2 == 0 {
+                    Target::Path("/usr/bin/x".into())
+                } else {
+                    Target::Unresolved("\"$1\"".into())
+                },
+                conditional: i % 3 == 0,
+                recursive: i % 5 == 0,
+                command: CommandText::from("chmod u+s x".to_string()),
+            };
+            let text = serde_json::to_string(&change).unwrap();
+            let back: Change = serde_json::from_str(&text).unwrap();
+            assert_eq!(
+                back,
+                Change {
+                    command: CommandText::default(),
+                    ..change.clone()
+                },
+                "{text}"
+            );
+            assert_eq!(serde_json::to_string(&back).unwrap(), text);
+        }
+        // The public form as it was: an unresolved operand is a map, a known one its value.
+        let chown = Action::Chown {
+            owner: Some(Operand::Known("root".into())),
+            group: Some(u("$g")),
+        };
+        assert_eq!(
+            serde_json::to_string(&chown).unwrap(),
+            r#"{"kind":"chown","owner":"root","group":{"unresolved":"$g"}}"#
+        );
+        // A map that is neither an operand's value nor only `unresolved` is refused.
+        let bad = r#"{"kind":"chown","owner":{"unresolved":"$o","x":1},"group":null}"#;
+        assert!(serde_json::from_str::<Action>(bad).is_err());
     }
 }

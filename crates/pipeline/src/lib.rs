@@ -2,8 +2,9 @@
 //! ([`inputs`]), how to spend the cores on them ([`Settings::plan`], [`schedule`]), and reading
 //! and analysing each package once ([`analyze_file`], [`read_all`]) into an [`AnalyzedPackage`]
 //! that the policies judge through [`AnalyzedPackage::view`]. With a facts cache
-//! ([`analyze_cached`], [`analyze_file_cached`]) a package seen before is neither read nor
-//! decoded: its facts come from the cache and only the analysis runs again. It knows nothing of
+//! ([`analyze_cached`], [`analyze_file_cached`]) a package seen before is neither read, decoded
+//! nor its scripts analysed: its facts and analyses come from the cache and only the effective
+//! state is computed again. It knows nothing of
 //! reports, uploads, archives or output formats, so a consumer such as `diff` links none of
 //! them.
 
@@ -179,6 +180,8 @@ pub fn analyze_package(package: Package, limits: &Limits) -> AnalyzedPackage {
     analyzed(package, analyses)
 }
 
+/// The one place an [`AnalyzedPackage`] is built, after a fresh read and from the cache alike,
+/// so that the effective state is computed the same way from the same analyses.
 fn analyzed(
     package: Package,
     analyses: Vec<(ScriptName, debgate_script::Analysis)>,
@@ -217,7 +220,10 @@ pub enum Cached {
 /// The key of the package whose bytes have `sha256`, read with `settings` (its limits and
 /// whether digests are read) keeping the content `wants` describes: what
 /// `RuleSet::content_fingerprint` gives, with whatever else the caller's content predicate
-/// asks for appended (`diff` asks for more than the rules).
+/// asks for appended (`diff` asks for more than the rules). The limits bound the script
+/// analysis too (`max_script_paths`), and the key names the analyzer's format
+/// ([`debgate_script::ANALYSIS_FORMAT`]), so stored analyses are the ones this build would
+/// make.
 pub fn cache_key(sha256: [u8; 32], settings: &Settings, wants: &str) -> Key {
     Key::new(sha256)
         .limits(&settings.limits)
@@ -225,19 +231,21 @@ pub fn cache_key(sha256: [u8; 32], settings: &Settings, wants: &str) -> Key {
         .wants(wants)
 }
 
-/// The package `key` names, analysed, from `cache`: `None` on a miss. Its facts are the ones
-/// stored; `label` names it (the path the facts were first read from may be another mirror's).
-/// A lookup that fails is a miss, counted in the cache's stats.
-fn lookup(cache: &Cache, key: &Key, label: &Path, limits: &Limits) -> Option<AnalyzedPackage> {
-    let mut package = cache.get(key).ok().flatten()?;
-    package.file = label.to_path_buf();
-    Some(analyze_package(package, limits))
+/// The package `key` names, analysed, from `cache`: `None` on a miss. Its facts and script
+/// analyses are the ones stored (the entry was checked to hold one analysis per script of the
+/// package); `label` names it (the path the facts were first read from may be another
+/// mirror's). A lookup that fails is a miss, counted in the cache's stats.
+fn lookup(cache: &Cache, key: &Key, label: &Path) -> Option<AnalyzedPackage> {
+    let mut facts = cache.get(key).ok().flatten()?;
+    facts.package.file = label.to_path_buf();
+    Some(analyzed(facts.package, facts.analyses))
 }
 
-/// Store `analyzed`'s facts under `key`. A failed store is counted in the cache's stats (a
-/// front end reports them once), never a failure of the package.
+/// Store `analyzed`'s facts and script analyses under `key`. A failed store is counted in the
+/// cache's stats (a front end reports them once), never a failure of the package.
 fn store(cache: &Cache, key: &Key, analyzed: &AnalyzedPackage) {
     let package = &analyzed.package;
+    let analyses = &analyzed.analyses;
     if package.file.to_str().is_none() {
         // JSON holds no path that is not UTF-8, and a hit takes the caller's label anyway: store
         // a copy under a lossy one rather than nothing.
@@ -245,15 +253,14 @@ fn store(cache: &Cache, key: &Key, analyzed: &AnalyzedPackage) {
             file: package.file.to_string_lossy().into_owned().into(),
             ..package.clone()
         };
-        let _ = cache.put(key, &lossy);
+        let _ = cache.put(key, &lossy, analyses);
         return;
     }
-    let _ = cache.put(key, package);
+    let _ = cache.put(key, package, analyses);
 }
 
-/// One package through the facts cache: on a hit, the stored facts, analysed again under
-/// `limits` (script analysis and effective state are recomputed; they cost little beside
-/// decoding) and labelled `label`; on a miss, `open()` reads the package, and its facts are
+/// One package through the facts cache: on a hit, the stored facts and script analyses (the
+/// effective state is computed again from them, as after a read) labelled `label`; on a miss, `open()` reads the package, and its facts are
 /// stored. `open` must give `Ok` only for the facts of the very bytes whose SHA-256 is in `key`
 /// (an archive's package verified against its index, say); its errors are passed on, and
 /// nothing is stored for them. With no cache or no key, `open()` is all there is.
@@ -261,13 +268,12 @@ pub fn analyze_cached<E>(
     cache: Option<&Cache>,
     key: Option<&Key>,
     label: &Path,
-    limits: &Limits,
     open: impl FnOnce() -> Result<AnalyzedPackage, E>,
 ) -> Result<(AnalyzedPackage, Cached), E> {
     let (Some(cache), Some(key)) = (cache, key) else {
         return open().map(|a| (a, Cached::Off));
     };
-    if let Some(analyzed) = lookup(cache, key, label, limits) {
+    if let Some(analyzed) = lookup(cache, key, label) {
         return Ok((analyzed, Cached::Hit));
     }
     let analyzed = open()?;
@@ -292,7 +298,7 @@ pub fn analyze_file_cached(
     let mut file = debgate_reader::open_package(path, true)?;
     let sha256 = debgate_cache::sha256_of(&mut file).map_err(ReadError::Io)?;
     let key = cache_key(sha256, settings, wants);
-    if let Some(analyzed) = lookup(cache, &key, path, &settings.limits) {
+    if let Some(analyzed) = lookup(cache, &key, path) {
         return Ok((analyzed, Cached::Hit));
     }
     use std::io::Seek;

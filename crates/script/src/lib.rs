@@ -15,15 +15,16 @@
 //! order and whether it ends in success. `debgate-analyze` turns that into end states.
 
 mod commands;
+pub mod stored;
 mod walk;
 mod word;
 
 use debgate_facts::change::Change;
 use debgate_facts::{Script, ScriptName};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What static reading found in one script.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Analysis {
     /// The distinct privilege changes, in the order the walk first met them. [`Step`]s refer
     /// to them by index.
@@ -47,19 +48,21 @@ impl Analysis {
 /// The paths of one run of a script: `postinst configure`, `prerm upgrade`...
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Run {
+    /// One of [`run_args`]' arguments (read back as that very string: see [`stored`], which
+    /// implements `Deserialize` for a run).
     pub arg: &'static str,
     pub paths: Vec<RunPath>,
 }
 
 /// One way a run can go: the changes it makes, in order, and how it ends.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RunPath {
     pub steps: Vec<Step>,
     pub end: End,
 }
 
 /// A step of a path, by index into [`Analysis::changes`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
     /// The change is made (its command succeeded on this path).
@@ -79,7 +82,7 @@ pub enum Step {
 }
 
 /// How a path ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum End {
     /// Exit status 0: dpkg goes on.
@@ -96,6 +99,13 @@ impl End {
         self != End::Failure
     }
 }
+
+/// The version of what the analyzer makes of a script. The facts cache keeps each package's
+/// analyses and keys them by this (see `debgate_cache::Key`), so bump it whenever the same
+/// script could be analysed differently: a change to the walk, to the commands recognised, to
+/// the bounds' defaults, to a type an [`Analysis`] holds, or a new tree-sitter grammar. The
+/// test `analysis_format_guard` fails when the analyses of the fixture scripts change without it.
+pub const ANALYSIS_FORMAT: u32 = 1;
 
 /// Bounds of the analysis.
 #[derive(Debug, Clone, Copy)]
@@ -147,7 +157,7 @@ pub fn run_args(script: ScriptName) -> &'static [&'static str] {
 
 /// Something the analyzer could not read: a syntax error, an unknown capability name, a mode that
 /// is not a mode, a value only run time can tell, a bound that was hit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
     pub script: ScriptName,
     /// 1-based line the problem was found on.
