@@ -277,21 +277,22 @@ pub(crate) fn stream_judge(
         emit(Streamed::Package(&p, &[]));
     }
 
-    // Pass 1: every package read once, keeping its line and what the others need of it.
-    let first: Vec<std::sync::Mutex<Option<First>>> = (0..repos.len())
+    // Pass 1: every package read once, keeping what the others need of it and what the
+    // duplicate check needs (see `First`).
+    let mut first: Vec<std::sync::Mutex<Option<First>>> = (0..repos.len())
         .map(|_| std::sync::Mutex::new(None))
         .collect();
     let done = std::sync::atomic::AtomicUsize::new(0);
     repos.read_each(settings, &want, &|i, (label, result)| {
         let item = match result {
-            Ok(a) => First {
-                line: PackageSummary::of(&a.package),
-                contribution: Some(Contribution::of(&rules.kernel, &a.view())),
+            Ok(a) => First::Read {
+                key: ArchVersion::new(
+                    a.package.control.architecture(),
+                    a.package.control.version(),
+                ),
+                contribution: Contribution::of(&rules.kernel, &a.view()),
             },
-            Err(e) => First {
-                line: PackageSummary::failed(&label, &e),
-                contribution: None,
-            },
+            Err(e) => First::Failed(Box::new(PackageSummary::failed(&label, &e))),
         };
         if let Ok(mut slot) = first[i].lock() {
             *slot = Some(item);
@@ -299,31 +300,34 @@ pub(crate) fn stream_judge(
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         progress(repos.tick(n));
     });
-    let mut first: Vec<First> = first
-        .into_iter()
-        .map(|f| f.into_inner().ok().flatten())
-        .collect::<Option<_>>()
-        .ok_or_else(|| "a reader panicked".to_string())?;
+    // Taken in place: a second vector as long as the selection would be a second peak.
+    let mut first: Vec<First> = {
+        let mut taken = Vec::with_capacity(first.len());
+        for slot in &mut first {
+            let item = slot.get_mut().ok().and_then(Option::take);
+            taken.push(item.ok_or_else(|| "a reader panicked".to_string())?);
+        }
+        taken
+    };
 
     // The set as apt would install it: the candidates enter the rules, in the selection's
-    // order, as in memory. A package's line names it as the duplicate check does.
+    // order, as in memory.
     let readable: Vec<usize> = (0..first.len())
-        .filter(|&i| first[i].contribution.is_some())
+        .filter(|&i| matches!(first[i], First::Read { .. }))
         .collect();
     let dups = {
-        let ids: Vec<(&str, &str, &str, &str)> = readable
+        let ids: Vec<(&str, &str, &str)> = readable
             .iter()
-            .map(|&i| {
-                let l = &first[i].line;
-                (
-                    l.package.as_str(),
-                    l.architecture.as_str(),
-                    l.version.as_str(),
-                    l.file.as_str(),
-                )
+            .filter_map(|&i| match &first[i] {
+                First::Read { key, contribution } => Some((
+                    contribution.member.name.as_str(),
+                    key.architecture(),
+                    key.version(),
+                )),
+                First::Failed(_) => None,
             })
             .collect();
-        builtin::duplicates(&ids)
+        debgate_pipeline::candidates::duplicates_of(&ids)
     };
     // A set-aside copy's warning is made when the copy is judged, from its own line and the
     // candidate's version and file, kept for the candidates that have copies only.
@@ -332,30 +336,34 @@ pub(crate) fn stream_judge(
     for &(copy, kept) in &dups {
         let (copy, kept) = (readable[copy], readable[kept]);
         copy_of[copy] = Some(kept);
-        let l = &first[kept].line;
-        candidates
-            .entry(kept)
-            .or_insert_with(|| (l.version.clone(), l.file.clone()));
+        if let First::Read { key, contribution } = &first[kept] {
+            candidates
+                .entry(kept)
+                .or_insert_with(|| (key.version().to_string(), contribution.member.file.clone()));
+        }
     }
     let no_duplicate = (dups.is_empty() && !readable.is_empty())
         .then(|| builtin::no_duplicate_finding(readable.len()));
-    let kept: Vec<usize> = (0..readable.len())
-        .filter(|&k| copy_of[readable[k]].is_none())
-        .collect();
     drop(dups);
+    drop(readable);
     let mut cx = SetContext::default();
-    // Each package's member index when it is a candidate; the other copies' contributions go.
+    // Each candidate's member index; a set-aside copy's contribution goes, and of a package
+    // that could not be read only its error line stays.
     let mut member: Vec<Option<usize>> = vec![None; first.len()];
-    for k in kept {
-        let i = readable[k];
-        if let Some(contribution) = first[i].contribution.take() {
-            member[i] = Some(cx.add(contribution));
-        }
-    }
-    let lines: Vec<std::sync::Mutex<Option<PackageSummary>>> = first
-        .into_iter()
-        .map(|f| std::sync::Mutex::new(Some(f.line)))
+    let failed: Vec<Option<Box<PackageSummary>>> = first
+        .drain(..)
+        .enumerate()
+        .map(|(i, f)| match f {
+            First::Read { contribution, .. } => {
+                if copy_of[i].is_none() {
+                    member[i] = Some(cx.add(contribution));
+                }
+                None
+            }
+            First::Failed(line) => Some(line),
+        })
         .collect();
+    drop(first);
 
     // Pass 2: each package again, from the cache, judged and handed on at once.
     let tally = std::sync::Mutex::new(Tally::new(rules));
@@ -366,11 +374,8 @@ pub(crate) fn stream_judge(
         repos.len(),
         settings,
         &|i, per_package| {
-            let Some(line) = lines[i].lock().ok().and_then(|mut l| l.take()) else {
-                return (PackageSummary::failed(&repos.label(i), &"lost"), Vec::new());
-            };
-            if line.error.is_some() {
-                return (line, Vec::new());
+            if let Some(line) = &failed[i] {
+                return ((**line).clone(), Vec::new());
             }
             let a = match repos.read(i, per_package, &want) {
                 Ok(a) => a,
@@ -378,6 +383,8 @@ pub(crate) fn stream_judge(
                 // verdict on what is not there.
                 Err(e) => return (PackageSummary::failed(&repos.label(i), &e), Vec::new()),
             };
+            // The line the first pass would have kept: the same facts, read again.
+            let line = PackageSummary::of(&a.package);
             let mut findings = Vec::new();
             if let Some(m) = member[i] {
                 let j = debgate_policy::evaluate_package(rules, &cx, &a.view());
@@ -432,11 +439,39 @@ pub(crate) fn stream_judge(
     Ok((waivers, summary))
 }
 
-/// What the first pass keeps of a package: its line (which also names it for the duplicate
-/// check), and when it was read, what the others need of it.
-struct First {
-    line: PackageSummary,
-    contribution: Option<Contribution>,
+/// What the first pass keeps of a package, small because a repository has tens of thousands:
+/// of a package read, what the others need of it ([`Contribution`], which also names it) and
+/// the rest of its duplicate-check key; of one that could not be read, its error line. A read
+/// package's line is made again from its second reading, which gives the same facts.
+enum First {
+    Read {
+        key: ArchVersion,
+        contribution: Contribution,
+    },
+    Failed(Box<PackageSummary>),
+}
+
+/// A package's architecture and version in one allocation (the duplicate check's key, with
+/// its name).
+struct ArchVersion {
+    text: Box<str>,
+    /// Where the architecture ends and the version begins.
+    split: usize,
+}
+
+impl ArchVersion {
+    fn new(architecture: &str, version: &str) -> ArchVersion {
+        ArchVersion {
+            text: format!("{architecture}{version}").into_boxed_str(),
+            split: architecture.len(),
+        }
+    }
+    fn architecture(&self) -> &str {
+        &self.text[..self.split]
+    }
+    fn version(&self) -> &str {
+        &self.text[self.split..]
+    }
 }
 
 /// The waivers and counts applied to results as they are handed on.

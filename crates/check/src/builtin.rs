@@ -149,7 +149,8 @@ pub fn candidates<'a>(set: &[&'a AnalyzedPackage]) -> (Vec<&'a AnalyzedPackage>,
 /// that does not hold the packages keeps them: the indices of the copies judged (in the set's
 /// order), and the duplicate check's results.
 pub fn duplicate_findings(ids: &[(&str, &str, &str, &str)]) -> (Vec<usize>, Vec<Finding>) {
-    let dups = duplicates(ids);
+    let keys: Vec<(&str, &str, &str)> = ids.iter().map(|&(n, a, v, _)| (n, a, v)).collect();
+    let dups = debgate_pipeline::candidates::duplicates_of(&keys);
     let mut findings: Vec<Finding> = dups
         .iter()
         .map(|&(copy, kept)| {
@@ -166,13 +167,6 @@ pub fn duplicate_findings(ids: &[(&str, &str, &str, &str)]) -> (Vec<usize>, Vec<
     }
     let kept = (0..ids.len()).filter(|&i| !set_aside[i]).collect();
     (kept, findings)
-}
-
-/// The extra copies among packages known by `(name, architecture, version, file)`: `(copy,
-/// candidate)` indices (see `debgate_pipeline::candidates::duplicates`).
-pub fn duplicates(ids: &[(&str, &str, &str, &str)]) -> Vec<(usize, usize)> {
-    let keys: Vec<(&str, &str, &str)> = ids.iter().map(|&(n, a, v, _)| (n, a, v)).collect();
-    debgate_pipeline::candidates::duplicates_of(&keys)
 }
 
 /// The duplicate check's warning about `copy` `(name, architecture, version, file)`, set aside
