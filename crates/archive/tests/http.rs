@@ -12,19 +12,12 @@ use debgate_archive::verify::Mismatch;
 use debgate_signature::Verifier;
 use debgate_testkeys::server::{Fault, Server};
 use debgate_testkeys::{gpg_available, gpgv, Key};
-use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tempfile::TempDir;
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn date(t: DateTime<Utc>) -> String {
-    t.format("%a, %d %b %Y %H:%M:%S UTC").to_string()
-}
+mod common;
 
 /// How the suite is signed.
 #[derive(Clone, Copy, PartialEq)]
@@ -75,36 +68,13 @@ impl Repo {
     ) -> Repo {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        std::fs::create_dir_all(root.join("pool/main")).unwrap();
-        let mut packages = String::new();
-        for (name, (rel, body)) in ["a", "b"]
-            .into_iter()
-            .zip(names.iter().zip([b"first package".to_vec(), large_body()]))
-        {
-            if !rel.contains("..") && !rel.starts_with('/') {
-                std::fs::write(root.join(rel), &body).unwrap();
-            }
-            packages.push_str(&format!(
-                "Package: {name}\nVersion: 1\nArchitecture: amd64\nFilename: {rel}\nSize: {}\nSHA256: {}\n\n",
-                body.len(),
-                hex(&Sha256::digest(&body))
-            ));
-        }
-        let dists = root.join("dists/bookworm/main/binary-amd64");
-        std::fs::create_dir_all(&dists).unwrap();
-        std::fs::write(dists.join("Packages"), &packages).unwrap();
-        let mut release = format!(
-            "Suite: stable\nCodename: bookworm\nDate: {}\n",
-            date(Utc::now())
+        let bodies = [b"first package".to_vec(), large_body()];
+        let release = common::write_suite(
+            root,
+            &[("a", names[0], &bodies[0]), ("b", names[1], &bodies[1])],
+            Utc::now(),
+            until,
         );
-        if let Some(u) = until {
-            release.push_str(&format!("Valid-Until: {}\n", date(u)));
-        }
-        release.push_str(&format!(
-            "SHA256:\n {} {} main/binary-amd64/Packages\n",
-            hex(&Sha256::digest(packages.as_bytes())),
-            packages.len()
-        ));
         let suite = root.join("dists/bookworm");
         match signed {
             Signed::InRelease => key.clearsign(&release, &suite.join("InRelease")),

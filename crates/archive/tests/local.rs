@@ -6,18 +6,11 @@ use debgate_archive::local::{open, ArchiveError, Options, Trust, MAX_INDEX_BYTES
 use debgate_archive::source::parse_line;
 use debgate_signature::Verifier;
 use debgate_testkeys::{gpg_available, gpgv, Key};
-use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
 use tempfile::TempDir;
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn date(t: DateTime<Utc>) -> String {
-    t.format("%a, %d %b %Y %H:%M:%S UTC").to_string()
-}
+mod common;
 
 /// A repository with two packages in `main` for amd64, its Release valid from `from` until
 /// `until`, signed by `key`.
@@ -36,29 +29,15 @@ impl Repo {
     fn signed_by(keys: &[&Key], from: DateTime<Utc>, until: Option<DateTime<Utc>>) -> Repo {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        std::fs::create_dir_all(root.join("pool/main")).unwrap();
-        let mut packages = String::new();
-        for (name, body) in [("a", "first package"), ("b", "second package")] {
-            let rel = format!("pool/main/{name}_1_amd64.deb");
-            std::fs::write(root.join(&rel), body).unwrap();
-            packages.push_str(&format!(
-                "Package: {name}\nVersion: 1\nArchitecture: amd64\nFilename: {rel}\nSize: {}\nSHA256: {}\n\n",
-                body.len(),
-                hex(&Sha256::digest(body.as_bytes()))
-            ));
-        }
-        let dists = root.join("dists/bookworm/main/binary-amd64");
-        std::fs::create_dir_all(&dists).unwrap();
-        std::fs::write(dists.join("Packages"), &packages).unwrap();
-        let mut release = format!("Suite: stable\nCodename: bookworm\nDate: {}\n", date(from));
-        if let Some(u) = until {
-            release.push_str(&format!("Valid-Until: {}\n", date(u)));
-        }
-        release.push_str(&format!(
-            "SHA256:\n {} {} main/binary-amd64/Packages\n",
-            hex(&Sha256::digest(packages.as_bytes())),
-            packages.len()
-        ));
+        let release = common::write_suite(
+            root,
+            &[
+                ("a", "pool/main/a_1_amd64.deb", b"first package"),
+                ("b", "pool/main/b_1_amd64.deb", b"second package"),
+            ],
+            from,
+            until,
+        );
         let in_release = root.join("dists/bookworm/InRelease");
         match keys {
             [key] => key.clearsign(&release, &in_release),

@@ -27,27 +27,47 @@ fn repository() -> (TempDir, Key, PathBuf) {
 /// The seed release `testdata/releases/RELEASE` as a repository of suite `suite`, signed by
 /// `key`.
 fn repository_of(key: &Key, release: &str, suite: &str) -> TempDir {
+    repository_from(key, &[(release, "")], suite)
+}
+
+/// Several seed releases as one repository of suite `suite` (each release's files under its
+/// own pool directory, so that equal names don't collide): a set with duplicate copies.
+fn repository_of_many(key: &Key, releases: &[&str], suite: &str) -> TempDir {
+    let parts: Vec<(&str, &str)> = releases.iter().map(|r| (*r, *r)).collect();
+    repository_from(key, &parts, suite)
+}
+
+/// A repository of suite `suite`, signed by `key`, of the seed releases `(release, pool
+/// directory)` (`""`: straight under `pool/main`).
+fn repository_from(key: &Key, parts: &[(&str, &str)], suite: &str) -> TempDir {
     let repo = tempfile::tempdir().unwrap();
-    let pool = repo.path().join("pool/main");
-    std::fs::create_dir_all(&pool).unwrap();
     let mut packages = String::new();
-    let release_dir = root().join("testdata/releases").join(release);
-    let mut debs: Vec<PathBuf> = std::fs::read_dir(&release_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "deb"))
-        .collect();
-    debs.sort();
-    for deb in debs {
-        let name = deb.file_name().unwrap().to_string_lossy().into_owned();
-        let bytes = std::fs::read(&deb).unwrap();
-        std::fs::write(pool.join(&name), &bytes).unwrap();
-        let package = name.split('_').next().unwrap();
-        packages.push_str(&format!(
-            "Package: {package}\nVersion: 1\nArchitecture: amd64\nFilename: pool/main/{name}\nSize: {}\nSHA256: {}\n\n",
-            bytes.len(),
-            hex(&Sha256::digest(&bytes))
-        ));
+    for (release, dir) in parts {
+        let rel = if dir.is_empty() {
+            "pool/main".to_string()
+        } else {
+            format!("pool/main/{dir}")
+        };
+        let pool = repo.path().join(&rel);
+        std::fs::create_dir_all(&pool).unwrap();
+        let mut debs: Vec<PathBuf> =
+            std::fs::read_dir(root().join("testdata/releases").join(release))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "deb"))
+                .collect();
+        debs.sort();
+        for deb in debs {
+            let name = deb.file_name().unwrap().to_string_lossy().into_owned();
+            let bytes = std::fs::read(&deb).unwrap();
+            std::fs::write(pool.join(&name), &bytes).unwrap();
+            let package = name.split('_').next().unwrap();
+            packages.push_str(&format!(
+                "Package: {package}\nVersion: 1\nArchitecture: amd64\nFilename: {rel}/{name}\nSize: {}\nSHA256: {}\n\n",
+                bytes.len(),
+                hex(&Sha256::digest(&bytes))
+            ));
+        }
     }
     let dists = repo.path().join("dists").join(suite);
     std::fs::create_dir_all(dists.join("main/binary-amd64")).unwrap();
@@ -60,6 +80,17 @@ fn repository_of(key: &Key, release: &str, suite: &str) -> TempDir {
     );
     key.clearsign(&release, &dists.join("InRelease"));
     repo
+}
+
+/// Asserts that `out` exited with `code`, showing its stderr when not.
+#[track_caller]
+fn assert_exit(out: &std::process::Output, code: Option<i32>) {
+    assert_eq!(
+        out.status.code(),
+        code,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn spec(repo: &Path, opts: &str) -> String {
@@ -109,12 +140,7 @@ fn a_repository_gives_the_verdicts_of_its_files() {
         "--archive-keyring",
         &kr,
     ]);
-    assert_eq!(
-        via.status.code(),
-        direct.status.code(),
-        "{}",
-        String::from_utf8_lossy(&via.stderr)
-    );
+    assert_exit(&via, direct.status.code());
     let (d, a) = (json(&direct), json(&via));
     assert_eq!(verdicts(&a), verdicts(&d));
     assert_eq!(a["packages"].as_array().unwrap().len(), 4);
@@ -270,12 +296,7 @@ fn diff_inspect_and_privileges_read_repositories_as_they_read_files() {
 
     // inspect --archive: a JSON line per package, each what inspect says of its file.
     let out = debgate(&["inspect", "--archive", &new, "--archive-keyring", &kr]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, Some(0));
     let lines: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -418,12 +439,7 @@ fn the_facts_cache_answers_for_a_package_it_has_read() {
         std::fs::rename(&p, moved.path().join(p.file_name().unwrap())).unwrap();
     }
     let warm = run(&["--cache", &dir]);
-    assert_eq!(
-        warm.status.code(),
-        cold.status.code(),
-        "{}",
-        String::from_utf8_lossy(&warm.stderr)
-    );
+    assert_exit(&warm, cold.status.code());
     assert_eq!(verdicts(&json(&warm)), verdicts(&json(&cold)));
     // Without the cache they are read, and are not there.
     let off = run(&["--no-cache"]);
@@ -513,12 +529,7 @@ fn merged_shards_are_the_single_run() {
             &shard,
         ]);
         // A shard reads and writes facts; the verdicts are the merge's.
-        assert_eq!(
-            part.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&part.stderr)
-        );
+        assert_exit(&part, Some(0));
         let text = String::from_utf8_lossy(&part.stdout).into_owned();
         assert!(text.starts_with(r#"{"type":"shard""#), "{text}");
         assert!(text
@@ -538,12 +549,7 @@ fn merged_shards_are_the_single_run() {
     let mut argv = vec!["merge", "--format", "json"];
     argv.extend(files.iter().rev().map(String::as_str));
     let merged = debgate(&argv);
-    assert_eq!(
-        merged.status.code(),
-        whole.status.code(),
-        "{}",
-        String::from_utf8_lossy(&merged.stderr)
-    );
+    assert_exit(&merged, whole.status.code());
     assert_eq!(
         json(&merged),
         json(&whole),
@@ -661,12 +667,7 @@ fn over_http_a_repository_reads_as_from_disk_and_a_fault_loses_one_package() {
         "json",
         "testdata/releases/adm-proposal",
     ]);
-    assert_eq!(
-        via.status.code(),
-        direct.status.code(),
-        "{}",
-        String::from_utf8_lossy(&via.stderr)
-    );
+    assert_exit(&via, direct.status.code());
     assert_eq!(verdicts(&json(&via)), verdicts(&json(&direct)));
 
     // A diff of two served releases is the diff of their files, down to the content of a file
@@ -691,12 +692,7 @@ fn over_http_a_repository_reads_as_from_disk_and_a_fault_loses_one_package() {
         "testdata/releases/focal-like",
         "testdata/releases/adm-proposal",
     ]);
-    assert_eq!(
-        via.status.code(),
-        files.status.code(),
-        "{}",
-        String::from_utf8_lossy(&via.stderr)
-    );
+    assert_exit(&via, files.status.code());
     let report = without_places(json(&via));
     assert_eq!(report, without_places(json(&files)));
     assert!(
@@ -740,46 +736,6 @@ fn over_http_a_repository_reads_as_from_disk_and_a_fault_loses_one_package() {
     assert!(errors.iter().any(|e| e.contains("404")), "{errors:?}");
     assert_eq!(packages.len(), 4);
     assert!(!report["results"].as_array().unwrap().is_empty());
-}
-
-/// Several seed releases as one repository of suite `suite` (each release's files under its
-/// own pool directory, so that equal names don't collide): a set with duplicate copies.
-fn repository_of_many(key: &Key, releases: &[&str], suite: &str) -> TempDir {
-    let repo = tempfile::tempdir().unwrap();
-    let mut packages = String::new();
-    for release in releases {
-        let pool = repo.path().join("pool/main").join(release);
-        std::fs::create_dir_all(&pool).unwrap();
-        let mut debs: Vec<PathBuf> =
-            std::fs::read_dir(root().join("testdata/releases").join(release))
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|x| x == "deb"))
-                .collect();
-        debs.sort();
-        for deb in debs {
-            let name = deb.file_name().unwrap().to_string_lossy().into_owned();
-            let bytes = std::fs::read(&deb).unwrap();
-            std::fs::write(pool.join(&name), &bytes).unwrap();
-            let package = name.split('_').next().unwrap();
-            packages.push_str(&format!(
-                "Package: {package}\nVersion: 1\nArchitecture: amd64\nFilename: pool/main/{release}/{name}\nSize: {}\nSHA256: {}\n\n",
-                bytes.len(),
-                hex(&Sha256::digest(&bytes))
-            ));
-        }
-    }
-    let dists = repo.path().join("dists").join(suite);
-    std::fs::create_dir_all(dists.join("main/binary-amd64")).unwrap();
-    std::fs::write(dists.join("main/binary-amd64/Packages"), &packages).unwrap();
-    let release = format!(
-        "Suite: {suite}\nCodename: {suite}\nDate: {}\nSHA256:\n {} {} main/binary-amd64/Packages\n",
-        chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S UTC"),
-        hex(&Sha256::digest(packages.as_bytes())),
-        packages.len()
-    );
-    key.clearsign(&release, &dists.join("InRelease"));
-    repo
 }
 
 /// A JSON Lines output's lines by type, each type's lines sorted (as text): what two runs that
@@ -869,12 +825,7 @@ fn jsonl_over_a_repository_streams_the_results_the_whole_set_gives() {
         let expected = lines_by_type(&whole);
         assert!(expected["result"].len() > 4, "{expected:?}");
         for streamed in [&cold, &warm] {
-            assert_eq!(
-                streamed.status.code(),
-                whole.status.code(),
-                "{}",
-                String::from_utf8_lossy(&streamed.stderr)
-            );
+            assert_exit(streamed, whole.status.code());
             assert_eq!(
                 lines_by_type(streamed),
                 expected,
