@@ -10,7 +10,7 @@
 //! The downloads are kept for a later look, unless the disk then has less than
 //! `MIN_FREE_BYTES` free: then they are deleted.
 
-use crate::bench::measure;
+use crate::bench::{self, measure};
 use crate::corpus::Apt;
 use crate::sweep::seeded_names;
 use crate::util::{self, tail};
@@ -133,7 +133,7 @@ fn download(dir: &Path, names: &[String]) -> Result<(Duration, Vec<PathBuf>)> {
 
 /// One run of `debgate check --format jsonl FILES` (what a large run streams), its wall time.
 fn time_debgate(exe: &Path, debs: &[PathBuf]) -> Result<Duration> {
-    let mut cmd = Command::new(exe);
+    let mut cmd = bench::command(exe);
     cmd.args(["check", "--format", "jsonl"])
         .args(debs)
         .stdin(Stdio::null())
@@ -153,7 +153,7 @@ fn time_debgate(exe: &Path, debs: &[PathBuf]) -> Result<Duration> {
 fn time_dpkg(debs: &[PathBuf]) -> Result<Duration> {
     let mut total = Duration::ZERO;
     for deb in debs {
-        let mut cmd = Command::new("dpkg-deb");
+        let mut cmd = bench::command("dpkg-deb");
         cmd.arg("--fsys-tarfile")
             .arg(deb)
             .stdin(Stdio::null())
