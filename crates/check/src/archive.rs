@@ -300,25 +300,23 @@ pub(crate) fn stream_judge(
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         progress(repos.tick(n));
     });
-    // Taken in place: a second vector as long as the selection would be a second peak.
-    let mut first: Vec<First> = {
-        let mut taken = Vec::with_capacity(first.len());
-        for slot in &mut first {
-            let item = slot.get_mut().ok().and_then(Option::take);
-            taken.push(item.ok_or_else(|| "a reader panicked".to_string())?);
-        }
-        taken
-    };
+    // Looked at where they lie: a second vector of them as long as the selection would be a
+    // second peak.
+    let views: Vec<&First> = first
+        .iter_mut()
+        .map(|slot| slot.get_mut().ok().and_then(|f| f.as_ref()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| "a reader panicked".to_string())?;
 
     // The set as apt would install it: the candidates enter the rules, in the selection's
     // order, as in memory.
-    let readable: Vec<usize> = (0..first.len())
-        .filter(|&i| matches!(first[i], First::Read { .. }))
+    let readable: Vec<usize> = (0..views.len())
+        .filter(|&i| matches!(views[i], First::Read { .. }))
         .collect();
     let dups = {
         let ids: Vec<(&str, &str, &str)> = readable
             .iter()
-            .filter_map(|&i| match &first[i] {
+            .filter_map(|&i| match views[i] {
                 First::Read { key, contribution } => Some((
                     contribution.member.name.as_str(),
                     key.architecture(),
@@ -331,12 +329,12 @@ pub(crate) fn stream_judge(
     };
     // A set-aside copy's warning is made when the copy is judged, from its own line and the
     // candidate's version and file, kept for the candidates that have copies only.
-    let mut copy_of: Vec<Option<usize>> = vec![None; first.len()];
+    let mut copy_of: Vec<Option<usize>> = vec![None; views.len()];
     let mut candidates: std::collections::HashMap<usize, (String, String)> = Default::default();
     for &(copy, kept) in &dups {
         let (copy, kept) = (readable[copy], readable[kept]);
         copy_of[copy] = Some(kept);
-        if let First::Read { key, contribution } = &first[kept] {
+        if let First::Read { key, contribution } = views[kept] {
             candidates
                 .entry(kept)
                 .or_insert_with(|| (key.version().to_string(), contribution.member.file.clone()));
@@ -344,26 +342,28 @@ pub(crate) fn stream_judge(
     }
     let no_duplicate = (dups.is_empty() && !readable.is_empty())
         .then(|| builtin::no_duplicate_finding(readable.len()));
+    let members = readable.len() - dups.len();
+    drop(views);
     drop(dups);
     drop(readable);
-    let mut cx = SetContext::default();
+    let mut cx = SetContext::with_capacity(members);
     // Each candidate's member index; a set-aside copy's contribution goes, and of a package
     // that could not be read only its error line stays.
     let mut member: Vec<Option<usize>> = vec![None; first.len()];
     let failed: Vec<Option<Box<PackageSummary>>> = first
-        .drain(..)
+        .into_iter()
         .enumerate()
-        .map(|(i, f)| match f {
-            First::Read { contribution, .. } => {
+        .map(|(i, slot)| match slot.into_inner().ok().flatten() {
+            None => Some(Box::new(PackageSummary::failed(&repos.label(i), &"lost"))),
+            Some(First::Read { contribution, .. }) => {
                 if copy_of[i].is_none() {
                     member[i] = Some(cx.add(contribution));
                 }
                 None
             }
-            First::Failed(line) => Some(line),
+            Some(First::Failed(line)) => Some(line),
         })
         .collect();
-    drop(first);
 
     // Pass 2: each package again, from the cache, judged and handed on at once.
     let tally = std::sync::Mutex::new(Tally::new(rules));

@@ -121,6 +121,15 @@ impl SetContext {
         cx
     }
 
+    /// An empty context with room for `members` packages, so that a set of tens of thousands
+    /// grows it once (doubling would hold up to twice the room, and three times while it moves).
+    pub fn with_capacity(members: usize) -> SetContext {
+        SetContext {
+            members: Vec::with_capacity(members),
+            ..SetContext::default()
+        }
+    }
+
     /// Add the next package of the set; its index as a member (what
     /// [`crate::evaluate_package`] takes).
     pub fn add(&mut self, c: Contribution) -> usize {
