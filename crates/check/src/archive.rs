@@ -116,7 +116,10 @@ fn check_opened(
         }
     }
     ArchiveCheck {
-        report: CheckReport::new(packages, crate::findings(rules, &analyzed)),
+        report: CheckReport::new(
+            packages,
+            crate::findings(rules, &analyzed, builtin::Copies::Versions),
+        ),
         notices: repos.notices,
     }
 }
@@ -403,7 +406,11 @@ pub(crate) fn stream_judge(
                     line.version.as_str(),
                     line.file.as_str(),
                 );
-                findings.push(builtin::duplicate_finding(copy, (version, file)));
+                findings.push(builtin::duplicate_finding(
+                    copy,
+                    (version, file),
+                    builtin::Copies::Versions,
+                ));
             }
             (line, findings)
         },

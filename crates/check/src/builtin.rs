@@ -36,7 +36,9 @@ queue, an old .deb left in a pool directory) cannot be installed as it stands: a
 one, the highest version, as its candidate. debgate judges the set as apt would install it: the \
 highest version enters the rules, and this check warns once per extra copy, naming both files, \
 so that the result says which build was judged. Packages of different architectures \
-(Multi-Arch: same) are not duplicates.";
+(Multi-Arch: same) are not duplicates. In an apt repository several versions of a package are \
+how archives are (a release and its security suite, an index that keeps older versions): there \
+the copies set aside are listed at severity info, not warned about.";
 
 /// Bytes after the last ar member of a package, which dpkg never reads.
 pub const TRAILING_BYTES: &str = "trailing-bytes";
@@ -124,11 +126,27 @@ pub fn package_rules() -> Vec<Rule> {
     ]
 }
 
+/// What copies of one package in a set mean, for the duplicate check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Copies {
+    /// Files the user named (a directory, an upload): two builds of one package are a mistake,
+    /// warned about.
+    Unexpected,
+    /// The packages of apt repositories: several versions of a package across suites (a
+    /// release and its security updates) or in one index are how archives are, and apt installs
+    /// the candidate. Each copy set aside is said at severity info, so that the results still
+    /// name the version judged without a warning on every run.
+    Versions,
+}
+
 /// The set as apt would install it, and the duplicate check's results: for each (package,
 /// architecture) that appears more than once, the highest version stays (see
 /// `debgate_pipeline::candidates`) and each other copy gets a warning naming both files; with
 /// no duplicate, one pass for the set.
-pub fn candidates<'a>(set: &[&'a AnalyzedPackage]) -> (Vec<&'a AnalyzedPackage>, Vec<Finding>) {
+pub fn candidates<'a>(
+    set: &[&'a AnalyzedPackage],
+    copies: Copies,
+) -> (Vec<&'a AnalyzedPackage>, Vec<Finding>) {
     let files: Vec<String> = set
         .iter()
         .map(|a| a.package.file.display().to_string())
@@ -141,21 +159,24 @@ pub fn candidates<'a>(set: &[&'a AnalyzedPackage]) -> (Vec<&'a AnalyzedPackage>,
             (c.package(), c.architecture(), c.version(), file.as_str())
         })
         .collect();
-    let (kept, findings) = duplicate_findings(&ids);
+    let (kept, findings) = duplicate_findings(&ids, copies);
     (kept.into_iter().map(|i| set[i]).collect(), findings)
 }
 
 /// [`candidates`] of packages known by `(name, architecture, version, file)` alone, as a run
 /// that does not hold the packages keeps them: the indices of the copies judged (in the set's
 /// order), and the duplicate check's results.
-pub fn duplicate_findings(ids: &[(&str, &str, &str, &str)]) -> (Vec<usize>, Vec<Finding>) {
+pub fn duplicate_findings(
+    ids: &[(&str, &str, &str, &str)],
+    copies: Copies,
+) -> (Vec<usize>, Vec<Finding>) {
     let keys: Vec<(&str, &str, &str)> = ids.iter().map(|&(n, a, v, _)| (n, a, v)).collect();
     let dups = debgate_pipeline::candidates::duplicates_of(&keys);
     let mut findings: Vec<Finding> = dups
         .iter()
         .map(|&(copy, kept)| {
             let (_, _, version, file) = ids[kept];
-            duplicate_finding(ids[copy], (version, file))
+            duplicate_finding(ids[copy], (version, file), copies)
         })
         .collect();
     if dups.is_empty() && !ids.is_empty() {
@@ -169,21 +190,37 @@ pub fn duplicate_findings(ids: &[(&str, &str, &str, &str)]) -> (Vec<usize>, Vec<
     (kept, findings)
 }
 
-/// The duplicate check's warning about `copy` `(name, architecture, version, file)`, set aside
-/// for the candidate `(version, file)`.
-pub fn duplicate_finding(copy: (&str, &str, &str, &str), kept: (&str, &str)) -> Finding {
+/// The duplicate check's result about `copy` `(name, architecture, version, file)`, set aside
+/// for the candidate `(version, file)`: a warning, or for a repository's versions a note.
+pub fn duplicate_finding(
+    copy: (&str, &str, &str, &str),
+    kept: (&str, &str),
+    copies: Copies,
+) -> Finding {
     let (name, arch, version, file) = copy;
     let (kept_version, kept_file) = kept;
+    let (severity, message) = match copies {
+        Copies::Unexpected => (
+            Severity::Warning,
+            format!(
+                "{name} ({arch}) is in the set twice: {file} ({version}) and {kept_file} ({kept_version}); {kept_version} is judged, as apt's candidate",
+            ),
+        ),
+        Copies::Versions => (
+            Severity::Info,
+            format!(
+                "{name} ({arch}) {version} ({file}) is set aside: {kept_version} ({kept_file}) is apt's candidate and is judged",
+            ),
+        ),
+    };
     Finding {
         rule: DUPLICATE_PACKAGE.to_string(),
-        severity: Severity::Warning,
+        severity,
         status: Status::Fail,
         package: Some(name.to_string()),
         file: Some(file.to_string()),
         path: None,
-        message: format!(
-            "{name} ({arch}) is in the set twice: {file} ({version}) and {kept_file} ({kept_version}); {kept_version} is judged, as apt's candidate",
-        ),
+        message,
         evidence: Vec::new(),
     }
 }
@@ -442,10 +479,10 @@ fn dpkg_findings<'a>(set: impl IntoIterator<Item = &'a AnalyzedPackage>) -> (Vec
 
 #[cfg(test)]
 mod tests {
-    use super::{candidates, with_builtin_rules, MEMBER_THROUGH_SYMLINK};
+    use super::{candidates, with_builtin_rules, Copies, MEMBER_THROUGH_SYMLINK};
     use crate::{analyze_package, AnalyzedPackage};
     use debgate_facts::{Control, Package};
-    use debgate_policy::Status;
+    use debgate_policy::{Severity, Status};
 
     fn pkg(name: &str, version: &str, arch: &str) -> AnalyzedPackage {
         let package = Package {
@@ -475,7 +512,7 @@ mod tests {
             pkg("libx", "1:0.9", "amd64"),
         ];
         let refs: Vec<&AnalyzedPackage> = set.iter().collect();
-        let (kept, findings) = candidates(&refs);
+        let (kept, findings) = candidates(&refs, Copies::Unexpected);
         let kept: Vec<String> = kept
             .iter()
             .map(|a| a.package.file.display().to_string())
@@ -484,9 +521,23 @@ mod tests {
         // The candidates keep the set's order.
         assert_eq!(kept, ["libx_1.0-2_i386.deb", "libx_1:0.9_amd64.deb"]);
         assert_eq!(findings.len(), 2);
-        assert!(findings.iter().all(|f| f.status == Status::Fail));
-        let none = candidates(&refs[2..3]).1;
+        assert!(findings
+            .iter()
+            .all(|f| f.status == Status::Fail && f.severity == Severity::Warning));
+        let none = candidates(&refs[2..3], Copies::Unexpected).1;
         assert_eq!(none[0].status, Status::Pass);
+        // A repository's versions: the same candidates, each copy a note.
+        let (same, notes) = candidates(&refs, Copies::Versions);
+        assert_eq!(same.len(), 2);
+        assert_eq!(notes.len(), 2);
+        assert!(notes
+            .iter()
+            .all(|f| f.status == Status::Fail && f.severity == Severity::Info));
+        assert!(
+            notes[0].message.contains("apt's candidate"),
+            "{}",
+            notes[0].message
+        );
     }
     use debgate_policy::{load_sources, Code};
 

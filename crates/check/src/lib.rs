@@ -95,18 +95,23 @@ pub fn check(rules: &RuleSet, files: &[PathBuf], settings: &Settings) -> CheckRe
             Err(e) => packages.push(PackageSummary::failed(f, &e)),
         }
     }
-    CheckReport::new(packages, findings(rules, &analyzed))
+    CheckReport::new(
+        packages,
+        findings(rules, &analyzed, builtin::Copies::Unexpected),
+    )
 }
 
 /// Every finding over one set of packages: the policies' rules over the set as apt would
 /// install it (of two copies of a package, the highest version, as apt's candidate), then
-/// debgate's own package checks on every package read, then the copies set aside.
+/// debgate's own package checks on every package read, then the copies set aside (what they
+/// mean: `copies`).
 pub(crate) fn findings<'a>(
     rules: &RuleSet,
     set: impl IntoIterator<Item = &'a AnalyzedPackage>,
+    copies: builtin::Copies,
 ) -> Vec<debgate_policy::Finding> {
     let set: Vec<&AnalyzedPackage> = set.into_iter().collect();
-    let (kept, duplicates) = builtin::candidates(&set);
+    let (kept, duplicates) = builtin::candidates(&set, copies);
     let views: Vec<Analyzed<'_>> = kept.iter().map(|a| a.view()).collect();
     let mut results = evaluate(rules, &views);
     results.extend(builtin::package_findings(set));

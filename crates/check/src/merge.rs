@@ -502,7 +502,7 @@ pub fn merge(
     }
     Ok(CheckReport::new(
         packages,
-        crate::findings(rules, &analyzed),
+        crate::findings(rules, &analyzed, crate::builtin::Copies::Versions),
     ))
 }
 

@@ -173,7 +173,7 @@ fn judge<'a>(
     set: impl Iterator<Item = &'a AnalyzedPackage>,
     upload: Option<&String>,
 ) -> Vec<CheckResult> {
-    crate::findings(rules, set)
+    crate::findings(rules, set, crate::builtin::Copies::Unexpected)
         .into_iter()
         .map(|finding| CheckResult {
             finding,

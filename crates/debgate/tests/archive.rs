@@ -824,6 +824,19 @@ fn jsonl_over_a_repository_streams_the_results_the_whole_set_gives() {
         let warm = run(&["--cache", &dir]);
         let expected = lines_by_type(&whole);
         assert!(expected["result"].len() > 4, "{expected:?}");
+        // A repository's several versions of a package are how archives are: each copy set
+        // aside is a note (info), where files named on the command line get a warning.
+        let copies: Vec<Value> = expected["result"]
+            .iter()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|r| r["rule"] == "duplicate-package" && r["status"] == "fail")
+            .collect();
+        assert!(copies.iter().all(|r| r["severity"] == "info"), "{copies:?}");
+        assert_eq!(
+            copies.is_empty(),
+            !repo.path().join("pool/main/focal-like").exists(),
+            "the repository of three releases has copies: {copies:?}"
+        );
         for streamed in [&cold, &warm] {
             assert_exit(streamed, whole.status.code());
             assert_eq!(
