@@ -69,6 +69,13 @@ impl Http {
             .timeout_per_read(Some(net.timeout))
             .timeout_per_write(Some(net.timeout))
             .user_agent(concat!("debgate/", env!("CARGO_PKG_VERSION")))
+            // The system's trust store, as apt's https uses it (ca-certificates), not a bundled
+            // copy of Mozilla's: a mirror behind a site CA is trusted where apt trusts it.
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                    .build(),
+            )
             .build()
             .into();
         Http {

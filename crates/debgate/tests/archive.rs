@@ -859,3 +859,32 @@ fn jsonl_over_a_repository_streams_the_results_the_whole_set_gives() {
         }
     }
 }
+
+#[test]
+fn https_trusts_the_systems_roots_as_apt_does() {
+    use debgate_testkeys::server::Server;
+    if !gpg_available() {
+        return;
+    }
+    let key = Key::new("Archive <a@example.org>");
+    let keyring = key.keyring();
+    let repo = repository_of(&key, "groovy-like", "groovy");
+    let server = Server::serve(repo.path());
+    let https = server.url().replacen("http://", "https://", 1);
+    let spec = format!("deb [arch=amd64] {https} groovy main");
+    // A system trust store with no CA in it: TLS is refused before any byte is read, with the
+    // reason, where a bundled copy of Mozilla's roots would have gone on to the handshake.
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_debgate"))
+        .args(["check", "--no-cache", "--timeout", "1", "--retries", "0"])
+        .args(["--archive", &spec, "--archive-keyring"])
+        .arg(&keyring)
+        .env("SSL_CERT_FILE", empty.path())
+        .env("SSL_CERT_DIR", empty.path().with_extension("none"))
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_exit(&out, Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("No CA certificates"), "{err}");
+}
