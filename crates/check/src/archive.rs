@@ -330,7 +330,7 @@ pub(crate) fn stream_judge(
             .collect();
         debgate_pipeline::candidates::duplicates_of(&ids)
     };
-    // A set-aside copy's warning is made when the copy is judged, from its own line and the
+    // A set-aside copy's result is made when the copy is judged, from its own line and the
     // candidate's version and file, kept for the candidates that have copies only.
     let mut copy_of: Vec<Option<usize>> = vec![None; views.len()];
     let mut candidates: std::collections::HashMap<usize, (String, String)> = Default::default();
