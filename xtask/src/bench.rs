@@ -81,7 +81,8 @@ pub fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     let shim = std::env::var_os(SHIM_ENV)
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::current_exe().ok())
-        .unwrap_or_else(|| "cargo-xtask".into());
+        // What current_exe reads: this same binary, should its path not resolve.
+        .unwrap_or_else(|| "/proc/self/exe".into());
     let mut cmd = Command::new(shim);
     cmd.arg(RUSAGE_OF).arg("--").arg(program);
     cmd

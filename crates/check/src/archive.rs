@@ -317,37 +317,29 @@ pub(crate) fn stream_judge(
         .filter(|&i| matches!(views[i], First::Read { .. }))
         .collect();
     let dups = {
-        let ids: Vec<(&str, &str, &str)> = readable
+        let ids: Vec<(&str, &str, &str, &str)> = readable
             .iter()
             .filter_map(|&i| match views[i] {
                 First::Read { key, contribution } => Some((
                     contribution.member.name.as_str(),
                     key.architecture(),
                     key.version(),
+                    contribution.member.file.as_str(),
                 )),
                 First::Failed(_) => None,
             })
             .collect();
-        debgate_pipeline::candidates::duplicates_of(&ids)
+        builtin::Duplicates::of(&ids, builtin::Copies::Versions)
     };
-    // A set-aside copy's result is made when the copy is judged, from its own line and the
-    // candidate's version and file, kept for the candidates that have copies only.
-    let mut copy_of: Vec<Option<usize>> = vec![None; views.len()];
-    let mut candidates: std::collections::HashMap<usize, (String, String)> = Default::default();
-    for &(copy, kept) in &dups {
-        let (copy, kept) = (readable[copy], readable[kept]);
-        copy_of[copy] = Some(kept);
-        if let First::Read { key, contribution } = views[kept] {
-            candidates
-                .entry(kept)
-                .or_insert_with(|| (key.version().to_string(), contribution.member.file.clone()));
-        }
-    }
-    let no_duplicate = (dups.is_empty() && !readable.is_empty())
-        .then(|| builtin::no_duplicate_finding(readable.len()));
-    let members = readable.len() - dups.len();
+    // A set-aside copy's result goes out with the copy's line when the copy is judged.
+    let copies: std::collections::HashMap<usize, Finding> = dups
+        .copies
+        .into_iter()
+        .map(|(copy, finding)| (readable[copy], finding))
+        .collect();
+    let no_duplicate = dups.pass;
+    let members = readable.len() - copies.len();
     drop(views);
-    drop(dups);
     drop(readable);
     let mut cx = SetContext::with_capacity(members);
     // Each candidate's member index; a set-aside copy's contribution goes, and of a package
@@ -359,7 +351,7 @@ pub(crate) fn stream_judge(
         .map(|(i, slot)| match slot.into_inner().ok().flatten() {
             None => Some(Box::new(PackageSummary::failed(&repos.label(i), &"lost"))),
             Some(First::Read { contribution, .. }) => {
-                if copy_of[i].is_none() {
+                if !copies.contains_key(&i) {
                     member[i] = Some(cx.add(contribution));
                 }
                 None
@@ -399,19 +391,7 @@ pub(crate) fn stream_judge(
             if let Ok(mut c) = checks.lock() {
                 findings.extend(c.judge(&a).into_iter().flatten());
             }
-            if let Some((version, file)) = copy_of[i].and_then(|k| candidates.get(&k)) {
-                let copy = (
-                    line.package.as_str(),
-                    line.architecture.as_str(),
-                    line.version.as_str(),
-                    line.file.as_str(),
-                );
-                findings.push(builtin::duplicate_finding(
-                    copy,
-                    (version, file),
-                    builtin::Copies::Versions,
-                ));
-            }
+            findings.extend(copies.get(&i).cloned());
             (line, findings)
         },
         &|_, (line, findings)| {

@@ -159,40 +159,49 @@ pub fn candidates<'a>(
             (c.package(), c.architecture(), c.version(), file.as_str())
         })
         .collect();
-    let (kept, findings) = duplicate_findings(&ids, copies);
-    (kept.into_iter().map(|i| set[i]).collect(), findings)
+    let d = Duplicates::of(&ids, copies);
+    let kept = d.kept(set.len()).into_iter().map(|i| set[i]).collect();
+    let findings = d.copies.into_iter().map(|(_, f)| f).chain(d.pass).collect();
+    (kept, findings)
 }
 
-/// [`candidates`] of packages known by `(name, architecture, version, file)` alone, as a run
-/// that does not hold the packages keeps them: the indices of the copies judged (in the set's
-/// order), and the duplicate check's results.
-pub fn duplicate_findings(
-    ids: &[(&str, &str, &str, &str)],
-    copies: Copies,
-) -> (Vec<usize>, Vec<Finding>) {
-    let keys: Vec<(&str, &str, &str)> = ids.iter().map(|&(n, a, v, _)| (n, a, v)).collect();
-    let dups = debgate_pipeline::candidates::duplicates_of(&keys);
-    let mut findings: Vec<Finding> = dups
-        .iter()
-        .map(|&(copy, kept)| {
-            let (_, _, version, file) = ids[kept];
-            duplicate_finding(ids[copy], (version, file), copies)
-        })
-        .collect();
-    if dups.is_empty() && !ids.is_empty() {
-        findings.push(no_duplicate_finding(ids.len()));
+/// The duplicate check over packages known by `(name, architecture, version, file)` alone, as
+/// a run that does not hold the packages keeps them ([`candidates`] of the packages held).
+pub struct Duplicates {
+    /// Each copy set aside, by its index, with its result.
+    pub copies: Vec<(usize, Finding)>,
+    /// The check's pass, when no package appears twice in a set that has any.
+    pub pass: Option<Finding>,
+}
+
+impl Duplicates {
+    pub fn of(ids: &[(&str, &str, &str, &str)], copies: Copies) -> Duplicates {
+        let keys: Vec<(&str, &str, &str)> = ids.iter().map(|&(n, a, v, _)| (n, a, v)).collect();
+        let dups = debgate_pipeline::candidates::duplicates_of(&keys);
+        let pass = (dups.is_empty() && !ids.is_empty()).then(|| no_duplicate_finding(ids.len()));
+        let copies = dups
+            .into_iter()
+            .map(|(copy, kept)| {
+                let (_, _, version, file) = ids[kept];
+                (copy, duplicate_finding(ids[copy], (version, file), copies))
+            })
+            .collect();
+        Duplicates { copies, pass }
     }
-    let mut set_aside = vec![false; ids.len()];
-    for &(copy, _) in &dups {
-        set_aside[copy] = true;
+
+    /// The indices of the `n` packages that are judged (not set aside), in order.
+    pub fn kept(&self, n: usize) -> Vec<usize> {
+        let mut set_aside = vec![false; n];
+        for &(copy, _) in &self.copies {
+            set_aside[copy] = true;
+        }
+        (0..n).filter(|&i| !set_aside[i]).collect()
     }
-    let kept = (0..ids.len()).filter(|&i| !set_aside[i]).collect();
-    (kept, findings)
 }
 
 /// The duplicate check's result about `copy` `(name, architecture, version, file)`, set aside
 /// for the candidate `(version, file)`: a warning, or for a repository's versions a note.
-pub fn duplicate_finding(
+fn duplicate_finding(
     copy: (&str, &str, &str, &str),
     kept: (&str, &str),
     copies: Copies,
@@ -226,7 +235,7 @@ pub fn duplicate_finding(
 }
 
 /// The duplicate check's pass, for a set of `packages` with no duplicate.
-pub fn no_duplicate_finding(packages: usize) -> Finding {
+fn no_duplicate_finding(packages: usize) -> Finding {
     Finding {
         rule: DUPLICATE_PACKAGE.to_string(),
         severity: Severity::Warning,
