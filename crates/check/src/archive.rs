@@ -317,28 +317,35 @@ pub(crate) fn stream_judge(
         .filter(|&i| matches!(views[i], First::Read { .. }))
         .collect();
     let dups = {
-        let ids: Vec<(&str, &str, &str, &str)> = readable
+        let ids: Vec<(&str, &str, &str)> = readable
             .iter()
             .filter_map(|&i| match views[i] {
                 First::Read { key, contribution } => Some((
                     contribution.member.name.as_str(),
                     key.architecture(),
                     key.version(),
-                    contribution.member.file.as_str(),
                 )),
                 First::Failed(_) => None,
             })
             .collect();
-        builtin::Duplicates::of(&ids, builtin::Copies::Versions)
+        builtin::Duplicates::of(&ids)
     };
-    // A set-aside copy's result goes out with the copy's line when the copy is judged.
-    let copies: std::collections::HashMap<usize, Finding> = dups
-        .copies
-        .into_iter()
-        .map(|(copy, finding)| (readable[copy], finding))
-        .collect();
+    // A set-aside copy's result is made when the copy is judged, from its own line and the
+    // candidate's version and file, kept for the candidates that have copies only (a
+    // repository may hold thousands of copies: their results are not held).
+    let mut copy_of: Vec<Option<usize>> = vec![None; views.len()];
+    let mut candidates: std::collections::HashMap<usize, (String, String)> = Default::default();
+    for &(copy, kept) in &dups.pairs {
+        let (copy, kept) = (readable[copy], readable[kept]);
+        copy_of[copy] = Some(kept);
+        if let First::Read { key, contribution } = views[kept] {
+            candidates
+                .entry(kept)
+                .or_insert_with(|| (key.version().to_string(), contribution.member.file.clone()));
+        }
+    }
+    let members = readable.len() - dups.pairs.len();
     let no_duplicate = dups.pass;
-    let members = readable.len() - copies.len();
     drop(views);
     drop(readable);
     let mut cx = SetContext::with_capacity(members);
@@ -351,7 +358,7 @@ pub(crate) fn stream_judge(
         .map(|(i, slot)| match slot.into_inner().ok().flatten() {
             None => Some(Box::new(PackageSummary::failed(&repos.label(i), &"lost"))),
             Some(First::Read { contribution, .. }) => {
-                if !copies.contains_key(&i) {
+                if copy_of[i].is_none() {
                     member[i] = Some(cx.add(contribution));
                 }
                 None
@@ -391,7 +398,19 @@ pub(crate) fn stream_judge(
             if let Ok(mut c) = checks.lock() {
                 findings.extend(c.judge(&a).into_iter().flatten());
             }
-            findings.extend(copies.get(&i).cloned());
+            if let Some((version, file)) = copy_of[i].and_then(|k| candidates.get(&k)) {
+                let copy = (
+                    line.package.as_str(),
+                    line.architecture.as_str(),
+                    line.version.as_str(),
+                    line.file.as_str(),
+                );
+                findings.push(builtin::duplicate_finding(
+                    copy,
+                    (version, file),
+                    builtin::Copies::Versions,
+                ));
+            }
             (line, findings)
         },
         &|_, (line, findings)| {

@@ -159,40 +159,43 @@ pub fn candidates<'a>(
             (c.package(), c.architecture(), c.version(), file.as_str())
         })
         .collect();
-    let d = Duplicates::of(&ids, copies);
+    let keys: Vec<(&str, &str, &str)> = ids.iter().map(|&(n, a, v, _)| (n, a, v)).collect();
+    let d = Duplicates::of(&keys);
     let kept = d.kept(set.len()).into_iter().map(|i| set[i]).collect();
-    let findings = d.copies.into_iter().map(|(_, f)| f).chain(d.pass).collect();
+    let findings = d
+        .pairs
+        .iter()
+        .map(|&(copy, kept)| {
+            let (_, _, version, file) = ids[kept];
+            duplicate_finding(ids[copy], (version, file), copies)
+        })
+        .chain(d.pass)
+        .collect();
     (kept, findings)
 }
 
-/// The duplicate check over packages known by `(name, architecture, version, file)` alone, as
-/// a run that does not hold the packages keeps them ([`candidates`] of the packages held).
+/// The duplicate check over packages known by `(name, architecture, version)` alone, as a
+/// run that does not hold the packages keeps them ([`candidates`] of the packages held). Each
+/// copy's result is [`duplicate_finding`], made when it is needed: a streamed run holds only
+/// the pairs.
 pub struct Duplicates {
-    /// Each copy set aside, by its index, with its result.
-    pub copies: Vec<(usize, Finding)>,
+    /// `(copy, candidate)` indices of each copy set aside.
+    pub pairs: Vec<(usize, usize)>,
     /// The check's pass, when no package appears twice in a set that has any.
     pub pass: Option<Finding>,
 }
 
 impl Duplicates {
-    pub fn of(ids: &[(&str, &str, &str, &str)], copies: Copies) -> Duplicates {
-        let keys: Vec<(&str, &str, &str)> = ids.iter().map(|&(n, a, v, _)| (n, a, v)).collect();
-        let dups = debgate_pipeline::candidates::duplicates_of(&keys);
-        let pass = (dups.is_empty() && !ids.is_empty()).then(|| no_duplicate_finding(ids.len()));
-        let copies = dups
-            .into_iter()
-            .map(|(copy, kept)| {
-                let (_, _, version, file) = ids[kept];
-                (copy, duplicate_finding(ids[copy], (version, file), copies))
-            })
-            .collect();
-        Duplicates { copies, pass }
+    pub fn of(keys: &[(&str, &str, &str)]) -> Duplicates {
+        let pairs = debgate_pipeline::candidates::duplicates_of(keys);
+        let pass = (pairs.is_empty() && !keys.is_empty()).then(|| no_duplicate_finding(keys.len()));
+        Duplicates { pairs, pass }
     }
 
     /// The indices of the `n` packages that are judged (not set aside), in order.
     pub fn kept(&self, n: usize) -> Vec<usize> {
         let mut set_aside = vec![false; n];
-        for &(copy, _) in &self.copies {
+        for &(copy, _) in &self.pairs {
             set_aside[copy] = true;
         }
         (0..n).filter(|&i| !set_aside[i]).collect()
@@ -201,7 +204,7 @@ impl Duplicates {
 
 /// The duplicate check's result about `copy` `(name, architecture, version, file)`, set aside
 /// for the candidate `(version, file)`: a warning, or for a repository's versions a note.
-fn duplicate_finding(
+pub fn duplicate_finding(
     copy: (&str, &str, &str, &str),
     kept: (&str, &str),
     copies: Copies,
